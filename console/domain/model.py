@@ -1,0 +1,271 @@
+"""Records of the book: orders, fills, positions, balances and per-worker runner state.
+
+All frozen. Money is `Decimal`, time is integer epoch milliseconds, ids are strings.
+Construction validates, so a malformed record cannot exist once built: adapters parse
+venue data into these and any nonsense stops at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Self
+
+from console.domain.enums import (
+    Category,
+    ExecType,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    Origin,
+    Side,
+    TimeInForce,
+    TriggerDirection,
+)
+from console.domain.values import ZERO, DomainValueError
+
+
+def _check_decimal(name: str, value: object, *, allow_none: bool = False, signed: bool = False,
+                   positive: bool = False) -> None:
+    if value is None:
+        if allow_none:
+            return
+        raise DomainValueError(f"{name}: missing")
+    if not isinstance(value, Decimal):
+        raise DomainValueError(f"{name}: {value!r} is not a Decimal")
+    if not value.is_finite():
+        raise DomainValueError(f"{name}: {value!r} is not finite")
+    if not signed and value < 0:
+        raise DomainValueError(f"{name}: {value} is negative")
+    if positive and value <= 0:
+        raise DomainValueError(f"{name}: {value} must be greater than zero")
+
+
+def _check_ms(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise DomainValueError(f"{name}: {value!r} is not an epoch-millisecond timestamp")
+
+
+def position_key(category: Category, symbol: str, position_idx: int) -> str:
+    return f"{category.value}:{symbol}:{position_idx}"
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    venue: str
+    account: str
+    category: Category
+    symbol: str
+    side: Side
+    type: OrderType
+    qty: Decimal
+    status: OrderStatus
+    client_order_id: str = ""
+    venue_order_id: str = ""
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    trigger_direction: TriggerDirection | None = None
+    reduce_only: bool = False
+    time_in_force: TimeInForce = TimeInForce.GTC
+    filled_qty: Decimal = ZERO
+    avg_price: Decimal | None = None
+    strategy_id: str = ""
+    worker_id: str = ""
+    role: OrderRole = OrderRole.OTHER
+    origin: Origin = Origin.OURS
+    label: str = ""
+    created_at: int = 0
+    updated_at: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.client_order_id and not self.venue_order_id:
+            raise DomainValueError("order: neither client_order_id nor venue_order_id is set")
+        if not self.symbol:
+            raise DomainValueError("order.symbol: missing")
+        _check_decimal("order.qty", self.qty, positive=True)
+        _check_decimal("order.filled_qty", self.filled_qty)
+        _check_decimal("order.price", self.price, allow_none=True)
+        _check_decimal("order.trigger_price", self.trigger_price, allow_none=True)
+        _check_decimal("order.avg_price", self.avg_price, allow_none=True)
+        if self.filled_qty > self.qty:
+            raise DomainValueError(
+                f"order {self.ident}: filled_qty {self.filled_qty} exceeds qty {self.qty}")
+        if self.type is OrderType.LIMIT and self.price is None:
+            raise DomainValueError(f"order {self.ident}: a limit order needs a price")
+        _check_ms("order.created_at", self.created_at)
+        _check_ms("order.updated_at", self.updated_at)
+        for name in ("category", "side", "type", "status", "time_in_force", "role", "origin"):
+            value = getattr(self, name)
+            if not hasattr(value, "value"):
+                raise DomainValueError(f"order.{name}: {value!r} is not an enum member")
+
+    @property
+    def ident(self) -> str:
+        """Stable ledger identity: our client id, or the venue id for orders that have none."""
+        return self.client_order_id or f"venue:{self.venue_order_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.is_active
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.trigger_price is not None
+
+    @property
+    def remaining_qty(self) -> Decimal:
+        return self.qty - self.filled_qty
+
+    def evolve(self, **changes: object) -> Self:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    venue: str
+    account: str
+    exec_id: str
+    symbol: str
+    side: Side
+    price: Decimal
+    qty: Decimal
+    exec_time: int
+    category: Category = Category.LINEAR
+    venue_order_id: str = ""
+    client_order_id: str = ""
+    fee: Decimal = ZERO
+    fee_asset: str = ""
+    is_maker: bool = False
+    exec_type: ExecType = ExecType.TRADE
+
+    def __post_init__(self) -> None:
+        if not self.exec_id:
+            raise DomainValueError("fill.exec_id: missing")
+        if not self.symbol:
+            raise DomainValueError("fill.symbol: missing")
+        _check_decimal("fill.price", self.price)
+        _check_decimal("fill.qty", self.qty, positive=self.exec_type is ExecType.TRADE)
+        _check_decimal("fill.fee", self.fee, signed=True)  # rebates are negative fees
+        _check_ms("fill.exec_time", self.exec_time)
+
+    @property
+    def order_ident(self) -> str:
+        return self.client_order_id or f"venue:{self.venue_order_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One position. `size` is signed: positive long, negative short, zero flat."""
+
+    venue: str
+    account: str
+    category: Category
+    symbol: str
+    size: Decimal
+    entry_price: Decimal
+    position_idx: int = 0
+    mark_price: Decimal | None = None
+    unrealised_pnl: Decimal | None = None
+    updated_at: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.symbol:
+            raise DomainValueError("position.symbol: missing")
+        _check_decimal("position.size", self.size, signed=True)
+        _check_decimal("position.entry_price", self.entry_price)
+        _check_decimal("position.mark_price", self.mark_price, allow_none=True)
+        _check_decimal("position.unrealised_pnl", self.unrealised_pnl, allow_none=True,
+                       signed=True)
+        _check_ms("position.updated_at", self.updated_at)
+        if self.position_idx not in (0, 1, 2):
+            raise DomainValueError(f"position.position_idx: {self.position_idx!r} not in 0, 1, 2")
+
+    @property
+    def key(self) -> str:
+        return position_key(self.category, self.symbol, self.position_idx)
+
+    @property
+    def side(self) -> Side | None:
+        if self.size > 0:
+            return Side.BUY
+        if self.size < 0:
+            return Side.SELL
+        return None
+
+    @property
+    def is_flat(self) -> bool:
+        return self.size == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    venue: str
+    account: str
+    asset: str
+    total: Decimal
+    free: Decimal
+    locked: Decimal = ZERO
+    updated_at: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.asset:
+            raise DomainValueError("balance.asset: missing")
+        _check_decimal("balance.total", self.total, signed=True)
+        _check_decimal("balance.free", self.free, signed=True)
+        _check_decimal("balance.locked", self.locked)
+        _check_ms("balance.updated_at", self.updated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class BracketState:
+    """A saved bracket position: what the worker believes it holds and which orders guard it."""
+
+    strategy_id: str
+    category: Category
+    symbol: str
+    side: Side
+    size: Decimal
+    entry_client_id: str
+    entry_price: Decimal | None = None
+    entry_order_id: str = ""
+    sl_client_id: str = ""
+    sl_order_id: str = ""
+    tp_client_id: str = ""
+    tp_order_id: str = ""
+    stop_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
+    filled_size: Decimal = ZERO
+    oco_ref: str = ""
+    opened_at: int = 0
+
+    def __post_init__(self) -> None:
+        _check_decimal("bracket.size", self.size, positive=True)
+        _check_decimal("bracket.filled_size", self.filled_size)
+        _check_decimal("bracket.entry_price", self.entry_price, allow_none=True)
+        _check_decimal("bracket.stop_price", self.stop_price, allow_none=True)
+        _check_decimal("bracket.take_profit_price", self.take_profit_price, allow_none=True)
+        if not self.entry_client_id:
+            raise DomainValueError("bracket.entry_client_id: missing")
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerState:
+    """Per (user, worker) persisted state; workers never see each other's."""
+
+    user_id: str
+    worker_id: str
+    venue: str
+    account: str
+    bracket: BracketState | None = None
+    total_trades: int = 0
+    winning_trades: int = 0
+    losing_trades: int = 0
+    total_pnl: Decimal = ZERO
+    last_execution_time: int = 0
+    updated_at: int = 0
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.user_id or not self.worker_id:
+            raise DomainValueError("runner_state: user_id and worker_id are required")
+        _check_decimal("runner_state.total_pnl", self.total_pnl, signed=True)

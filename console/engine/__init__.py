@@ -1,0 +1,1 @@
+"""Async orchestration over ports. Concrete adapters are handed in by `console.bootstrap`."""

@@ -1,0 +1,110 @@
+"""The engine's view of its adapters. Adapters satisfy these structurally (no import).
+
+Venue ports are async and return domain objects. The ledger port is synchronous
+(SQLAlchemy); the engine calls it off the event loop with `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from console.domain import (
+    Balance,
+    Category,
+    Fill,
+    LedgerChanges,
+    LedgerSnapshot,
+    Order,
+    Position,
+    RunnerState,
+)
+from console.domain.reconciliation import ActionState, AuditEntry, PlannedAction, RunRecord
+
+
+class VenuePort(Protocol):
+    """One account on one venue (design.md §6). Methods raise `console.errors.VenueError`
+    subclasses; a malformed venue answer raises `MalformedVenueDataError`."""
+
+    venue: str
+    account: str
+
+    async def fetch_open_orders(self) -> list[Order]:
+        """Every open order (active and untriggered) in the configured scope, all pages."""
+        ...
+
+    async def fetch_order(self, order: Order) -> Order | None:
+        """The venue's current view of `order` (by venue id, else client id); None when the
+        venue positively says it does not know it."""
+        ...
+
+    async def fetch_fills(self, since: int, until: int) -> list[Fill]:
+        """Every fill with since <= exec_time <= until, all pages."""
+        ...
+
+    async def fetch_positions(self) -> list[Position]:
+        ...
+
+    async def fetch_balances(self) -> list[Balance]:
+        ...
+
+    async def place_order(self, order: Order) -> Order:
+        ...
+
+    async def amend_order(self, order: Order, *, qty: object = None, price: object = None) -> Order:
+        ...
+
+    async def cancel_order(self, order: Order) -> Order:
+        ...
+
+    async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
+        ...
+
+
+class LedgerPort(Protocol):
+    """The book of record. Reads and writes are set-based; each write is one transaction."""
+
+    def load_snapshot(self, venue: str, account: str, *, now: int, retention_ms: int,
+                      fills_from: int) -> LedgerSnapshot:
+        ...
+
+    def last_exec_time(self, venue: str, account: str) -> int | None:
+        ...
+
+    def commit_run(self, run: RunRecord, changes: LedgerChanges) -> None:
+        """Record the run and apply the ledger changes atomically."""
+        ...
+
+    def apply_changes(self, venue: str, account: str, changes: LedgerChanges) -> None:
+        ...
+
+    def set_action_state(self, run_id: str, index: int, state: ActionState, *, by: str,
+                         at: int, error: str = "") -> None:
+        ...
+
+    def pending_actions(self, venue: str, account: str) -> list[tuple[str, int, PlannedAction]]:
+        ...
+
+    def list_runs(self, venue: str, account: str, limit: int = 50) -> list[RunRecord]:
+        ...
+
+    def load_run(self, run_id: str) -> RunRecord | None:
+        ...
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        ...
+
+    def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+        ...
+
+    def runner_states(self, venue: str, account: str) -> list[RunnerState]:
+        ...
+
+    def save_runner_state(self, state: RunnerState) -> None:
+        ...
+
+    def next_counter(self, name: str) -> int:
+        ...
+
+    def upsert_orders(self, orders: Sequence[Order]) -> None:
+        ...

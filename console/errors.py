@@ -1,0 +1,60 @@
+"""Errors that cross layer boundaries.
+
+`UserFacingError` carries a message fit for an operator: what went wrong and what to do.
+The venue taxonomy mirrors design.md §5: how the caller must react decides the class,
+not where the error came from.
+"""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An error whose text can be shown to the operator as is (never contains secrets)."""
+
+
+class UserCancelled(UserFacingError):
+    """The operator declined a confirmation."""
+
+
+class ConfigError(UserFacingError):
+    """A profile, URL or setting is missing or wrong."""
+
+
+class LedgerError(UserFacingError):
+    """The ledger could not be read or written (locked, unreachable, not migrated)."""
+
+
+class VenueError(UserFacingError):
+    """Base of every failure talking to a venue."""
+
+    def __init__(self, message: str, *, venue: str = "", code: str | None = None) -> None:
+        super().__init__(message)
+        self.venue = venue
+        self.code = code
+
+
+class TransientVenueError(VenueError):
+    """Retry with backoff: the request certainly did not take effect (or is idempotent)."""
+
+
+class RateLimitedError(VenueError):
+    """Wait for the venue's reset hint before trying again."""
+
+    def __init__(
+        self, message: str, *, venue: str = "", code: str | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        super().__init__(message, venue=venue, code=code)
+        self.retry_after_ms = retry_after_ms
+
+
+class FatalVenueError(VenueError):
+    """Do not retry: bad credentials, bad request, unknown symbol, insufficient funds."""
+
+
+class UnknownOutcomeError(VenueError):
+    """The request may or may not have taken effect: resolve by query, never by resending."""
+
+
+class OrderNotFoundError(FatalVenueError):
+    """The venue does not know this order (by venue id or client id)."""
