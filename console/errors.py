@@ -58,3 +58,10 @@ class UnknownOutcomeError(VenueError):
 
 class OrderNotFoundError(FatalVenueError):
     """The venue does not know this order (by venue id or client id)."""
+
+
+class MalformedVenueDataError(FatalVenueError):
+    """The venue answered with data we cannot trust (unknown enum, bad number, missing field).
+
+    Nothing derived from that answer may reach the ledger; the text names the field.
+    """

@@ -24,8 +24,9 @@ def to_decimal(raw: object, field: str, *, allow_empty: bool = False) -> Decimal
     """Parse a venue number. Empty means "absent" only where the caller allows it."""
     if isinstance(raw, Decimal):
         value = raw
-    elif isinstance(raw, bool) or isinstance(raw, float):
-        raise DomainValueError(f"{field}: {raw!r} is not an exact decimal (got {type(raw).__name__})")
+    elif isinstance(raw, bool | float):
+        raise DomainValueError(
+            f"{field}: {raw!r} is not an exact decimal (got {type(raw).__name__})")
     elif isinstance(raw, int):
         value = Decimal(raw)
     elif isinstance(raw, str):

@@ -6,6 +6,7 @@ Venue ports are async and return domain objects. The ledger port is synchronous
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -28,6 +29,8 @@ class VenuePort(Protocol):
 
     venue: str
     account: str
+    calls: Counter[str]
+    """Requests made so far, by method (pages count one each): the run reports the delta."""
 
     async def fetch_open_orders(self) -> list[Order]:
         """Every open order (active and untriggered) in the configured scope, all pages."""

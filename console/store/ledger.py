@@ -354,13 +354,28 @@ class Ledger:
             self._write_changes(conn, run.venue, run.account, changes)
 
     def _supersede(self, conn: Connection, run: RunRecord) -> None:
-        subjects = sorted({(p.action.kind.value, p.action.subject) for p in run.actions
-                           if p.state is ActionState.PENDING
-                           and p.decision is Decision.NEEDS_APPROVAL})
+        """Older pending approvals give way to the newest run's proposals.
+
+        A fully verified run re-proposes everything that still needs doing, so it supersedes
+        every older pending approval (one whose problem has gone away must not linger in the
+        inbox). A partial run saw less, so it supersedes only what it proposes again.
+        """
         a, r = t.run_actions, t.runs
         earlier = select(r.c.run_id).where(r.c.venue == run.venue, r.c.account == run.account,
                                            r.c.run_id != run.run_id,
                                            r.c.started_at <= run.started_at)
+        if run.status is RunStatus.OK:
+            conn.execute(
+                update(a)
+                .where(a.c.state == ActionState.PENDING.value,
+                       a.c.decision == Decision.NEEDS_APPROVAL.value,
+                       a.c.run_id.in_(earlier))
+                .values(state=ActionState.SUPERSEDED.value, applied_by=f"run:{run.run_id}",
+                        applied_at=run.finished_at))
+            return
+        subjects = sorted({(p.action.kind.value, p.action.subject) for p in run.actions
+                           if p.state is ActionState.PENDING
+                           and p.decision is Decision.NEEDS_APPROVAL})
         for chunk in self._chunks(subjects, 2):
             conn.execute(
                 update(a)

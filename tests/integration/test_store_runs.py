@@ -78,9 +78,9 @@ def pending(kind: ActionKind, subject: str) -> PlannedAction:
 
 
 def simple_run(run_id: str, started_at: int, *actions: PlannedAction, venue: str = V,
-               account: str = A) -> RunRecord:
+               account: str = A, status: RunStatus = RunStatus.OK) -> RunRecord:
     return RunRecord(run_id=run_id, venue=venue, account=account, trigger=RunTrigger.PERIODIC,
-                     started_at=started_at, finished_at=started_at + 10, status=RunStatus.OK,
+                     started_at=started_at, finished_at=started_at + 10, status=status,
                      actions=actions)
 
 
@@ -155,7 +155,7 @@ def test_commit_run_is_all_or_nothing(ledger, build):
     assert dump(ledger) == before
 
 
-def test_a_newer_pending_action_supersedes_the_older_one(ledger):
+def test_a_partial_run_supersedes_only_what_it_proposes_again(ledger):
     cancel_x, cancel_y = (pending(ActionKind.CANCEL_ORDER, s) for s in ("x", "y"))
     ledger.commit_run(simple_run("r1", 1_000, cancel_x, cancel_y), LedgerChanges())
     ledger.commit_run(simple_run("other-acct", 1_500, cancel_x, account="other"),
@@ -164,7 +164,8 @@ def test_a_newer_pending_action_supersedes_the_older_one(ledger):
 
     flatten_x = pending(ActionKind.FLATTEN_POSITION, "x")  # same subject, other kind
     auto_y = PlannedAction(Action(ActionKind.CANCEL_ORDER, "y"), Decision.AUTO)
-    ledger.commit_run(simple_run("r2", 2_000, cancel_x, flatten_x, auto_y), LedgerChanges())
+    ledger.commit_run(simple_run("r2", 2_000, cancel_x, flatten_x, auto_y,
+                                 status=RunStatus.PARTIAL), LedgerChanges())
 
     inbox = ledger.pending_actions(V, A)
     assert [(r, i, p.action.kind, p.action.subject) for r, i, p in inbox] == [
@@ -178,6 +179,17 @@ def test_a_newer_pending_action_supersedes_the_older_one(ledger):
         ActionState.SUPERSEDED, "run:r2", 2_010)
     # Another account's inbox is its own.
     assert [(r, i) for r, i, _ in ledger.pending_actions(V, "other")] == [("other-acct", 0)]
+
+
+def test_a_fully_verified_run_supersedes_every_older_approval(ledger):
+    """What a verified run no longer proposes has gone away: it must leave the inbox."""
+    cancel_x, cancel_y = (pending(ActionKind.CANCEL_ORDER, s) for s in ("x", "y"))
+    ledger.commit_run(simple_run("r1", 1_000, cancel_x, cancel_y), LedgerChanges())
+    ledger.commit_run(simple_run("r2", 2_000, cancel_x), LedgerChanges())
+    assert [(r, i) for r, i, _ in ledger.pending_actions(V, A)] == [("r2", 0)]
+    assert [p.state for p in ledger.load_run("r1").actions] == [ActionState.SUPERSEDED] * 2
+    ledger.commit_run(simple_run("r3", 3_000), LedgerChanges())
+    assert ledger.pending_actions(V, A) == []
 
 
 def test_set_action_state_records_who_and_when(ledger):

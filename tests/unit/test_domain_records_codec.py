@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -67,14 +68,14 @@ def test_round_trips_are_exact() -> None:
 def test_malformed_records_are_refused_with_the_field_named(change: dict[str, object],
                                                             message: str) -> None:
     record = to_record(ORDER) | change
-    with pytest.raises(DomainValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(DomainValueError, match=re.escape(message)):
         order_from_record(record)
 
 
 def test_missing_required_field_is_refused() -> None:
     record = to_record(ORDER)
     del record["symbol"]
-    with pytest.raises(DomainValueError, match="order.symbol: missing"):
+    with pytest.raises(DomainValueError, match=r"order\.symbol: missing"):
         order_from_record(record)
 
 

@@ -1,0 +1,168 @@
+"""Carries out venue-changing actions from a plan, and the operator's approve / reject.
+
+Rules that cost money when broken:
+- the intent is written to the ledger before a request leaves (PENDING_NEW);
+- a failed cancel is never taken as a cancel: the venue is asked what became of the order,
+  and the ledger records the venue's answer (a fill that raced the cancel stays a fill);
+- every decision, automatic or by an operator, lands in the append-only audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from console.domain import LedgerChanges, Order, OrderStatus, OrderType, TimeInForce
+from console.domain.ids import ClientOrderIdGenerator
+from console.domain.reconciliation import Action, ActionKind, ActionState, AuditEntry, evidence
+from console.engine.ports import LedgerPort, VenuePort
+from console.errors import UserFacingError, VenueError
+
+log = logging.getLogger(__name__)
+
+
+class ActionError(UserFacingError):
+    """An action cannot be carried out as asked (wrong state, unknown id, missing payload)."""
+
+
+def take_venue_view(known: Order, venue: Order) -> Order:
+    """The venue's facts (ids, status, fills) on top of the ledger's intent and ownership."""
+    return known.evolve(
+        venue_order_id=venue.venue_order_id or known.venue_order_id,
+        status=venue.status, filled_qty=venue.filled_qty, avg_price=venue.avg_price,
+        qty=venue.qty, price=venue.price, trigger_price=venue.trigger_price,
+        updated_at=max(venue.updated_at, known.updated_at),
+    )
+
+
+class ActionExecutor:
+    def __init__(self, venue: VenuePort, ledger: LedgerPort, *, clock_ms: Callable[[], int],
+                 prefix: str = "rc", worker: str = "recon") -> None:
+        self.venue = venue
+        self.ledger = ledger
+        self.clock_ms = clock_ms
+        self.ids = ClientOrderIdGenerator(prefix, worker,
+                                          lambda: ledger.next_counter("client_order_id"),
+                                          clock_ms)
+
+    # -- operator decisions --------------------------------------------------------------
+
+    async def approve(self, run_id: str, index: int, operator: str) -> ActionState:
+        action = await self._pending(run_id, index)
+        return await self.execute(run_id, index, action, by=f"operator:{operator}")
+
+    async def reject(self, run_id: str, index: int, operator: str, reason: str = "") -> None:
+        action = await self._pending(run_id, index)
+        now = self.clock_ms()
+        await asyncio.to_thread(self.ledger.set_action_state, run_id, index,
+                                ActionState.REJECTED, by=f"operator:{operator}", at=now,
+                                error=reason)
+        await self._audit(run_id, action, f"operator:{operator}", "rejected",
+                          evidence(reason=reason or None))
+
+    async def _pending(self, run_id: str, index: int) -> Action:
+        run = await asyncio.to_thread(self.ledger.load_run, run_id)
+        if run is None or not 0 <= index < len(run.actions):
+            raise ActionError(f"no action {index} in run {run_id}")
+        planned = run.actions[index]
+        if planned.state is not ActionState.PENDING:
+            raise ActionError(
+                f"action {index} of run {run_id} is {planned.state.value}, not pending")
+        return planned.action
+
+    # -- execution -----------------------------------------------------------------------
+
+    async def execute(self, run_id: str, index: int, action: Action, *, by: str) -> ActionState:
+        try:
+            state, error, details = await self._carry_out(action)
+        except ActionError as exc:
+            state, error, details = ActionState.FAILED, str(exc), ()
+        now = self.clock_ms()
+        await asyncio.to_thread(self.ledger.set_action_state, run_id, index, state, by=by,
+                                at=now, error=error)
+        await self._audit(run_id, action, by, state.value,
+                          (*details, *evidence(error=error or None)))
+        return state
+
+    async def _carry_out(
+        self, action: Action,
+    ) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
+        if action.kind is ActionKind.CANCEL_ORDER:
+            if action.order is None:
+                raise ActionError("cancel_order without an order")
+            return await self.cancel(action.order)
+        if action.kind is ActionKind.PLACE_PROTECTION:
+            if action.order is None:
+                raise ActionError("place_protection without an order")
+            return await self.place(action.order)
+        if action.kind is ActionKind.FLATTEN_POSITION:
+            position = action.position
+            if position is None or position.side is None:
+                raise ActionError("flatten_position without an open position")
+            client_id = await asyncio.to_thread(self.ids.next)
+            now = self.clock_ms()
+            order = Order(
+                venue=position.venue, account=position.account, category=position.category,
+                symbol=position.symbol, side=position.side.opposite, type=OrderType.MARKET,
+                qty=abs(position.size), status=OrderStatus.PENDING_NEW,
+                client_order_id=client_id, reduce_only=True,
+                time_in_force=TimeInForce.IOC, created_at=now, updated_at=now)
+            return await self.place(order)
+        raise ActionError(f"{action.kind.value} is not a venue action")
+
+    async def cancel(self, order: Order) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
+        try:
+            answer = await self.venue.cancel_order(order)
+        except VenueError as exc:
+            return await self._after_failed_cancel(order, exc)
+        await self._record(take_venue_view(order, answer))
+        return ActionState.APPLIED, "", evidence(status=answer.status.value)
+
+    async def _after_failed_cancel(
+        self, order: Order, exc: VenueError,
+    ) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
+        """Ask, don't assume: the venue's answer decides what the ledger records."""
+        try:
+            answer = await self.venue.fetch_order(order)
+        except VenueError as query_exc:
+            return (ActionState.FAILED,
+                    f"cancel failed ({exc}); the order's state is unknown ({query_exc}); "
+                    "the next reconciliation will verify it", ())
+        if answer is None:
+            return (ActionState.FAILED,
+                    f"cancel failed ({exc}); the venue does not know the order", ())
+        await self._record(take_venue_view(order, answer))
+        if answer.status is OrderStatus.CANCELLED:
+            return ActionState.APPLIED, "", evidence(status=answer.status.value,
+                                                     note="already cancelled")
+        return (ActionState.FAILED,
+                f"cancel failed ({exc}); the venue reports the order {answer.status.value}",
+                evidence(status=answer.status.value, filled_qty=answer.filled_qty))
+
+    async def place(self, order: Order) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
+        intent = order.evolve(status=OrderStatus.PENDING_NEW)
+        await asyncio.to_thread(self.ledger.upsert_orders, [intent])
+        try:
+            answer = await self.venue.place_order(intent)
+        except VenueError as exc:
+            # Outcome possibly unknown: leave the intent PENDING_NEW; the reconciler resolves
+            # it by client id (found → updated, never reached the venue → rejected).
+            return ActionState.FAILED, f"place failed: {exc}", ()
+        await self._record(take_venue_view(intent, answer))
+        return ActionState.APPLIED, "", evidence(venue_order_id=answer.venue_order_id,
+                                                 status=answer.status.value)
+
+    async def _record(self, order: Order) -> None:
+        await asyncio.to_thread(self.ledger.apply_changes, order.venue, order.account,
+                                LedgerChanges(orders=(order,)))
+
+    async def _audit(self, run_id: str, action: Action, actor: str, outcome: str,
+                     details: tuple[tuple[str, str], ...]) -> None:
+        entry = AuditEntry(
+            at=self.clock_ms(), actor=actor, action=f"{action.kind.value}:{outcome}",
+            subject=action.subject, venue=self.venue.venue, account=self.venue.account,
+            run_id=run_id, details=details)
+        await asyncio.to_thread(self.ledger.append_audit, entry)
+
+

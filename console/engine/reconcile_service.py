@@ -1,0 +1,300 @@
+"""Runs reconciliations: fetch, diff, plan, apply by policy, record.
+
+The pure work happens in `console.reconcile`; this module does the I/O around it. A run
+never lets a failed or malformed fetch read as "nothing there": the affected snapshot
+field stays `None`, the reconciler skips what depends on it and the run is stored as
+partial. The ledger write and the run record go in one transaction, so a run that fails
+half-way leaves the ledger as it found it.
+
+Triggers: startup (before any strategy may trade), every `interval_s`, on demand, and
+after a private-stream reconnect (`request(RunTrigger.RECONNECT)`). Runs never overlap: a
+request that arrives during a run is served by one more run right after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from console.domain import LedgerSnapshot, Order, VenueSnapshot
+from console.domain.reconciliation import (
+    ActionState,
+    AuditEntry,
+    Decision,
+    Discrepancy,
+    PlannedAction,
+    RunRecord,
+    RunStatus,
+    RunTrigger,
+    TradingMode,
+)
+from console.engine.actions import ActionExecutor
+from console.engine.ports import LedgerPort, VenuePort
+from console.errors import VenueError
+from console.reconcile import ReconcileConfig, fills_since, orders_to_query, reconcile
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], int]
+_T = TypeVar("_T")
+
+
+class _Failed:
+    """Marks a fetch that failed, as opposed to one that answered "none" or "not found"."""
+
+
+FAILED = _Failed()
+ProgressFn = Callable[[str], None]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    run: RunRecord
+    duration_ms: float
+
+    @property
+    def discrepancies(self) -> tuple[Discrepancy, ...]:
+        return self.run.discrepancies
+
+
+def _describe(exc: BaseException) -> str:
+    kind = type(exc).__name__
+    text = str(exc) or kind
+    return f"{kind}: {text}" if not isinstance(exc, VenueError) else text
+
+
+class ReconcileService:
+    """One (venue, account): the reconcile loop and on-demand runs."""
+
+    def __init__(
+        self,
+        venue: VenuePort,
+        ledger: LedgerPort,
+        config: ReconcileConfig,
+        *,
+        clock_ms: Clock = wall_clock_ms,
+        interval_s: float = 60.0,
+        query_concurrency: int = 8,
+    ) -> None:
+        self.venue = venue
+        self.ledger = ledger
+        self.config = config
+        self.clock_ms = clock_ms
+        self.interval_s = interval_s
+        self.executor = ActionExecutor(venue, ledger, clock_ms=clock_ms)
+        self._query_slots = asyncio.Semaphore(query_concurrency)
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._requested: RunTrigger | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[RunOutcome], Awaitable[None] | None]] = []
+        self.mode = TradingMode.TRADING
+        self.pause_reason = ""
+        self.last_outcome: RunOutcome | None = None
+        self.consecutive_failures = 0
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    def on_run(self, listener: Callable[[RunOutcome], Awaitable[None] | None]) -> None:
+        self._listeners.append(listener)
+
+    # -- one run -------------------------------------------------------------------------
+
+    async def run_once(self, trigger: RunTrigger = RunTrigger.MANUAL,
+                       progress: ProgressFn | None = None) -> RunOutcome:
+        async with self._lock:
+            outcome = await self._run(trigger, progress or (lambda _stage: None))
+        self.last_outcome = outcome
+        for listener in self._listeners:
+            result = listener(outcome)
+            if asyncio.iscoroutine(result):
+                await result
+        return outcome
+
+    async def _run(self, trigger: RunTrigger, progress: ProgressFn) -> RunOutcome:
+        t0 = time.perf_counter()
+        started = self.clock_ms()
+        run_id = uuid.uuid4().hex
+        calls_before = Counter(self.venue.calls)
+        venue_name, account = self.venue.venue, self.venue.account
+        progress("loading ledger")
+        try:
+            last_run = await asyncio.to_thread(self.ledger.list_runs, venue_name, account, 1)
+            if last_run:
+                self.mode, self.pause_reason = last_run[0].mode, last_run[0].pause_reason
+            last_exec = await asyncio.to_thread(self.ledger.last_exec_time, venue_name, account)
+            probe = LedgerSnapshot(venue_name, account, last_exec_time=last_exec)
+            since = fills_since(probe, started, self.config)
+            ledger = await asyncio.to_thread(
+                self.ledger.load_snapshot, venue_name, account, now=started,
+                retention_ms=self.config.terminal_retention_ms, fills_from=since)
+        except Exception as exc:
+            # The ledger is unreadable: nothing can be compared. Record what we can.
+            log.exception("reconcile %s: ledger unavailable", run_id)
+            self.consecutive_failures += 1
+            run = RunRecord(run_id, venue_name, account, trigger, started, self.clock_ms(),
+                            RunStatus.FAILED, mode=self.mode, pause_reason=self.pause_reason,
+                            errors=(f"ledger: {_describe(exc)}",))
+            return RunOutcome(run, (time.perf_counter() - t0) * 1000)
+
+        progress("fetching venue snapshot")
+        snapshot = await self._venue_snapshot(ledger, since, started)
+        progress("comparing")
+        now = self.clock_ms()
+        result = reconcile(ledger, snapshot, now, self.config, self.mode)
+        actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
+        venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))
+        status = RunStatus.PARTIAL if snapshot.errors or result.unverified else RunStatus.OK
+        if snapshot.errors and all(
+            getattr(snapshot, f) is None for f in ("open_orders", "positions", "balances", "fills")
+        ):
+            status = RunStatus.FAILED
+        run = RunRecord(
+            run_id=run_id, venue=venue_name, account=account, trigger=trigger,
+            started_at=started, finished_at=self.clock_ms(), status=status,
+            mode=result.plan.mode, pause_reason=result.plan.pause_reason,
+            venue_calls=venue_calls, discrepancies=result.discrepancies, actions=actions,
+            errors=snapshot.errors, unverified=result.unverified,
+            fills_window=snapshot.fills_window,
+        )
+        progress("recording")
+        try:
+            await asyncio.to_thread(self.ledger.commit_run, run, result.changes)
+        except Exception as exc:
+            log.exception("reconcile %s: could not record the run", run_id)
+            self.consecutive_failures += 1
+            failed = replace(run, status=RunStatus.FAILED,
+                             errors=(*run.errors, f"ledger: {_describe(exc)}"),
+                             actions=tuple(replace(a, state=ActionState.FAILED,
+                                                   error="not recorded") for a in actions))
+            return RunOutcome(failed, (time.perf_counter() - t0) * 1000)
+        await self._audit_mode_change(run)
+        self.mode, self.pause_reason = run.mode, run.pause_reason
+        self.consecutive_failures = 0 if status is not RunStatus.FAILED else (
+            self.consecutive_failures + 1)
+
+        auto_venue = [i for i, p in enumerate(actions)
+                      if p.decision is Decision.AUTO and p.action.kind.changes_venue]
+        if auto_venue:
+            progress("applying venue actions")
+            for index in auto_venue:
+                state = await self.executor.execute(run_id, index, actions[index].action,
+                                                    by="auto")
+                actions = (*actions[:index], replace(actions[index], state=state),
+                           *actions[index + 1:])
+            run = replace(run, actions=actions, finished_at=self.clock_ms())
+        progress("done")
+        return RunOutcome(run, (time.perf_counter() - t0) * 1000)
+
+    def _initial_state(self, planned: PlannedAction, now: int) -> PlannedAction:
+        kind = planned.action.kind
+        if planned.decision is Decision.AUTO and not kind.changes_venue:
+            # Ledger actions are applied in the run's own transaction; alerts and mode
+            # changes take effect by being recorded.
+            return replace(planned, state=ActionState.APPLIED, applied_by="auto", applied_at=now)
+        return planned
+
+    async def _audit_mode_change(self, run: RunRecord) -> None:
+        if run.mode is self.mode:
+            return
+        action = "pause_trading" if run.mode is TradingMode.PAUSED else "resume_trading"
+        entry = AuditEntry(at=run.finished_at, actor="auto", action=action,
+                           subject=f"{run.venue}/{run.account}", venue=run.venue,
+                           account=run.account, run_id=run.run_id,
+                           details=(("reason", run.pause_reason or "clean reconciliation"),))
+        await asyncio.to_thread(self.ledger.append_audit, entry)
+
+    async def _venue_snapshot(self, ledger: LedgerSnapshot, since: int, now: int) -> VenueSnapshot:
+        venue = self.venue
+        errors: list[str] = []
+
+        async def guarded(name: str, call: Awaitable[_T]) -> _T | _Failed:
+            try:
+                return await call
+            except (VenueError, OSError, TimeoutError) as exc:
+                errors.append(f"{name}: {_describe(exc)}")
+                log.warning("reconcile: %s failed: %s", name, _describe(exc))
+                return FAILED
+
+        open_orders, positions, balances, fills = await asyncio.gather(
+            guarded("open orders", venue.fetch_open_orders()),
+            guarded("positions", venue.fetch_positions()),
+            guarded("balances", venue.fetch_balances()),
+            guarded("fills", venue.fetch_fills(since, now)),
+        )
+        queried: dict[str, Order] = {}
+        not_found: set[str] = set()
+        if not isinstance(open_orders, _Failed):
+            missing = orders_to_query(ledger, open_orders)
+
+            async def ask(order: Order) -> None:
+                async with self._query_slots:
+                    answer = await guarded(f"order {order.ident}", venue.fetch_order(order))
+                if answer is None:
+                    not_found.add(order.ident)
+                elif not isinstance(answer, _Failed):
+                    queried[order.ident] = answer
+
+            await asyncio.gather(*(ask(o) for o in missing))
+        return VenueSnapshot(
+            venue=venue.venue, account=venue.account, taken_at=now,
+            open_orders=None if isinstance(open_orders, _Failed) else tuple(open_orders),
+            queried_orders=queried, not_found=frozenset(not_found),
+            fills=None if isinstance(fills, _Failed) else tuple(fills),
+            fills_window=None if isinstance(fills, _Failed) else (since, now),
+            positions=None if isinstance(positions, _Failed) else tuple(positions),
+            balances=None if isinstance(balances, _Failed) else tuple(balances),
+            errors=tuple(errors),
+        )
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def request(self, trigger: RunTrigger = RunTrigger.MANUAL) -> None:
+        """Ask for a run as soon as possible (coalesced with one already asked for)."""
+        self._requested = trigger
+        self._wake.set()
+
+    async def start(self) -> RunOutcome:
+        """Run the startup reconciliation, then keep reconciling in the background."""
+        outcome = await self.run_once(RunTrigger.STARTUP)
+        self._task = asyncio.create_task(self._loop(), name="reconcile-loop")
+        return outcome
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            except TimeoutError:
+                trigger = RunTrigger.PERIODIC
+            else:
+                trigger = self._requested or RunTrigger.MANUAL
+            self._wake.clear()
+            self._requested = None
+            try:
+                await self.run_once(trigger)
+            except Exception:
+                # A bug in one run must not end the loop: the next run may succeed, and
+                # the failure count feeds the alerting.
+                self.consecutive_failures += 1
+                log.exception("reconcile loop: run failed")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        async with self._lock:  # let a run in progress finish writing
+            pass

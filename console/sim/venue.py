@@ -1,0 +1,266 @@
+"""`SimVenue`: one account of a `SimExchange` behind the engine's async venue port.
+
+It satisfies `console.engine.ports.VenuePort` structurally (no import: adapters do not
+reach the engine). Listings are paged like a real venue's (defaults are Bybit's limits:
+open orders 50, fills 100, positions 200) and every page counts as one call in `calls`,
+so the engine can report the venue calls a reconciliation made. Between pages it yields
+to the event loop, so other tasks may change the exchange mid-listing, as on a real venue.
+
+Test hooks: `fail_next(method, error)` raises `error` on that method's next call;
+`malformed_next(method)` makes the next call raise `MalformedVenueDataError`, as an
+adapter does when a venue's answer cannot be parsed; `corrupt_next(method, **fields)`
+goes further: the next answer's first record is encoded, the fields are overwritten
+(an unknown status, a negative quantity, a missing field with `field=MISSING`) and the
+record is parsed back through the strict codec every adapter uses, so the error is the
+one real venue data would raise.
+
+Orders returned by `place_order`, `amend_order` and `cancel_order` are the venue's view
+with the request's ledger metadata (strategy, worker, role, origin) carried over; the
+fetch methods return the venue's view alone, as a real venue would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, Mapping
+from types import MappingProxyType
+from typing import Final, TypeVar
+
+from console.domain.enums import Category, OrderRole, OrderType, Origin
+from console.domain.model import Balance, Fill, Order, Position
+from console.domain.records import from_record, to_record
+from console.domain.values import DomainValueError, to_decimal
+from console.errors import FatalVenueError, MalformedVenueDataError
+from console.sim.core import SimExchange
+from console.sim.errors import SimErrorCode
+from console.sim.events import SimEvent
+
+DEFAULT_PAGE_LIMITS: Final[Mapping[str, int]] = MappingProxyType({
+    "fetch_open_orders": 50,
+    "fetch_fills": 100,
+    "fetch_positions": 200,
+})
+
+MISSING: Final = object()
+"""For `corrupt_next`: drop the field from the record."""
+
+_R = TypeVar("_R", Order, Fill, Position, Balance)
+
+METHODS: Final = frozenset({
+    "fetch_open_orders", "fetch_order", "fetch_fills", "fetch_positions", "fetch_balances",
+    "place_order", "amend_order", "cancel_order", "cancel_all",
+})
+
+
+class SimVenue:
+    """The venue port over one sim account. `category` limits the scope (None: all)."""
+
+    def __init__(self, exchange: SimExchange, account: str, *,
+                 page_limits: Mapping[str, int] | None = None,
+                 category: Category | None = None,
+                 fills_window_ms: int | None = None) -> None:
+        if not exchange.has_account(account):
+            raise ValueError(f"sim account {account!r} does not exist")
+        limits = dict(DEFAULT_PAGE_LIMITS)
+        for name, value in (page_limits or {}).items():
+            if name not in DEFAULT_PAGE_LIMITS or value < 1:
+                raise ValueError(f"page limit {name}={value!r}: paged methods are "
+                                 f"{sorted(DEFAULT_PAGE_LIMITS)}, limits >= 1")
+            limits[name] = value
+        if fills_window_ms is not None and fills_window_ms < 1:
+            raise ValueError(f"fills_window_ms {fills_window_ms} must be >= 1")
+        self.exchange = exchange
+        self.venue = exchange.venue
+        self.account = account
+        self.category = category
+        self.page_limits: dict[str, int] = limits
+        self.fills_window_ms = fills_window_ms
+        self.calls: Counter[str] = Counter()
+        self._faults: dict[str, deque[BaseException]] = {}
+        self._corruptions: dict[str, deque[dict[str, object]]] = {}
+
+    # -- fault injection -------------------------------------------------------------------
+
+    def fail_next(self, method: str, error: BaseException) -> None:
+        """The next call of `method` raises `error` (queued: one per call)."""
+        self._check_method(method)
+        self._faults.setdefault(method, deque()).append(error)
+
+    def malformed_next(self, method: str) -> None:
+        """The next call of `method` fails as if the venue's answer could not be parsed."""
+        self._check_method(method)
+        self._faults.setdefault(method, deque()).append(MalformedVenueDataError(
+            f"{self.venue}: malformed answer to {method} (injected)", venue=self.venue,
+            code=SimErrorCode.MALFORMED.value))
+
+    def corrupt_next(self, method: str, **fields: object) -> None:
+        """The next answer of `method` has these fields overwritten in its first record
+        (`MISSING` deletes the field) and goes through strict parsing."""
+        self._check_method(method)
+        self._corruptions.setdefault(method, deque()).append(dict(fields))
+
+    def _answer(self, method: str, items: list[_R]) -> list[_R]:
+        queue = self._corruptions.get(method)
+        if not queue or not items:
+            return items
+        changes = queue.popleft()
+        record = to_record(items[0])
+        for name, value in changes.items():
+            if value is MISSING:
+                record.pop(name, None)
+            else:
+                record[name] = value
+        try:
+            first = from_record(type(items[0]), record)
+        except DomainValueError as exc:
+            raise MalformedVenueDataError(f"{self.venue}: {method}: {exc}", venue=self.venue,
+                                          code=SimErrorCode.MALFORMED.value) from None
+        answer = list(items)
+        answer[0] = first
+        return answer
+
+    @staticmethod
+    def _check_method(method: str) -> None:
+        if method not in METHODS:
+            raise ValueError(f"unknown venue method {method!r}; known: {sorted(METHODS)}")
+
+    def _call(self, method: str) -> None:
+        """Count one request of `method`, and raise an injected fault if one is queued."""
+        self.calls[method] += 1
+        queue = self._faults.get(method)
+        if queue:
+            raise queue.popleft()
+
+    async def _next_page(self, method: str) -> None:
+        await asyncio.sleep(0)
+        self._call(method)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def fetch_open_orders(self) -> list[Order]:
+        method = "fetch_open_orders"
+        self._call(method)
+        out: list[Order] = []
+        cursor = ""
+        while True:
+            page = self.exchange.page_open_orders(
+                self.account, cursor=cursor, limit=self.page_limits[method],
+                category=self.category)
+            out.extend(page.items)
+            if not page.next_cursor:
+                return self._answer(method, out)
+            cursor = page.next_cursor
+            await self._next_page(method)
+
+    async def fetch_order(self, order: Order) -> Order | None:
+        self._call("fetch_order")
+        found = None
+        if order.venue_order_id:
+            found = self.exchange.order_by_venue_id(self.account, order.venue_order_id)
+        if found is None and order.client_order_id:
+            found = self.exchange.order_by_client_id(self.account, order.client_order_id)
+        return found
+
+    async def fetch_fills(self, since: int, until: int) -> list[Fill]:
+        method = "fetch_fills"
+        if until < since:
+            self._call(method)
+            raise FatalVenueError(f"{self.venue}: fills window ends ({until}) before it "
+                                  f"starts ({since})", venue=self.venue,
+                                  code=SimErrorCode.INVALID_REQUEST.value)
+        width = self.fills_window_ms or (until - since + 1)
+        out: list[Fill] = []
+        first = True
+        start = since
+        while start <= until:
+            end = min(until, start + width - 1)
+            cursor = ""
+            while True:
+                if first:
+                    self._call(method)
+                    first = False
+                else:
+                    await self._next_page(method)
+                page = self.exchange.page_fills(self.account, since=start, until=end,
+                                                cursor=cursor, limit=self.page_limits[method])
+                out.extend(f for f in page.items
+                           if self.category is None or f.category is self.category)
+                if not page.next_cursor:
+                    break
+                cursor = page.next_cursor
+            start = end + 1
+        return self._answer(method, out)
+
+    async def fetch_positions(self) -> list[Position]:
+        method = "fetch_positions"
+        self._call(method)
+        positions = self.exchange.positions(self.account, category=self.category)
+        limit = self.page_limits[method]
+        for _ in range(limit, len(positions), limit):
+            await self._next_page(method)
+        return self._answer(method, positions)
+
+    async def fetch_balances(self) -> list[Balance]:
+        self._call("fetch_balances")
+        return self._answer("fetch_balances", self.exchange.balances(self.account))
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def place_order(self, order: Order) -> Order:
+        self._call("place_order")
+        placed = self.exchange.place_order(
+            self.account, category=order.category, symbol=order.symbol, side=order.side,
+            order_type=order.type, qty=order.qty,
+            price=order.price if order.type is OrderType.LIMIT else None,
+            time_in_force=order.time_in_force, client_order_id=order.client_order_id,
+            reduce_only=order.reduce_only, trigger_price=order.trigger_price,
+            trigger_direction=order.trigger_direction, label=order.label)
+        return _with_intent(placed, order)
+
+    async def amend_order(self, order: Order, *, qty: object = None,
+                          price: object = None) -> Order:
+        self._call("amend_order")
+        try:
+            new_qty = to_decimal(qty, "qty", allow_empty=True)
+            new_price = to_decimal(price, "price", allow_empty=True)
+        except DomainValueError as exc:
+            raise FatalVenueError(f"{self.venue}: {exc}", venue=self.venue,
+                                  code=SimErrorCode.INVALID_REQUEST.value) from None
+        amended = self.exchange.amend_order(self.account, _ref(order), qty=new_qty,
+                                            price=new_price)
+        return _with_intent(amended, order)
+
+    async def cancel_order(self, order: Order) -> Order:
+        self._call("cancel_order")
+        return _with_intent(self.exchange.cancel_order(self.account, _ref(order)), order)
+
+    async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
+        self._call("cancel_all")
+        return self.exchange.cancel_all(self.account, category, symbol)
+
+    # -- private stream --------------------------------------------------------------------
+
+    async def stream(self) -> AsyncGenerator[SimEvent, None]:
+        """The account's private events as they happen (dropped ones never arrive); closing
+        the generator unsubscribes."""
+        queue: asyncio.Queue[SimEvent] = asyncio.Queue()
+        unsubscribe = self.exchange.subscribe(self.account, queue.put_nowait)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            unsubscribe()
+
+
+def _ref(order: Order) -> str:
+    return order.venue_order_id or order.client_order_id
+
+
+def _with_intent(venue_view: Order, request: Order) -> Order:
+    """The venue's answer, carrying the ledger's ownership of the order it answers."""
+    if request.role is OrderRole.OTHER and not request.strategy_id and not request.worker_id \
+            and request.origin is Origin.OURS:
+        return venue_view
+    return venue_view.evolve(strategy_id=request.strategy_id, worker_id=request.worker_id,
+                             role=request.role, origin=request.origin)

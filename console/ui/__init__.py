@@ -1,0 +1,1 @@
+"""The Qt operator console (arrives with the console issue). Imports engine and domain only."""

@@ -1,0 +1,91 @@
+"""The CLI as an operator runs it: a real process, a real SQLite ledger, the sim venue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def recon(*args: str, db: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "console", *args]
+    if db is not None:
+        cmd += ["--db", db]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+def test_help_lists_every_command() -> None:
+    out = recon("--help")
+    assert out.returncode == 0
+    for command in ("reconcile", "runs", "inbox", "audit", "scenarios"):
+        assert command in out.stdout
+
+
+def test_restart_with_position_is_found_then_nothing_is_left(db: str) -> None:
+    first = recon("reconcile", "--once", "--venue", "sim", "--scenario",
+                  "restart-with-position", "--json", db=db)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["discrepancies"]["by_kind"]["position_missing_locally"] == 1
+    assert report["actions"]["applied_by_kind"]["upsert_position"] == 1
+    assert report["mode"] == "paused"  # a position mismatch is a hard desync
+    assert report["venue_calls_total"] >= 4
+    assert report["ledger_seeded"] is True
+    item = next(i for i in report["discrepancies"]["items"]
+                if i["kind"] == "position_missing_locally")
+    assert item["venue"]["size"] and list(item["ledger"].values()) == ["absent"]
+
+    second = recon("reconcile", "--once", "--venue", "sim", "--scenario",
+                   "restart-with-position", "--json", db=db)
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert again["ledger_seeded"] is False
+    assert again["discrepancies"]["total"] == 0
+    assert again["mode"] == "trading"  # a clean run resumes
+    assert {i["kind"] for i in again["actions"]["items"]} <= {"resume_trading"}
+
+
+def test_readable_summary_and_history(db: str) -> None:
+    out = recon("reconcile", "--once", "--venue", "sim", "--scenario", "manual-cancel", db=db)
+    assert out.returncode == 0, out.stderr
+    assert "status_mismatch" in out.stdout or "order_missing_on_venue" in out.stdout
+    assert "mark_cancelled" in out.stdout
+    runs = recon("runs", "--json", db=db)
+    assert runs.returncode == 0
+    recorded = json.loads(runs.stdout)
+    assert len(recorded) == 1 and recorded[0]["trigger"] == "startup"
+
+
+def test_crashed_session_leaves_cancels_in_the_inbox(db: str) -> None:
+    out = recon("reconcile", "--once", "--venue", "sim", "--scenario", "crashed-session",
+                "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["discrepancies"]["by_kind"]["unknown_ours"] >= 1
+    cancels = [a for a in report["actions"]["items"] if a["kind"] == "cancel_order"]
+    assert cancels and all(a["state"] == "pending" for a in cancels)
+    inbox = json.loads(recon("inbox", "--json", db=db).stdout)
+    assert {a["subject"] for a in inbox} == {a["subject"] for a in cancels}
+
+
+def test_unknown_scenario_is_a_clear_error(db: str) -> None:
+    out = recon("reconcile", "--once", "--venue", "sim", "--scenario", "nope", db=db)
+    assert out.returncode == 1
+    assert "unknown scenario 'nope'" in out.stderr
+    assert "restart-with-position" in out.stderr
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    out = recon("reconcile", "--once", "--venue", "sim",
+                db="postgresql+psycopg://u:hunter2@127.0.0.1:1/none")
+    assert out.returncode == 1
+    assert "hunter2" not in out.stderr + out.stdout
+    assert "Traceback" not in out.stderr

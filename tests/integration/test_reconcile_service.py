@@ -1,0 +1,229 @@
+"""The reconcile service end to end: the sim venue, a real ledger (SQLite and PostgreSQL),
+the pure reconciler, the action executor. Nothing of ours is faked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from console.bootstrap import SimSession, build_sim_session
+from console.domain import OrderStatus
+from console.domain.reconciliation import (
+    ActionKind,
+    ActionState,
+    Decision,
+    RunStatus,
+    RunTrigger,
+    TradingMode,
+)
+from console.engine.reconcile_service import RunOutcome
+from console.errors import TransientVenueError
+from console.sim.scenarios import SCENARIOS
+from console.sim.venue import MISSING
+
+
+def run(session: SimSession, trigger: RunTrigger = RunTrigger.MANUAL) -> RunOutcome:
+    return asyncio.run(session.service.run_once(trigger))
+
+
+@pytest.fixture
+def open_session(ledger_url: str) -> Iterator[type[SimSession]]:
+    sessions: list[SimSession] = []
+
+    def _open(scenario: str) -> SimSession:
+        session = build_sim_session(ledger_url, scenario)
+        sessions.append(session)
+        return session
+
+    yield _open  # type: ignore[misc]
+    for s in sessions:
+        s.close()
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_each_scenario_is_found_and_the_ledger_side_is_repaired(open_session, scenario) -> None:
+    session = open_session(scenario)
+    first = run(session, RunTrigger.STARTUP).run
+    assert first.status is RunStatus.OK, first.errors
+    found = {d.kind.value for d in first.discrepancies}
+    assert found == set(session.seed.expect), [d.summary for d in first.discrepancies]
+    for d in first.discrepancies:
+        assert d.ledger or d.venue, f"{d.kind} carries no evidence"
+
+    second = run(session).run
+    # Every ledger fix was applied in the first run: what remains is only what waits for
+    # an operator (venue-changing actions), proposed again.
+    remaining_ledger = [p for p in second.actions
+                        if p.action.kind.changes_ledger and p.action.kind not in (
+                            ActionKind.CLEAR_BRACKET,)]
+    assert remaining_ledger == [], [p.action.summary for p in remaining_ledger]
+    waiting_first = {(p.action.kind, p.action.subject) for p in first.actions
+                     if p.decision is Decision.NEEDS_APPROVAL}
+    waiting_second = {(p.action.kind, p.action.subject) for p in second.actions
+                      if p.decision is Decision.NEEDS_APPROVAL}
+    assert waiting_second == waiting_first
+    if not waiting_first:
+        assert second.discrepancies == ()
+        assert second.mode is TradingMode.TRADING
+
+
+def test_restart_with_position_pauses_then_a_clean_run_resumes(open_session) -> None:
+    session = open_session("restart-with-position")
+    first = run(session, RunTrigger.STARTUP).run
+    assert first.mode is TradingMode.PAUSED and "position" in first.pause_reason
+    venue_positions = session.exchange.positions("main")
+    assert {p.key: p.size for p in session.ledger.positions("sim", "main")} == {
+        p.key: p.size for p in venue_positions}
+    second = run(session).run
+    assert second.mode is TradingMode.TRADING
+    assert [e.action for e in session.ledger.audit_log()][:2] == ["resume_trading",
+                                                                  "pause_trading"]
+
+
+def test_malformed_positions_answer_changes_nothing(open_session) -> None:
+    session = open_session("restart-with-position")
+    session.venue.malformed_next("fetch_positions")
+    outcome = run(session, RunTrigger.STARTUP).run
+    assert outcome.status is RunStatus.PARTIAL
+    assert any(e.startswith("positions:") and "malformed" in e for e in outcome.errors)
+    assert session.ledger.positions("sim", "main") == []
+    assert not any(d.kind.is_position for d in outcome.discrepancies)
+    assert any("position" in text for text in outcome.unverified)
+
+
+def test_failed_open_orders_fetch_is_not_read_as_no_orders(open_session) -> None:
+    session = open_session("manual-cancel")
+    session.venue.fail_next("fetch_open_orders", TransientVenueError("connection reset"))
+    before = session.ledger.orders("sim", "main")
+    outcome = run(session).run
+    assert outcome.status is RunStatus.PARTIAL
+    assert session.ledger.orders("sim", "main") == before
+    assert not any(p.action.kind is ActionKind.MARK_CANCELLED for p in outcome.actions)
+    assert "open orders: connection reset" in outcome.errors
+    # Next cycle the venue answers and the hand cancel is taken from the venue.
+    again = run(session).run
+    assert any(p.action.kind is ActionKind.MARK_CANCELLED for p in again.actions)
+
+
+def test_a_failed_order_query_leaves_the_order_unresolved(open_session) -> None:
+    session = open_session("manual-cancel")
+    session.venue.fail_next("fetch_order", TransientVenueError("timeout"))
+    outcome = run(session).run
+    assert not any(p.action.kind is ActionKind.MARK_CANCELLED for p in outcome.actions)
+    assert outcome.unverified
+    active = [o for o in session.ledger.orders("sim", "main") if o.is_active]
+    assert len(active) >= 1
+    again = run(session).run
+    marked = [p.action.order for p in again.actions if p.action.kind is ActionKind.MARK_CANCELLED]
+    assert marked and all(o is not None and o.status is OrderStatus.CANCELLED for o in marked)
+
+
+def _pending_cancels(session: SimSession) -> list[tuple[str, int]]:
+    return [(run_id, i) for run_id, i, p in session.ledger.pending_actions("sim", "main")
+            if p.action.kind is ActionKind.CANCEL_ORDER]
+
+
+def test_approving_a_cancel_cancels_on_the_venue_and_is_audited(open_session) -> None:
+    session = open_session("orphan-order")
+    run(session, RunTrigger.STARTUP)
+    open_before = {o.venue_order_id for o in session.exchange.open_orders("main")}
+    pending = _pending_cancels(session)
+    if not pending:  # an external order is adopted, not cancelled: stage one of ours
+        session = open_session("crashed-session")
+        run(session, RunTrigger.STARTUP)
+        open_before = {o.venue_order_id for o in session.exchange.open_orders("main")}
+        pending = _pending_cancels(session)
+    run_id, index = pending[0]
+    target = session.ledger.load_run(run_id).actions[index].action.order  # type: ignore[union-attr]
+    assert target is not None
+    state = asyncio.run(session.service.executor.approve(run_id, index, "alice"))
+    assert state is ActionState.APPLIED
+    open_after = {o.venue_order_id for o in session.exchange.open_orders("main")}
+    assert open_after == open_before - {target.venue_order_id}
+    recorded = session.ledger.load_run(run_id).actions[index]  # type: ignore[union-attr]
+    assert recorded.state is ActionState.APPLIED and recorded.applied_by == "operator:alice"
+    entry = session.ledger.audit_log(1)[0]
+    assert entry.actor == "operator:alice" and entry.action == "cancel_order:applied"
+
+
+def test_rejecting_leaves_the_order_and_records_who(open_session) -> None:
+    session = open_session("crashed-session")
+    run(session, RunTrigger.STARTUP)
+    open_before = session.exchange.open_orders("main")
+    run_id, index = _pending_cancels(session)[0]
+    asyncio.run(session.service.executor.reject(run_id, index, "bob", "mine, leave it"))
+    assert session.exchange.open_orders("main") == open_before
+    recorded = session.ledger.load_run(run_id).actions[index]  # type: ignore[union-attr]
+    assert recorded.state is ActionState.REJECTED and recorded.applied_by == "operator:bob"
+    assert session.ledger.audit_log(1)[0].action == "cancel_order:rejected"
+
+
+def test_a_cancel_that_fails_asks_the_venue_and_keeps_a_racing_fill(open_session) -> None:
+    session = open_session("crashed-session")
+    run(session, RunTrigger.STARTUP)
+    run_id, index = _pending_cancels(session)[0]
+    target = session.ledger.load_run(run_id).actions[index].action.order  # type: ignore[union-attr]
+    assert target is not None
+    session.exchange.hand_fill("main", target.venue_order_id)
+    session.venue.fail_next("cancel_order", TransientVenueError("502 from the venue"))
+    state = asyncio.run(session.service.executor.approve(run_id, index, "alice"))
+    assert state is ActionState.FAILED
+    recorded = session.ledger.load_run(run_id).actions[index]  # type: ignore[union-attr]
+    assert "FILLED" in recorded.error
+    stored = {o.venue_order_id: o for o in session.ledger.orders("sim", "main")}
+    assert stored[target.venue_order_id].status is OrderStatus.FILLED
+
+
+def test_the_loop_runs_at_startup_periodically_on_demand_and_stops(open_session) -> None:
+    session = open_session("clean")
+    service = session.service
+    service.interval_s = 0.05
+
+    async def scenario() -> list[RunTrigger]:
+        seen: list[RunTrigger] = []
+        service.on_run(lambda outcome: seen.append(outcome.run.trigger))
+        await service.start()
+        await asyncio.sleep(0.2)
+        service.request(RunTrigger.RECONNECT)
+        await asyncio.sleep(0.05)
+        await service.stop()
+        count = len(seen)
+        await asyncio.sleep(0.15)
+        assert len(seen) == count, "a run happened after stop()"
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen[0] is RunTrigger.STARTUP
+    assert RunTrigger.PERIODIC in seen
+    assert RunTrigger.RECONNECT in seen
+    assert len(session.ledger.list_runs("sim", "main", 100)) == len(seen)
+
+
+@pytest.mark.parametrize(("method", "fields", "message"), [
+    ("fetch_open_orders", {"status": "Zombie"}, "order.status: unknown value 'Zombie'"),
+    ("fetch_open_orders", {"qty": "-3"}, "order.qty: -3 is negative"),
+    ("fetch_fills", {"qty": "many"}, "fill.qty: 'many' is not a number"),
+    ("fetch_positions", {"size": None}, "position.size: missing"),
+    ("fetch_balances", {"asset": MISSING}, "balance.asset: missing"),
+])
+def test_malformed_venue_records_are_typed_errors_and_change_nothing(
+        open_session, method, fields, message) -> None:
+    session = open_session("missed-fill")
+    session.venue.corrupt_next(method, **fields)
+    snapshot = lambda: (session.ledger.orders("sim", "main"),  # noqa: E731
+                        session.ledger.fills("sim", "main"),
+                        session.ledger.positions("sim", "main"),
+                        session.ledger.balances("sim", "main"))
+    kinds = {"fetch_open_orders": 0, "fetch_fills": 1, "fetch_positions": 2,
+             "fetch_balances": 3}
+    before = snapshot()
+    outcome = run(session, RunTrigger.STARTUP).run
+    assert outcome.status is RunStatus.PARTIAL
+    assert any(message in e for e in outcome.errors), outcome.errors
+    # Nothing derived from the malformed answer reached the ledger.
+    assert snapshot()[kinds[method]] == before[kinds[method]]
+    # The next, well-formed answer is reconciled as usual.
+    again = run(session).run
+    assert again.status is RunStatus.OK
