@@ -7,7 +7,7 @@ Venue ports are async and return domain objects. The ledger port is synchronous
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from console.domain import (
@@ -20,6 +20,7 @@ from console.domain import (
     Position,
     RunnerState,
 )
+from console.domain.events import VenueEvent
 from console.domain.reconciliation import ActionState, AuditEntry, PlannedAction, RunRecord
 
 
@@ -61,6 +62,12 @@ class VenuePort(Protocol):
         ...
 
     async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
+        ...
+
+    def stream(self) -> AsyncIterator[VenueEvent]:
+        """Private events until the iterator is closed. The adapter keeps the connection
+        alive itself (reconnecting with backoff) and reports its state as ConnectionEvents;
+        a ConnectionEvent with `reconnected=True` means "you missed something"."""
         ...
 
 

@@ -28,6 +28,15 @@ from types import MappingProxyType
 from typing import Final, TypeVar
 
 from console.domain.enums import Category, OrderRole, OrderType, Origin
+from console.domain.events import (
+    BalanceEvent,
+    ConnectionEvent,
+    ConnectionState,
+    FillEvent,
+    OrderEvent,
+    PositionEvent,
+    VenueEvent,
+)
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.records import from_record, to_record
 from console.domain.values import DomainValueError, to_decimal
@@ -241,16 +250,28 @@ class SimVenue:
 
     # -- private stream --------------------------------------------------------------------
 
-    async def stream(self) -> AsyncGenerator[SimEvent, None]:
-        """The account's private events as they happen (dropped ones never arrive); closing
-        the generator unsubscribes."""
+    async def stream(self) -> AsyncGenerator[VenueEvent, None]:
+        """The account's private events as domain events (dropped ones never arrive);
+        closing the generator unsubscribes. In process, the connection never drops."""
         queue: asyncio.Queue[SimEvent] = asyncio.Queue()
         unsubscribe = self.exchange.subscribe(self.account, queue.put_nowait)
         try:
+            yield ConnectionEvent(ConnectionState.CONNECTED)
             while True:
-                yield await queue.get()
+                yield to_venue_event(await queue.get())
         finally:
             unsubscribe()
+
+
+def to_venue_event(event: SimEvent) -> VenueEvent:
+    payload = event.payload
+    if isinstance(payload, Order):
+        return OrderEvent(payload, event.at)
+    if isinstance(payload, Fill):
+        return FillEvent(payload, event.at)
+    if isinstance(payload, Position):
+        return PositionEvent(payload, event.at)
+    return BalanceEvent(payload, event.at)
 
 
 def _ref(order: Order) -> str:

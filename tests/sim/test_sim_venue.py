@@ -21,9 +21,10 @@ from console.domain import (
     Side,
     TimeInForce,
 )
+from console.domain.events import BalanceEvent, ConnectionEvent, OrderEvent
 from console.engine.ports import VenuePort
 from console.errors import FatalVenueError, OrderNotFoundError, TransientVenueError
-from console.sim import EventKind, SimExchange, SimVenue
+from console.sim import SimExchange, SimVenue
 
 L = Category.LINEAR
 T = TypeVar("T")
@@ -186,14 +187,14 @@ def test_pages_see_changes_made_between_them(ex: SimExchange) -> None:
 def test_stream_yields_delivered_events(ex: SimExchange) -> None:
     venue = SimVenue(ex, "a")
 
-    async def listen() -> list[EventKind]:
+    async def listen() -> list[type]:
         stream = venue.stream()
-        got: list[EventKind] = []
+        got: list[type] = []
 
         async def consume() -> None:
             async for event in stream:
-                got.append(event.kind)
-                if len(got) == 2:
+                got.append(type(event))
+                if len(got) == 3:
                     return
 
         task = asyncio.create_task(consume())
@@ -203,4 +204,4 @@ def test_stream_yields_delivered_events(ex: SimExchange) -> None:
         await stream.aclose()
         return got
 
-    assert run(listen()) == [EventKind.ORDER, EventKind.BALANCE]
+    assert run(listen()) == [ConnectionEvent, OrderEvent, BalanceEvent]
