@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from console.domain import LedgerChanges
 from console.engine.reconcile_service import ReconcileService, wall_clock_ms
+from console.engine.session import EngineSession
 from console.errors import ConfigError
 from console.reconcile import ReconcileConfig
 from console.sim import SimExchange, SimVenue
@@ -34,10 +35,14 @@ class SimSession:
     exchange: SimExchange
     venue: SimVenue
     ledger: Ledger
-    service: ReconcileService
+    engine: EngineSession
     scenario: str
     seed: ScenarioSeed
     seeded_ledger: bool
+
+    @property
+    def service(self) -> ReconcileService:
+        return self.engine.reconciler
 
     def close(self) -> None:
         self.ledger.close()
@@ -75,9 +80,9 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
         if seeded:
             seed_ledger(ledger, seed, SIM_VENUE, SIM_ACCOUNT)
         venue = SimVenue(exchange, SIM_ACCOUNT)
-        service = ReconcileService(venue, ledger, config or ReconcileConfig(),
-                                   clock_ms=wall_clock_ms, interval_s=interval_s)
+        engine = EngineSession(venue, ledger, config or ReconcileConfig(),
+                               clock_ms=wall_clock_ms, interval_s=interval_s)
     except BaseException:
         ledger.close()
         raise
-    return SimSession(exchange, venue, ledger, service, scenario, seed, seeded)
+    return SimSession(exchange, venue, ledger, engine, scenario, seed, seeded)

@@ -13,9 +13,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from console.domain import LedgerChanges, Order, OrderStatus, OrderType, TimeInForce
-from console.domain.ids import ClientOrderIdGenerator
+from console.domain import Order, OrderStatus, OrderType, TimeInForce
 from console.domain.reconciliation import Action, ActionKind, ActionState, AuditEntry, evidence
+from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
 from console.errors import UserFacingError, VenueError
 
@@ -26,25 +26,13 @@ class ActionError(UserFacingError):
     """An action cannot be carried out as asked (wrong state, unknown id, missing payload)."""
 
 
-def take_venue_view(known: Order, venue: Order) -> Order:
-    """The venue's facts (ids, status, fills) on top of the ledger's intent and ownership."""
-    return known.evolve(
-        venue_order_id=venue.venue_order_id or known.venue_order_id,
-        status=venue.status, filled_qty=venue.filled_qty, avg_price=venue.avg_price,
-        qty=venue.qty, price=venue.price, trigger_price=venue.trigger_price,
-        updated_at=max(venue.updated_at, known.updated_at),
-    )
-
-
 class ActionExecutor:
-    def __init__(self, venue: VenuePort, ledger: LedgerPort, *, clock_ms: Callable[[], int],
-                 prefix: str = "rc", worker: str = "recon") -> None:
+    def __init__(self, venue: VenuePort, ledger: LedgerPort, orders: OrderManager, *,
+                 clock_ms: Callable[[], int]) -> None:
         self.venue = venue
         self.ledger = ledger
+        self.orders = orders
         self.clock_ms = clock_ms
-        self.ids = ClientOrderIdGenerator(prefix, worker,
-                                          lambda: ledger.next_counter("client_order_id"),
-                                          clock_ms)
 
     # -- operator decisions --------------------------------------------------------------
 
@@ -91,7 +79,12 @@ class ActionExecutor:
         if action.kind is ActionKind.CANCEL_ORDER:
             if action.order is None:
                 raise ActionError("cancel_order without an order")
-            return await self.cancel(action.order)
+            seen, error = await self.orders.cancel(action.order)
+            if error:
+                return ActionState.FAILED, error, evidence(
+                    status=seen.status.value if seen else None,
+                    filled_qty=seen.filled_qty if seen else None)
+            return ActionState.APPLIED, "", evidence(status=seen.status.value if seen else None)
         if action.kind is ActionKind.PLACE_PROTECTION:
             if action.order is None:
                 raise ActionError("place_protection without an order")
@@ -100,7 +93,7 @@ class ActionExecutor:
             position = action.position
             if position is None or position.side is None:
                 raise ActionError("flatten_position without an open position")
-            client_id = await asyncio.to_thread(self.ids.next)
+            client_id = await asyncio.to_thread(self.orders.ids.next)
             now = self.clock_ms()
             order = Order(
                 venue=position.venue, account=position.account, category=position.category,
@@ -111,51 +104,17 @@ class ActionExecutor:
             return await self.place(order)
         raise ActionError(f"{action.kind.value} is not a venue action")
 
-    async def cancel(self, order: Order) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
-        try:
-            answer = await self.venue.cancel_order(order)
-        except VenueError as exc:
-            return await self._after_failed_cancel(order, exc)
-        await self._record(take_venue_view(order, answer))
-        return ActionState.APPLIED, "", evidence(status=answer.status.value)
-
-    async def _after_failed_cancel(
-        self, order: Order, exc: VenueError,
-    ) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
-        """Ask, don't assume: the venue's answer decides what the ledger records."""
-        try:
-            answer = await self.venue.fetch_order(order)
-        except VenueError as query_exc:
-            return (ActionState.FAILED,
-                    f"cancel failed ({exc}); the order's state is unknown ({query_exc}); "
-                    "the next reconciliation will verify it", ())
-        if answer is None:
-            return (ActionState.FAILED,
-                    f"cancel failed ({exc}); the venue does not know the order", ())
-        await self._record(take_venue_view(order, answer))
-        if answer.status is OrderStatus.CANCELLED:
-            return ActionState.APPLIED, "", evidence(status=answer.status.value,
-                                                     note="already cancelled")
-        return (ActionState.FAILED,
-                f"cancel failed ({exc}); the venue reports the order {answer.status.value}",
-                evidence(status=answer.status.value, filled_qty=answer.filled_qty))
-
     async def place(self, order: Order) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
-        intent = order.evolve(status=OrderStatus.PENDING_NEW)
-        await asyncio.to_thread(self.ledger.upsert_orders, [intent])
         try:
-            answer = await self.venue.place_order(intent)
+            placed = await self.orders.place(order)
         except VenueError as exc:
-            # Outcome possibly unknown: leave the intent PENDING_NEW; the reconciler resolves
-            # it by client id (found → updated, never reached the venue → rejected).
             return ActionState.FAILED, f"place failed: {exc}", ()
-        await self._record(take_venue_view(intent, answer))
-        return ActionState.APPLIED, "", evidence(venue_order_id=answer.venue_order_id,
-                                                 status=answer.status.value)
-
-    async def _record(self, order: Order) -> None:
-        await asyncio.to_thread(self.ledger.apply_changes, order.venue, order.account,
-                                LedgerChanges(orders=(order,)))
+        if placed.status is OrderStatus.REJECTED:
+            return ActionState.FAILED, "the venue did not accept the order", evidence(
+                client_order_id=placed.client_order_id)
+        return ActionState.APPLIED, "", evidence(venue_order_id=placed.venue_order_id,
+                                                 client_order_id=placed.client_order_id,
+                                                 status=placed.status.value)
 
     async def _audit(self, run_id: str, action: Action, actor: str, outcome: str,
                      details: tuple[tuple[str, str], ...]) -> None:

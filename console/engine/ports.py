@@ -118,3 +118,6 @@ class LedgerPort(Protocol):
 
     def upsert_orders(self, orders: Sequence[Order]) -> None:
         ...
+
+    def orders(self, venue: str, account: str, active_only: bool = False) -> list[Order]:
+        ...

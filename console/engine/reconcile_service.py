@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from console.domain import LedgerSnapshot, Order, VenueSnapshot
+from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.domain.reconciliation import (
     ActionState,
     AuditEntry,
@@ -37,6 +38,7 @@ from console.domain.reconciliation import (
 )
 from console.engine.actions import ActionExecutor
 from console.engine.ports import LedgerPort, VenuePort
+from console.engine.risk import RiskState
 from console.errors import VenueError
 from console.reconcile import ReconcileConfig, fills_since, orders_to_query, reconcile
 
@@ -83,24 +85,27 @@ class ReconcileService:
         ledger: LedgerPort,
         config: ReconcileConfig,
         *,
+        executor: ActionExecutor,
         clock_ms: Clock = wall_clock_ms,
         interval_s: float = 60.0,
         query_concurrency: int = 8,
+        risk: RiskState | None = None,
+        telemetry: Telemetry = NULL_TELEMETRY,
     ) -> None:
         self.venue = venue
         self.ledger = ledger
         self.config = config
         self.clock_ms = clock_ms
         self.interval_s = interval_s
-        self.executor = ActionExecutor(venue, ledger, clock_ms=clock_ms)
+        self.executor = executor
+        self.risk = risk or RiskState()
+        self.telemetry = telemetry
         self._query_slots = asyncio.Semaphore(query_concurrency)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._requested: RunTrigger | None = None
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[RunOutcome], Awaitable[None] | None]] = []
-        self.mode = TradingMode.TRADING
-        self.pause_reason = ""
         self.last_outcome: RunOutcome | None = None
         self.consecutive_failures = 0
 
@@ -115,6 +120,8 @@ class ReconcileService:
                        progress: ProgressFn | None = None) -> RunOutcome:
         async with self._lock:
             outcome = await self._run(trigger, progress or (lambda _stage: None))
+        self.telemetry.observe_latency("reconcile", outcome.duration_ms,
+                                       (("trigger", trigger.value),))
         self.last_outcome = outcome
         for listener in self._listeners:
             result = listener(outcome)
@@ -132,7 +139,7 @@ class ReconcileService:
         try:
             last_run = await asyncio.to_thread(self.ledger.list_runs, venue_name, account, 1)
             if last_run:
-                self.mode, self.pause_reason = last_run[0].mode, last_run[0].pause_reason
+                self.risk.set(last_run[0].mode, last_run[0].pause_reason)
             last_exec = await asyncio.to_thread(self.ledger.last_exec_time, venue_name, account)
             probe = LedgerSnapshot(venue_name, account, last_exec_time=last_exec)
             since = fills_since(probe, started, self.config)
@@ -144,7 +151,7 @@ class ReconcileService:
             log.exception("reconcile %s: ledger unavailable", run_id)
             self.consecutive_failures += 1
             run = RunRecord(run_id, venue_name, account, trigger, started, self.clock_ms(),
-                            RunStatus.FAILED, mode=self.mode, pause_reason=self.pause_reason,
+                            RunStatus.FAILED, mode=self.risk.mode, pause_reason=self.risk.reason,
                             errors=(f"ledger: {_describe(exc)}",))
             return RunOutcome(run, (time.perf_counter() - t0) * 1000)
 
@@ -152,7 +159,7 @@ class ReconcileService:
         snapshot = await self._venue_snapshot(ledger, since, started)
         progress("comparing")
         now = self.clock_ms()
-        result = reconcile(ledger, snapshot, now, self.config, self.mode)
+        result = reconcile(ledger, snapshot, now, self.config, self.risk.mode)
         actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
         venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))
         status = RunStatus.PARTIAL if snapshot.errors or result.unverified else RunStatus.OK
@@ -180,7 +187,7 @@ class ReconcileService:
                                                    error="not recorded") for a in actions))
             return RunOutcome(failed, (time.perf_counter() - t0) * 1000)
         await self._audit_mode_change(run)
-        self.mode, self.pause_reason = run.mode, run.pause_reason
+        self.risk.set(run.mode, run.pause_reason)
         self.consecutive_failures = 0 if status is not RunStatus.FAILED else (
             self.consecutive_failures + 1)
 
@@ -206,7 +213,7 @@ class ReconcileService:
         return planned
 
     async def _audit_mode_change(self, run: RunRecord) -> None:
-        if run.mode is self.mode:
+        if run.mode is self.risk.mode:
             return
         action = "pause_trading" if run.mode is TradingMode.PAUSED else "resume_trading"
         entry = AuditEntry(at=run.finished_at, actor="auto", action=action,

@@ -40,7 +40,7 @@ from console.domain.events import (
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.records import from_record, to_record
 from console.domain.values import DomainValueError, to_decimal
-from console.errors import FatalVenueError, MalformedVenueDataError
+from console.errors import FatalVenueError, MalformedVenueDataError, UnknownOutcomeError
 from console.sim.core import SimExchange
 from console.sim.errors import SimErrorCode
 from console.sim.events import SimEvent
@@ -88,6 +88,7 @@ class SimVenue:
         self.calls: Counter[str] = Counter()
         self._faults: dict[str, deque[BaseException]] = {}
         self._corruptions: dict[str, deque[dict[str, object]]] = {}
+        self._lost: dict[str, int] = {}
 
     # -- fault injection -------------------------------------------------------------------
 
@@ -102,6 +103,18 @@ class SimVenue:
         self._faults.setdefault(method, deque()).append(MalformedVenueDataError(
             f"{self.venue}: malformed answer to {method} (injected)", venue=self.venue,
             code=SimErrorCode.MALFORMED.value))
+
+    def lose_response_next(self, method: str) -> None:
+        """The next call of `method` takes effect on the exchange, then its answer is lost:
+        the caller gets `UnknownOutcomeError`, as after a timeout or a reset mid-response."""
+        self._check_method(method)
+        self._lost[method] = self._lost.get(method, 0) + 1
+
+    def _lose(self, method: str) -> None:
+        if self._lost.get(method):
+            self._lost[method] -= 1
+            raise UnknownOutcomeError(f"{self.venue}: {method}: response lost (injected)",
+                                      venue=self.venue, code="timeout")
 
     def corrupt_next(self, method: str, **fields: object) -> None:
         """The next answer of `method` has these fields overwritten in its first record
@@ -225,6 +238,7 @@ class SimVenue:
             time_in_force=order.time_in_force, client_order_id=order.client_order_id,
             reduce_only=order.reduce_only, trigger_price=order.trigger_price,
             trigger_direction=order.trigger_direction, label=order.label)
+        self._lose("place_order")
         return _with_intent(placed, order)
 
     async def amend_order(self, order: Order, *, qty: object = None,
@@ -242,7 +256,9 @@ class SimVenue:
 
     async def cancel_order(self, order: Order) -> Order:
         self._call("cancel_order")
-        return _with_intent(self.exchange.cancel_order(self.account, _ref(order)), order)
+        cancelled = self.exchange.cancel_order(self.account, _ref(order))
+        self._lose("cancel_order")
+        return _with_intent(cancelled, order)
 
     async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
         self._call("cancel_all")

@@ -1,0 +1,171 @@
+"""Writes the venue's private stream into the ledger, idempotently, and reacts to
+reconnects.
+
+The stream is a hint that keeps the ledger fresh between reconciliations; it is never
+trusted to be complete. So:
+- fills are inserted by exec id (a duplicate message is a no-op: exactly once);
+- an order update applies only if it is not older than what the ledger holds (reordered
+  messages cannot roll a FILLED order back to NEW), and keeps the ledger's ownership;
+- order updates for orders the ledger does not know are left to the reconciler, which
+  adopts them or proposes a cancel with the evidence an operator needs;
+- after a reconnect a reconciliation is requested at once, to repair whatever the gap hid.
+Events are drained in batches, one ledger transaction per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from console.domain import LedgerChanges, Order, Position
+from console.domain.events import (
+    BalanceEvent,
+    ConnectionEvent,
+    ConnectionState,
+    FillEvent,
+    OrderEvent,
+    PositionEvent,
+    VenueEvent,
+)
+from console.domain.reconciliation import RunTrigger
+from console.domain.telemetry import NULL_TELEMETRY, Telemetry
+from console.engine.order_manager import take_venue_view
+from console.engine.ports import LedgerPort, VenuePort
+from console.engine.reconcile_service import ReconcileService
+
+log = logging.getLogger(__name__)
+
+EventListener = Callable[[VenueEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    events: int
+    batches: int
+    reconnects: int
+    state: ConnectionState
+
+
+def changes_for(events: list[VenueEvent], known: dict[str, Order]) -> LedgerChanges:
+    """Ledger changes for a batch of stream events, against the orders the ledger knows
+    (keyed by venue order id and client order id)."""
+    orders: dict[str, Order] = {}
+    fills = {}
+    positions: dict[str, Position] = {}
+    removed: set[str] = set()
+    balances = {}
+    for event in events:
+        if isinstance(event, OrderEvent):
+            venue_view = event.order
+            mine = known.get(venue_view.venue_order_id) or known.get(venue_view.client_order_id)
+            if mine is None:
+                continue
+            current = orders.get(mine.ident, mine)
+            if venue_view.updated_at < current.updated_at or (
+                    current.status.is_terminal and not venue_view.status.is_terminal):
+                continue  # older news, or a reordered message that would reopen the order
+            orders[mine.ident] = take_venue_view(current, venue_view)
+        elif isinstance(event, FillEvent):
+            fills[event.fill.exec_id] = event.fill
+        elif isinstance(event, PositionEvent):
+            position = event.position
+            if position.is_flat:
+                positions.pop(position.key, None)
+                removed.add(position.key)
+            else:
+                removed.discard(position.key)
+                positions[position.key] = position
+        elif isinstance(event, BalanceEvent):
+            balances[event.balance.asset] = event.balance
+    return LedgerChanges(orders=tuple(orders.values()), fills=tuple(fills.values()),
+                         positions=tuple(positions.values()), removed_positions=tuple(removed),
+                         balances=tuple(balances.values()))
+
+
+class StreamConsumer:
+    def __init__(self, venue: VenuePort, ledger: LedgerPort, reconciler: ReconcileService, *,
+                 telemetry: Telemetry = NULL_TELEMETRY, max_batch: int = 500) -> None:
+        self.venue = venue
+        self.ledger = ledger
+        self.reconciler = reconciler
+        self.telemetry = telemetry
+        self.max_batch = max_batch
+        self.state = ConnectionState.CONNECTING
+        self.events = 0
+        self.batches = 0
+        self.reconnects = 0
+        self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listeners: list[EventListener] = []
+
+    def on_event(self, listener: EventListener) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def stats(self) -> StreamStats:
+        return StreamStats(self.events, self.batches, self.reconnects, self.state)
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._pump(), name="stream-pump"),
+                       asyncio.create_task(self._write(), name="stream-writer")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _pump(self) -> None:
+        stream = self.venue.stream()
+        try:
+            async for event in stream:
+                if isinstance(event, ConnectionEvent):
+                    self._on_connection(event)
+                else:
+                    self._queue.put_nowait(event)
+                for listener in self._listeners:
+                    listener(event)
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+
+    def _on_connection(self, event: ConnectionEvent) -> None:
+        self.state = event.state
+        if event.reconnected:
+            self.reconnects += 1
+            log.info("private stream reconnected: reconciling now")
+            self.reconciler.request(RunTrigger.RECONNECT)
+
+    async def _write(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._apply(batch)
+            except Exception:
+                # A batch that cannot be written is not lost for good: the reconciler reads
+                # the venue again. Keep consuming so the stream does not back up.
+                log.exception("stream: could not write %d events; the next reconciliation "
+                              "will repair the ledger", len(batch))
+                self.telemetry.count("stream_write_errors")
+
+    async def _apply(self, batch: list[VenueEvent]) -> None:
+        venue, account = self.venue.venue, self.venue.account
+        needs_orders = any(isinstance(e, OrderEvent) for e in batch)
+        known: dict[str, Order] = {}
+        if needs_orders:
+            for order in await asyncio.to_thread(self.ledger.orders, venue, account, True):
+                if order.venue_order_id:
+                    known[order.venue_order_id] = order
+                if order.client_order_id:
+                    known[order.client_order_id] = order
+        changes = changes_for(batch, known)
+        if not changes.is_empty:
+            await asyncio.to_thread(self.ledger.apply_changes, venue, account, changes)
+        self.events += len(batch)
+        self.batches += 1
