@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from console.domain import LedgerSnapshot, Order, VenueSnapshot
-from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.domain.reconciliation import (
     ActionState,
     AuditEntry,
@@ -36,6 +35,7 @@ from console.domain.reconciliation import (
     RunTrigger,
     TradingMode,
 )
+from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.engine.actions import ActionExecutor
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.risk import RiskState
