@@ -159,7 +159,9 @@ class ReconcileService:
         snapshot = await self._venue_snapshot(ledger, since, started)
         progress("comparing")
         now = self.clock_ms()
-        result = reconcile(ledger, snapshot, now, self.config, self.risk.mode)
+        config = replace(self.config, cold_start=True) if trigger is RunTrigger.STARTUP \
+            else self.config
+        result = reconcile(ledger, snapshot, now, config, self.risk.mode)
         actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
         venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))
         status = RunStatus.PARTIAL if snapshot.errors or result.unverified else RunStatus.OK
@@ -254,8 +256,10 @@ class ReconcileService:
                     queried[order.ident] = answer
 
             await asyncio.gather(*(ask(o) for o in missing))
+        # The snapshot counts as taken when the last answer is in: the ledger snapshot was
+        # read before the first request, so nothing in it can be newer.
         return VenueSnapshot(
-            venue=venue.venue, account=venue.account, taken_at=now,
+            venue=venue.venue, account=venue.account, taken_at=max(now, self.clock_ms()),
             open_orders=None if isinstance(open_orders, _Failed) else tuple(open_orders),
             queried_orders=queried, not_found=frozenset(not_found),
             fills=None if isinstance(fills, _Failed) else tuple(fills),

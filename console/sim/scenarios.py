@@ -213,13 +213,16 @@ def _bracket(bot: _Bot, *, now: int) -> tuple[RunnerState, Order, Order, Order]:
         take_profit_price=tp.price, filled_size=entry.filled_qty,
         opened_at=fills[-1].exec_time)
     runner = RunnerState(user_id=USER, worker_id=WORKER, venue=bot.exchange.venue,
-                         account=bot.account, bracket=bracket, updated_at=now)
+                         account=bot.account, bracket=bracket,
+                         updated_at=now - WENT_AWAY_MS)
     return runner, entry, sl, tp
 
 
 # -- the scenarios -----------------------------------------------------------------------
 
 K = DiscrepancyKind
+WENT_AWAY_MS = 3_600_000
+"""The bot's last heartbeat (runner-state update) was an hour before the scenario."""
 
 
 @_scenario("clean", "Resting orders on BTC, ETH and SOL and an ETH long; the ledger matches "
@@ -344,7 +347,8 @@ def _bracket_entry_open(exchange: SimExchange, account: str,
         entry_order_id=entry.venue_order_id, stop_price=Decimal(58000),
         take_profit_price=Decimal(63000), opened_at=entry.created_at)
     runner = RunnerState(user_id=USER, worker_id=WORKER, venue=exchange.venue,
-                         account=account, bracket=bracket, updated_at=now)
+                         account=account, bracket=bracket,
+                         updated_at=now - WENT_AWAY_MS)
     return bot.went_away(), (runner,)
 
 

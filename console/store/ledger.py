@@ -238,8 +238,12 @@ class Ledger:
         query = select(o).where(o.c.venue == venue, o.c.account == account,
                                 o.c.venue_order_id == venue_order_id)
         with self._tx("read an order", write=False) as conn:
-            row = conn.execute(query.order_by(o.c.updated_at.desc()).limit(1)).mappings().first()
-        return codec.order_from_row(row) if row is not None else None
+            # No ORDER BY: it would make SQLite walk the updated_at index over the whole
+            # account. A venue id names one order; pick the newest if a venue reused one.
+            rows = conn.execute(query).mappings().all()
+        if not rows:
+            return None
+        return codec.order_from_row(max(rows, key=lambda r: r["updated_at"]))
 
     def count_orders(self, venue: str, account: str, active_only: bool = False) -> int:
         o = t.orders

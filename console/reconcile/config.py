@@ -1,0 +1,76 @@
+"""The knobs of a reconciliation. Defaults are the safe ones: the ledger follows the venue
+on its own, the venue is never touched without an operator."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from console.domain.values import ZERO, DomainValueError
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+_PREFIX = re.compile(r"^[A-Za-z0-9]{1,6}$")  # what ClientOrderIdGenerator accepts
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileConfig:
+    """Policy and tolerances for one (venue, account).
+
+    - `our_prefix`: the client-id prefix that marks an order as ours (see `domain.ids`).
+    - balances differ only when |ledger - venue| > max(abs_tol, rel_tol * |venue|),
+      field by field (total, free, locked).
+    - positions differ when size or entry price differ by more than their tolerance (0).
+    - `stale_order_timeout_ms`: our resting orders older than this are proposed for
+      cancellation; None disables the check.
+    - `terminal_retention_ms`: how long terminal orders stay in the working set.
+    - `pending_grace_ms`: a PENDING_NEW order younger than this that the venue does not
+      know is still in flight, not lost.
+    - `hard_desync_ratio`: order discrepancies above this share of tracked orders pause
+      new risk (any position discrepancy does too).
+    - `venue_actions_auto` / `ledger_actions_auto`: whether those actions run without an
+      operator's approval.
+    - `fill_margin_ms`: the fill back-fill starts this long before the last seen fill,
+      `fill_default_lookback_ms` before now when the ledger has none.
+    - `cold_start` / `worker_idle_ms`: a saved bracket whose entry still rests is void
+      (cancel it, clear the state: seed 003) when its worker is gone: at the startup
+      reconciliation, or when the worker has not updated its runner state for
+      `worker_idle_ms`. A live worker's resting entry is simply waiting to fill.
+    """
+
+    our_prefix: str = "rc"
+    balance_abs_tolerance: Decimal = Decimal("0.00000001")
+    balance_rel_tolerance: Decimal = Decimal("0.0001")
+    position_size_tolerance: Decimal = ZERO
+    position_price_tolerance: Decimal = ZERO
+    stale_order_timeout_ms: int | None = None
+    terminal_retention_ms: int = DAY_MS
+    pending_grace_ms: int = 30_000
+    hard_desync_ratio: Decimal = Decimal("0.10")
+    venue_actions_auto: bool = False
+    ledger_actions_auto: bool = True
+    fill_margin_ms: int = 5 * MINUTE_MS
+    fill_default_lookback_ms: int = 7 * DAY_MS
+    cold_start: bool = False
+    worker_idle_ms: int = 5 * MINUTE_MS
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.match(self.our_prefix):
+            raise DomainValueError(
+                f"config.our_prefix: {self.our_prefix!r} must be 1-6 letters or digits")
+        for name in ("balance_abs_tolerance", "balance_rel_tolerance",
+                     "position_size_tolerance", "position_price_tolerance",
+                     "hard_desync_ratio"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+                raise DomainValueError(f"config.{name}: {value!r} is not a decimal >= 0")
+        for name in ("terminal_retention_ms", "pending_grace_ms", "fill_margin_ms",
+                     "fill_default_lookback_ms", "worker_idle_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise DomainValueError(f"config.{name}: {value!r} is not milliseconds >= 0")
+        timeout = self.stale_order_timeout_ms
+        if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
+            raise DomainValueError(f"config.stale_order_timeout_ms: {timeout!r} must be > 0")
