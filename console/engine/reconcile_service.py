@@ -35,7 +35,6 @@ from console.domain.reconciliation import (
     RunTrigger,
     TradingMode,
 )
-from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.engine.actions import ActionExecutor
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.risk import RiskState
@@ -90,7 +89,6 @@ class ReconcileService:
         interval_s: float = 60.0,
         query_concurrency: int = 8,
         risk: RiskState | None = None,
-        telemetry: Telemetry = NULL_TELEMETRY,
     ) -> None:
         self.venue = venue
         self.ledger = ledger
@@ -99,7 +97,6 @@ class ReconcileService:
         self.interval_s = interval_s
         self.executor = executor
         self.risk = risk or RiskState()
-        self.telemetry = telemetry
         self._query_slots = asyncio.Semaphore(query_concurrency)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -120,8 +117,6 @@ class ReconcileService:
                        progress: ProgressFn | None = None) -> RunOutcome:
         async with self._lock:
             outcome = await self._run(trigger, progress or (lambda _stage: None))
-        self.telemetry.observe_latency("reconcile", outcome.duration_ms,
-                                       (("trigger", trigger.value),))
         self.last_outcome = outcome
         for listener in self._listeners:
             result = listener(outcome)

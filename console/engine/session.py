@@ -8,11 +8,12 @@ periodic loop.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from console.domain.ids import ClientOrderIdGenerator
-from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.engine.actions import ActionExecutor
+from console.engine.metrics import Metrics
 from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.reconcile_service import ReconcileService, RunOutcome, wall_clock_ms
@@ -24,11 +25,11 @@ from console.reconcile import ReconcileConfig
 class EngineSession:
     def __init__(self, venue: VenuePort, ledger: LedgerPort, config: ReconcileConfig, *,
                  clock_ms: Callable[[], int] = wall_clock_ms, interval_s: float = 60.0,
-                 telemetry: Telemetry = NULL_TELEMETRY, worker: str = "console") -> None:
+                 metrics: Metrics | None = None, worker: str = "console") -> None:
         self.venue = venue
         self.ledger = ledger
         self.config = config
-        self.telemetry = telemetry
+        self.metrics = metrics or Metrics()
         self.risk = RiskState()
         self.ids = ClientOrderIdGenerator(config.our_prefix, worker,
                                           lambda: ledger.next_counter("client_order_id"),
@@ -37,9 +38,15 @@ class EngineSession:
         self.executor = ActionExecutor(venue, ledger, self.orders, clock_ms=clock_ms)
         self.reconciler = ReconcileService(venue, ledger, config, executor=self.executor,
                                            clock_ms=clock_ms, interval_s=interval_s,
-                                           risk=self.risk, telemetry=telemetry)
-        self.stream = StreamConsumer(venue, ledger, self.reconciler, telemetry=telemetry)
+                                           risk=self.risk)
+        self.reconciler.on_run(self._record_metrics)
+        self.stream = StreamConsumer(venue, ledger, self.reconciler, telemetry=self.metrics)
         self._streaming = False
+
+    def _record_metrics(self, outcome: RunOutcome) -> None:
+        run = outcome.run
+        self.metrics.record_run(run.started_at, outcome.duration_ms, run.status.value,
+                                Counter(d.kind.value for d in run.discrepancies))
 
     async def start(self, *, stream: bool = True) -> RunOutcome:
         """Stream first, then the startup reconciliation, then the periodic loop."""

@@ -1,0 +1,66 @@
+"""The opt-in Prometheus exporter: GET /metrics on a loopback port, inside the caller's loop.
+
+Why loopback only: the metrics name accounts, venues and error rates, which is nobody
+else's business; whoever wants them remotely puts a scraper or a tunnel on this host.
+Why aiohttp in the caller's loop rather than prometheus_client's thread server: the
+console already runs one event loop (on the GUI thread) and stops everything with it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client.exposition import choose_encoder
+
+from console.engine.metrics import Metrics, build_registry
+from console.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+StopFn = Callable[[], Awaitable[None]]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def start_metrics_server(metrics: Metrics, port: int,
+                               host: str = "127.0.0.1") -> tuple[StopFn, int]:
+    """Serve `metrics` at http://host:port/metrics; returns (stop, bound port).
+
+    Port 0 picks a free port. Raises `ConfigError` for a non-loopback host or a port that
+    cannot be bound.
+    """
+    if not _is_loopback(host):
+        raise ConfigError(f"the metrics exporter listens on loopback only, not on {host!r}: "
+                          "use 127.0.0.1 and scrape or tunnel from this host")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65_535:
+        raise ConfigError(f"metrics port {port!r} is not between 0 and 65535")
+    registry = build_registry(metrics)
+
+    async def handle_metrics(request: web.Request) -> web.Response:
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return web.Response(body=encoder(registry), headers={"Content-Type": content_type})
+
+    app = web.Application()
+    app.router.add_get("/metrics", handle_metrics)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}; "
+                          "choose another metrics_port (or 0 for any free port)") from exc
+    bound = int(runner.addresses[0][1])
+    log.info("metrics exporter on http://%s:%d/metrics", host, bound)
+    return runner.cleanup, bound

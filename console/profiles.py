@@ -1,0 +1,611 @@
+"""Connection profiles: venue, network, account, scope and policy, in one TOML file.
+
+The file is `profiles.toml` in the platform's config dir (`RECON_CONSOLE_CONFIG` or an
+explicit path overrides it), one `[profiles.NAME]` table per profile with an optional
+`[profiles.NAME.policy]` and `[profiles.NAME.policy.retry]`.
+
+Reading is strict on purpose: a misspelt key or a float where a decimal belongs would
+otherwise fall back to a default silently, and a default here decides whether the console
+touches a live account. Every error is a `ConfigError` naming the file, the profile and the
+key. Money-like values are `Decimal`, written as quoted strings. A profile holds no secret:
+API credentials live in the OS keyring under the profile's name, and URLs carrying a
+password are refused.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from console.domain import Category
+from console.errors import ConfigError
+
+APP_NAME = "recon-console"
+CONFIG_ENV = "RECON_CONSOLE_CONFIG"
+FILE_NAME = "profiles.toml"
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # TOML bare keys: no quoting, easy on a CLI
+_COIN = re.compile(r"^[A-Z0-9]{1,16}$")
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class Venue(StrEnum):
+    BYBIT = "bybit"
+    BINANCE = "binance"
+    DERIBIT = "deribit"
+    SIM = "sim"
+
+
+class Network(StrEnum):
+    TESTNET = "testnet"
+    MAINNET = "mainnet"
+    CUSTOM = "custom"
+
+
+class ActionMode(StrEnum):
+    """Whether a class of reconcile actions waits for the operator or applies itself."""
+
+    APPROVE = "approve"
+    AUTO = "auto"
+
+
+# (venue, network, category or None for "any") -> (REST base URL, private WebSocket URL)
+_URLS: dict[tuple[Venue, Network, Category | None], tuple[str, str]] = {
+    (Venue.BYBIT, Network.TESTNET, None):
+        ("https://api-testnet.bybit.com", "wss://stream-testnet.bybit.com/v5/private"),
+    (Venue.BYBIT, Network.MAINNET, None):
+        ("https://api.bybit.com", "wss://stream.bybit.com/v5/private"),
+    (Venue.DERIBIT, Network.TESTNET, None):
+        ("https://test.deribit.com", "wss://test.deribit.com/ws/api/v2"),
+    (Venue.DERIBIT, Network.MAINNET, None):
+        ("https://www.deribit.com", "wss://www.deribit.com/ws/api/v2"),
+    (Venue.BINANCE, Network.TESTNET, Category.SPOT):
+        ("https://testnet.binance.vision", "wss://stream.testnet.binance.vision/ws"),
+    (Venue.BINANCE, Network.MAINNET, Category.SPOT):
+        ("https://api.binance.com", "wss://stream.binance.com:9443/ws"),
+    (Venue.BINANCE, Network.TESTNET, Category.LINEAR):
+        ("https://testnet.binancefuture.com", "wss://fstream.binancefuture.com/ws"),
+    (Venue.BINANCE, Network.MAINNET, Category.LINEAR):
+        ("https://fapi.binance.com", "wss://fstream.binance.com/ws"),
+}
+_CATEGORIES: dict[Venue, frozenset[Category]] = {
+    Venue.BYBIT: frozenset(Category),
+    Venue.BINANCE: frozenset({Category.SPOT, Category.LINEAR}),  # spot and USD-M futures
+    Venue.DERIBIT: frozenset(Category),
+    Venue.SIM: frozenset(Category),
+}
+
+
+class ProfileValueError(ConfigError):
+    """One bad value; `key` is dotted below the profile table (e.g. "policy.retry.tries")."""
+
+    def __init__(self, key: str, detail: str, *, profile: str = "", path: Path | None = None):
+        parts = [str(path)] if path is not None else []
+        parts += [f"profile {profile!r}"] if profile else []
+        parts += [f"key {key}"] if key else []
+        super().__init__(": ".join([*parts, detail]))
+        self.key, self.detail, self.profile, self.path = key, detail, profile, path
+
+    def located(self, *, prefix: str = "", profile: str = "",
+                path: Path | None = None) -> ProfileValueError:
+        return ProfileValueError(f"{prefix}{self.key}", self.detail,
+                                 profile=profile or self.profile, path=path or self.path)
+
+
+# -- the settings -----------------------------------------------------------------------
+
+
+def _check_decimal(key: str, value: Decimal, *, upper: Decimal | None = None) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise ProfileValueError(key, f"{value!r} is not a decimal >= 0")
+    if upper is not None and value > upper:
+        raise ProfileValueError(key, f"{value} is above {upper}")
+
+
+def _check_int(key: str, value: int | None, *, low: int, high: int | None = None,
+               optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (
+            high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ProfileValueError(key, f"{value!r} is not an integer {bound}")
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """Transient venue errors: `tries` attempts, exponential backoff with full jitter."""
+
+    tries: int = 3
+    base_ms: int = 1000
+    max_ms: int = 30_000
+
+    def __post_init__(self) -> None:
+        _check_int("tries", self.tries, low=1, high=100)
+        _check_int("base_ms", self.base_ms, low=1)
+        _check_int("max_ms", self.max_ms, low=1)
+        if self.max_ms < self.base_ms:
+            raise ProfileValueError("max_ms", f"{self.max_ms} is below base_ms ({self.base_ms})")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    """How reconciliation acts (design.md §4, §5). Defaults are the safe ones.
+
+    - `venue_actions`: "approve" (operator approves each) or "auto".
+    - `ledger_actions`: "auto" or "approve".
+    - `hard_desync_ratio`: order discrepancies above this share of tracked orders pause
+      new risk.
+    - `balance_abs_tolerance` / `balance_rel_tolerance`: a balance differs when
+      |ledger - venue| > max(abs, rel * |venue|).
+    - `stale_order_timeout_s`: our resting orders older than this are proposed for
+      cancellation (None: never).
+    - `min_time_in_book_ms`, `amend_price_threshold_bps`, `amend_size_threshold`: amend
+      instead of cancel/replace when the order has rested that long and the price moves
+      by at most that many basis points and the size by at most that fraction of the qty.
+    """
+
+    venue_actions: ActionMode = ActionMode.APPROVE
+    ledger_actions: ActionMode = ActionMode.AUTO
+    hard_desync_ratio: Decimal = Decimal("0.10")
+    balance_abs_tolerance: Decimal = Decimal("0.00000001")
+    balance_rel_tolerance: Decimal = Decimal("0.0001")
+    stale_order_timeout_s: int | None = None
+    min_time_in_book_ms: int = 500
+    amend_price_threshold_bps: Decimal = Decimal("50")
+    amend_size_threshold: Decimal = Decimal("0.5")
+    retry: RetrySettings = field(default_factory=RetrySettings)
+
+    def __post_init__(self) -> None:
+        for key in ("venue_actions", "ledger_actions"):
+            if not isinstance(getattr(self, key), ActionMode):
+                raise ProfileValueError(key, f"{getattr(self, key)!r} is not an ActionMode")
+        _check_decimal("hard_desync_ratio", self.hard_desync_ratio, upper=Decimal(1))
+        _check_decimal("balance_abs_tolerance", self.balance_abs_tolerance)
+        _check_decimal("balance_rel_tolerance", self.balance_rel_tolerance, upper=Decimal(1))
+        _check_decimal("amend_price_threshold_bps", self.amend_price_threshold_bps,
+                       upper=Decimal(10_000))
+        _check_decimal("amend_size_threshold", self.amend_size_threshold)
+        _check_int("stale_order_timeout_s", self.stale_order_timeout_s, low=1, optional=True)
+        _check_int("min_time_in_book_ms", self.min_time_in_book_ms, low=0)
+        if not isinstance(self.retry, RetrySettings):
+            raise ProfileValueError("retry", "is not RetrySettings")
+
+
+def _check_url(key: str, url: str, schemes: tuple[str, str]) -> None:
+    """A secure scheme, or the plain one on loopback only; never a password in the URL."""
+    secure, plain = schemes
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        password = parts.password
+    except ValueError as exc:
+        raise ProfileValueError(key, f"{url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in schemes or not host:
+        raise ProfileValueError(key, f"{url!r} must be a {secure}:// (or {plain}:// on "
+                                     "loopback) URL with a host")
+    if password is not None:
+        raise ProfileValueError(key, "must not contain a password: secrets live in the keyring")
+    if parts.scheme == plain and not _is_loopback(host):
+        raise ProfileValueError(key, f"{plain}:// is allowed for loopback hosts only; use "
+                                     f"{secure}:// for {host}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_db_url(url: str) -> None:
+    try:
+        password = urlsplit(url).password
+    except ValueError as exc:
+        raise ProfileValueError("db_url", f"is not a valid URL ({exc})") from None
+    if password is not None:
+        raise ProfileValueError(
+            "db_url", "must not contain a password: profiles are not secret; use ~/.pgpass "
+                      "or the PGPASSWORD environment variable for PostgreSQL")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One (venue, network, account) the console connects to. Holds no secret."""
+
+    name: str
+    venue: Venue
+    network: Network = Network.TESTNET
+    rest_url: str | None = None
+    ws_url: str | None = None
+    account: str = "main"
+    category: Category = Category.LINEAR
+    symbols: tuple[str, ...] = ()
+    settle_coin: str = "USDT"
+    db_url: str | None = None
+    read_only: bool = False
+    reconcile_interval_s: int = 60
+    metrics_port: int | None = None
+    policy: PolicySettings = field(default_factory=PolicySettings)
+
+    def __post_init__(self) -> None:
+        try:
+            self._validate()
+        except ProfileValueError as exc:
+            raise exc.located(profile=self.name if isinstance(self.name, str) else "") from None
+
+    def _validate(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ProfileValueError("name", f"{self.name!r} must be 1-64 letters, digits, "
+                                            "'_' or '-'")
+        for key, enum in (("venue", Venue), ("network", Network), ("category", Category)):
+            if not isinstance(getattr(self, key), enum):
+                raise ProfileValueError(key, f"{getattr(self, key)!r} is not a {enum.__name__}")
+        if self.category not in _CATEGORIES[self.venue]:
+            allowed = ", ".join(sorted(c.value for c in _CATEGORIES[self.venue]))
+            raise ProfileValueError("category", f"{self.venue} supports {allowed}, "
+                                                f"not {self.category}")
+        if self.network is Network.CUSTOM:
+            for key in ("rest_url", "ws_url"):
+                if not getattr(self, key):
+                    raise ProfileValueError(key, 'is required when network = "custom"')
+        else:
+            for key in ("rest_url", "ws_url"):
+                if getattr(self, key) is not None:
+                    raise ProfileValueError(
+                        key, f'is only used with network = "custom" (network is '
+                             f'"{self.network}", whose URLs are built in)')
+        if self.rest_url is not None:
+            _check_url("rest_url", self.rest_url, ("https", "http"))
+        if self.ws_url is not None:
+            _check_url("ws_url", self.ws_url, ("wss", "ws"))
+        if not isinstance(self.account, str) or not self.account.strip():
+            raise ProfileValueError("account", "must be a non-empty string")
+        if not isinstance(self.settle_coin, str) or not _COIN.match(self.settle_coin):
+            raise ProfileValueError("settle_coin", f"{self.settle_coin!r} must be an "
+                                                   "upper-case coin code such as USDT")
+        if not isinstance(self.symbols, tuple):
+            raise ProfileValueError("symbols", "must be a tuple of strings")
+        for symbol in self.symbols:
+            if not isinstance(symbol, str) or not symbol or symbol != symbol.strip() or (
+                    any(ch.isspace() for ch in symbol)):
+                raise ProfileValueError("symbols", f"{symbol!r} is not a symbol")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ProfileValueError("symbols", "lists a symbol twice")
+        if self.db_url is not None:
+            if not isinstance(self.db_url, str) or not self.db_url.strip():
+                raise ProfileValueError("db_url", "must be a non-empty string when given")
+            _check_db_url(self.db_url)
+        if not isinstance(self.read_only, bool):
+            raise ProfileValueError("read_only", "must be true or false")
+        _check_int("reconcile_interval_s", self.reconcile_interval_s, low=1)
+        _check_int("metrics_port", self.metrics_port, low=1, high=65_535, optional=True)
+        if not isinstance(self.policy, PolicySettings):
+            raise ProfileValueError("policy", "is not PolicySettings")
+
+    @property
+    def uses_simulator(self) -> bool:
+        return self.venue is Venue.SIM
+
+    def resolved_urls(self) -> tuple[str, str]:
+        """(REST base URL, private WebSocket URL) for this venue and network."""
+        if self.network is Network.CUSTOM:
+            assert self.rest_url is not None and self.ws_url is not None  # checked above
+            return self.rest_url, self.ws_url
+        if self.venue is Venue.SIM:
+            raise ConfigError(
+                f"profile {self.name!r}: the embedded simulator listens on loopback ports "
+                "chosen when it starts; take its URLs from the running simulator, or set "
+                'network = "custom" with rest_url and ws_url to reach one started elsewhere')
+        urls = (_URLS.get((self.venue, self.network, self.category))
+                or _URLS.get((self.venue, self.network, None)))
+        if urls is None:
+            raise ConfigError(f"profile {self.name!r}: no built-in {self.network} URLs for "
+                              f"{self.venue} {self.category}; use network = \"custom\"")
+        return urls
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def default_config_path() -> Path:
+    """profiles.toml in the platform's per-user config dir (e.g. ~/.config/recon-console)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / FILE_NAME
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The file to use: explicit argument, else RECON_CONSOLE_CONFIG, else the default."""
+    if path is None:
+        env = os.environ.get(CONFIG_ENV, "").strip()
+        if not env:
+            return default_config_path()
+        path = env
+    resolved = Path(path).expanduser()
+    return resolved / FILE_NAME if resolved.is_dir() else resolved
+
+
+def _fail(key: str, detail: str) -> ProfileValueError:
+    return ProfileValueError(key, detail)
+
+
+def _unknown_keys(table: Mapping[str, Any], allowed: Iterable[str], prefix: str) -> None:
+    allowed = list(allowed)
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise _fail(f"{prefix}{key}", f"unknown key; {hint}known keys: {', '.join(allowed)}")
+
+
+def _as_str(key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise _fail(key, f"must be a string, not {_toml_type(value)}")
+    return value
+
+
+def _as_enum(key: str, value: object, enum: type[_E]) -> _E:
+    text = _as_str(key, value)
+    try:
+        return enum(text)
+    except ValueError:
+        choices = " | ".join(f'"{m.value}"' for m in enum)
+        raise _fail(key, f"{text!r} is not one of {choices}") from None
+
+
+def _as_int(key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(key, f"must be an integer, not {_toml_type(value)}")
+    return value
+
+
+def _as_bool(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(key, f"must be true or false, not {_toml_type(value)}")
+    return value
+
+
+def _as_decimal(key: str, value: object) -> Decimal:
+    if isinstance(value, float):
+        short = key.rsplit(".", maxsplit=1)[-1]
+        raise _fail(key, f"is a TOML float, which is inexact: quote decimals, e.g. "
+                         f'{short} = "{value}"')
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    text = _as_str(key, value)
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        raise _fail(key, f"{text!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise _fail(key, f"{text!r} is not a finite number")
+    return number
+
+
+def _as_symbols(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _fail(key, f"must be a list of strings, not {_toml_type(value)}")
+    return tuple(_as_str(f"{key}[{i}]", item) for i, item in enumerate(value))
+
+
+def _as_table(key: str, value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(key, f"must be a table, not {_toml_type(value)}")
+    return value
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
+             list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+_Parser = Callable[[str, object], Any]
+_PROFILE_KEYS: dict[str, _Parser] = {
+    "venue": lambda k, v: _as_enum(k, v, Venue),
+    "network": lambda k, v: _as_enum(k, v, Network),
+    "rest_url": _as_str,
+    "ws_url": _as_str,
+    "account": _as_str,
+    "category": lambda k, v: _as_enum(k, v, Category),
+    "symbols": _as_symbols,
+    "settle_coin": _as_str,
+    "db_url": _as_str,
+    "read_only": _as_bool,
+    "reconcile_interval_s": _as_int,
+    "metrics_port": _as_int,
+}
+_POLICY_KEYS: dict[str, _Parser] = {
+    "venue_actions": lambda k, v: _as_enum(k, v, ActionMode),
+    "ledger_actions": lambda k, v: _as_enum(k, v, ActionMode),
+    "hard_desync_ratio": _as_decimal,
+    "balance_abs_tolerance": _as_decimal,
+    "balance_rel_tolerance": _as_decimal,
+    "stale_order_timeout_s": _as_int,
+    "min_time_in_book_ms": _as_int,
+    "amend_price_threshold_bps": _as_decimal,
+    "amend_size_threshold": _as_decimal,
+}
+_RETRY_KEYS: dict[str, _Parser] = {"tries": _as_int, "base_ms": _as_int, "max_ms": _as_int}
+
+
+def _parse_fields(table: Mapping[str, Any], parsers: Mapping[str, _Parser], prefix: str,
+                  extra: Iterable[str] = ()) -> dict[str, Any]:
+    _unknown_keys(table, [*parsers, *extra], prefix)
+    return {key: parsers[key](f"{prefix}{key}", value)
+            for key, value in table.items() if key in parsers}
+
+
+def _parse_profile(name: str, raw: object) -> Profile:
+    if not isinstance(raw, dict):
+        raise _fail("", f"[profiles.{name}] must be a table, not {_toml_type(raw)}")
+    table: dict[str, Any] = raw
+    values = _parse_fields(table, _PROFILE_KEYS, "", extra=("policy",))
+    if "venue" not in values:
+        raise _fail("venue", "is required: one of " + " | ".join(f'"{v}"' for v in Venue))
+    policy_table = _as_table("policy", table.get("policy", {}))
+    policy_values = _parse_fields(policy_table, _POLICY_KEYS, "policy.", extra=("retry",))
+    retry_table = _as_table("policy.retry", policy_table.get("retry", {}))
+    retry_values = _parse_fields(retry_table, _RETRY_KEYS, "policy.retry.")
+    try:
+        retry = RetrySettings(**retry_values)
+    except ProfileValueError as exc:
+        raise exc.located(prefix="policy.retry.") from None
+    try:
+        policy = PolicySettings(**policy_values, retry=retry)
+    except ProfileValueError as exc:
+        raise exc.located(prefix="policy.") from None
+    return Profile(name=name, policy=policy, **values)
+
+
+def load_profiles(path: str | os.PathLike[str] | None = None) -> dict[str, Profile]:
+    """Every profile in the file, by name; {} when the file does not exist yet."""
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read the profiles file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    for key in data:
+        if key != "profiles":
+            raise ConfigError(f"{file}: unknown top-level key {key!r}: the file holds "
+                              "[profiles.NAME] tables only")
+    raw_profiles = data.get("profiles", {})
+    if not isinstance(raw_profiles, dict):
+        raise ConfigError(f"{file}: 'profiles' must be a table of [profiles.NAME] tables")
+    profiles: dict[str, Profile] = {}
+    for name, raw in raw_profiles.items():
+        if not _NAME.match(name):
+            raise ConfigError(f"{file}: profile name {name!r} must be 1-64 letters, digits, "
+                              "'_' or '-'")
+        try:
+            profiles[name] = _parse_profile(name, raw)
+        except ProfileValueError as exc:
+            raise exc.located(profile=name, path=file) from None
+    return profiles
+
+
+def get_profile(name: str, path: str | os.PathLike[str] | None = None) -> Profile:
+    """The named profile; an unknown name lists the known ones."""
+    profiles = load_profiles(path)
+    if name in profiles:
+        return profiles[name]
+    file = config_path(path)
+    if not profiles:
+        raise ConfigError(f"no profile {name!r}: {file} defines no profiles yet; add a "
+                          f"[profiles.{name}] table with at least venue = \"...\"")
+    known = ", ".join(sorted(profiles))
+    close = difflib.get_close_matches(name, list(profiles), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"no profile {name!r} in {file}{hint}; known profiles: {known}")
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def save_profile(profile: Profile, path: str | os.PathLike[str] | None = None) -> Path:
+    """Add or replace one profile, rewriting the file atomically; returns the path.
+
+    The other profiles are kept (the file must parse first: a broken file is never
+    overwritten). The file is rewritten from the parsed values, so comments are lost.
+    """
+    if not isinstance(profile, Profile):
+        raise ConfigError("save_profile needs a Profile")
+    file = config_path(path)
+    profiles = load_profiles(file)
+    profiles[profile.name] = profile
+    text = render_profiles(profiles.values())
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        mode = file.stat().st_mode & 0o777 if file.exists() else 0o600
+        fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot write the profiles file: {exc}") from None
+    return file
+
+
+def render_profiles(profiles: Iterable[Profile]) -> str:
+    """The TOML text for `profiles` (a tiny writer: strings, ints, bools, decimals, lists)."""
+    lines = ["# recon-console connection profiles. Credentials are not here: they live in",
+             "# the OS keyring (recon-console credentials set NAME).", ""]
+    for profile in sorted(profiles, key=lambda p: p.name):
+        lines.append(f"[profiles.{profile.name}]")
+        lines += _render_fields(profile, skip=("name", "policy"))
+        lines += ["", f"[profiles.{profile.name}.policy]"]
+        lines += _render_fields(profile.policy, skip=("retry",))
+        lines += ["", f"[profiles.{profile.name}.policy.retry]"]
+        lines += _render_fields(profile.policy.retry)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _render_fields(obj: object, skip: tuple[str, ...] = ()) -> list[str]:
+    out: list[str] = []
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if f.name in skip or value is None:
+            continue
+        out.append(f"{f.name} = {_toml_value(value)}")
+    return out
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, StrEnum):
+        return _toml_string(value.value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return _toml_string(str(value))
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
