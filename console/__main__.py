@@ -112,30 +112,98 @@ def print_run(run: RunRecord, duration_ms: float, header: str) -> None:
 
 # -- commands -----------------------------------------------------------------------------
 
-def cmd_reconcile(args: argparse.Namespace) -> int:
-    from console.bootstrap import build_sim_session
+def _print_outcome(args: argparse.Namespace, run: RunRecord, duration_ms: float,
+                   header: str, extra: dict[str, Any]) -> None:
+    if args.json:
+        print(json.dumps(run_to_json(run, duration_ms=duration_ms, extra=extra)))
+    else:
+        print_run(run, duration_ms, header)
 
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
     if not args.once:
         raise UserFacingError("reconcile runs one reconciliation and exits: pass --once "
                               "(the continuous loop is `recon-console run --headless`)")
+    if args.profile:
+        return _reconcile_profile(args)
     if args.venue != "sim":
-        raise UserFacingError(f"venue {args.venue!r} is not available yet; use --venue sim")
+        raise UserFacingError(f"--venue {args.venue} needs a profile: pass --profile NAME "
+                              "(see `recon-console profiles`)")
+    from console.bootstrap import build_sim_session
+
     session = build_sim_session(args.db, args.scenario)
     try:
         outcome = asyncio.run(session.service.run_once(RunTrigger.STARTUP))
     finally:
         session.close()
-    run = outcome.run
-    if args.json:
-        print(json.dumps(run_to_json(run, duration_ms=outcome.duration_ms, extra={
-            "scenario": session.scenario, "ledger_seeded": session.seeded_ledger}), indent=None))
-    else:
-        seeded = " (new ledger seeded with the scenario's starting state)" \
-            if session.seeded_ledger else ""
-        print_run(run, outcome.duration_ms,
-                  f"Startup reconciliation on {run.venue}/{run.account}, "
-                  f"scenario {session.scenario}{seeded}")
-    return 0 if run.status is RunStatus.OK else 2
+    seeded = " (new ledger seeded with the scenario's starting state)" \
+        if session.seeded_ledger else ""
+    _print_outcome(args, outcome.run, outcome.duration_ms,
+                   f"Startup reconciliation on {outcome.run.venue}/{outcome.run.account}, "
+                   f"scenario {session.scenario}{seeded}",
+                   {"scenario": session.scenario, "ledger_seeded": session.seeded_ledger})
+    return 0 if outcome.run.status is RunStatus.OK else 2
+
+
+def _reconcile_profile(args: argparse.Namespace) -> int:
+    from console.bootstrap import build_profile_session
+
+    session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
+
+    async def once() -> Any:
+        try:
+            return await session.engine.reconciler.run_once(RunTrigger.STARTUP)
+        finally:
+            await session.aclose()
+
+    outcome = asyncio.run(once())
+    _print_outcome(args, outcome.run, outcome.duration_ms,
+                   f"Startup reconciliation, profile {args.profile} "
+                   f"({session.profile.venue.value} {session.profile.network.value})",
+                   {"profile": args.profile})
+    return 0 if outcome.run.status is RunStatus.OK else 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not args.headless:
+        raise UserFacingError("the console window arrives with the UI; use --headless")
+    from console.bootstrap import build_profile_session
+
+    session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
+    return asyncio.run(_daemon(session))
+
+
+async def _daemon(session: Any) -> int:
+    """Reconcile at startup, keep the stream and the loop going, stop on SIGINT/SIGTERM."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    stop_metrics = None
+    try:
+        port = session.profile.metrics_port
+        if port is not None:
+            from console.engine.metrics_http import start_metrics_server
+
+            stop_metrics, bound = await start_metrics_server(session.engine.metrics, port)
+            log.warning("metrics on http://127.0.0.1:%d/metrics", bound)
+
+        def report(outcome: Any) -> None:
+            run = outcome.run
+            print(f"{_ts(run.started_at)} {run.trigger.value:<9} {run.status.value:<8} "
+                  f"{len(run.discrepancies):>4} discrepancies {len(run.actions):>4} actions "
+                  f"{outcome.duration_ms:8.1f} ms  {run.mode.value}", flush=True)
+
+        session.engine.reconciler.on_run(report)
+        await session.engine.start()
+        await stop.wait()
+    finally:
+        if stop_metrics is not None:
+            await stop_metrics()
+        await session.aclose()
+    return 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -194,6 +262,96 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    from console.sim.server import serve
+
+    if (args.api_key is None) != (args.api_secret is None):
+        raise UserFacingError("give both --api-key and --api-secret, or neither "
+                              "(a fresh pair is generated)")
+
+    def ready(info: dict[str, str | None]) -> None:
+        print(json.dumps(info), flush=True)
+
+    asyncio.run(serve(venue=args.venue, host=args.host, port=args.port,
+                      scenario=args.scenario, api_key=args.api_key,
+                      api_secret=args.api_secret, faults=args.faults, seed=args.seed,
+                      ready=ready))
+    return 0
+
+
+def _credential_store() -> Any:
+    from console.credentials import CredentialStore, insecure_allowed_by_env
+
+    return CredentialStore(allow_insecure=insecure_allowed_by_env())
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    import getpass
+
+    from console.credentials import ApiCredentials
+    from console.profiles import get_profile
+
+    store = _credential_store()
+    if args.action == "set":
+        get_profile(args.profile, args.config)  # the profile must exist first
+        key = getpass.getpass(f"API key for profile {args.profile}: ").strip()
+        secret = getpass.getpass(f"API secret for profile {args.profile}: ").strip()
+        creds = ApiCredentials(key, secret)
+        store.set(args.profile, creds)
+        print(f"Stored the key {creds.key_hint} for profile {args.profile!r} "
+              f"in {store.backend_name()}.")
+    elif args.action == "check":
+        creds = store.get(args.profile)
+        print(f"Profile {args.profile!r}: key {creds.key_hint} in {store.backend_name()}.")
+    elif args.action == "delete":
+        removed = store.delete(args.profile)
+        print(f"Deleted the credentials of profile {args.profile!r}." if removed
+              else f"Profile {args.profile!r} had no stored credentials.")
+    return 0
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from console.profiles import (
+        Network,
+        Profile,
+        Venue,
+        config_path,
+        load_profiles,
+        render_profiles,
+        save_profile,
+    )
+
+    if args.action == "add":
+        if not args.name:
+            raise UserFacingError("profiles add needs a NAME")
+        profiles = load_profiles(args.config)
+        if args.name in profiles and not args.replace:
+            raise UserFacingError(f"profile {args.name!r} exists; pass --replace to overwrite")
+        from console.domain import Category
+
+        profile = Profile(
+            name=args.name, venue=Venue(args.venue), network=Network(args.network),
+            rest_url=args.rest_url, ws_url=args.ws_url, account=args.account,
+            category=Category(args.category), symbols=tuple(args.symbols or ()),
+            settle_coin=args.settle_coin, db_url=args.db, read_only=args.read_only)
+        path = save_profile(profile, args.config)
+        print(f"Saved profile {args.name!r} to {path}. Store its API key with: "
+              f"recon-console credentials set {args.name}")
+        return 0
+    profiles = load_profiles(args.config)
+    if not profiles:
+        print(f"No profiles in {config_path(args.config)}; add one with "
+              "`recon-console profiles add NAME --venue bybit --network testnet`.")
+        return 0
+    if args.action == "show":
+        print(render_profiles(profiles.values()), end="")
+        return 0
+    for p in profiles.values():
+        print(f"{p.name:<20} {p.venue.value:<8} {p.network.value:<8} {p.account:<10} "
+              f"{p.category.value:<7} {'read-only' if p.read_only else ''}")
+    return 0
+
+
 def cmd_scenarios(_args: argparse.Namespace) -> int:
     from console.sim.scenarios import SCENARIOS, describe_scenario
 
@@ -216,12 +374,23 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run a startup reconciliation of the ledger against a "
                                      "venue and print the discrepancies and actions.")
     rec.add_argument("--once", action="store_true", help="run once and exit")
-    rec.add_argument("--venue", default="sim", help="venue to reconcile (sim)")
+    rec.add_argument("--profile", help="reconcile this profile's venue account")
+    rec.add_argument("--config", metavar="PATH", help="profiles file")
+    rec.add_argument("--venue", default="sim", help="without --profile: the built-in sim")
     rec.add_argument("--scenario", default="clean",
                      help="simulated exchange scenario (see `recon-console scenarios`)")
     rec.add_argument("--db", metavar="URL", help=db_help)
     rec.add_argument("--json", action="store_true", help="print one JSON object")
     rec.set_defaults(func=cmd_reconcile)
+
+    daemon = sub.add_parser("run", help="run the engine for a profile (headless daemon)",
+                            description="Startup reconciliation, then the private stream and "
+                                        "periodic reconciliation until SIGINT/SIGTERM.")
+    daemon.add_argument("--headless", action="store_true", help="no window")
+    daemon.add_argument("--profile", required=True)
+    daemon.add_argument("--config", metavar="PATH", help="profiles file")
+    daemon.add_argument("--db", metavar="URL", help=db_help)
+    daemon.set_defaults(func=cmd_run)
 
     runs = sub.add_parser("runs", help="list recorded reconciliation runs")
     runs.add_argument("--db", metavar="URL", help=db_help)
@@ -245,6 +414,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     scen = sub.add_parser("scenarios", help="list the simulated exchange's scenarios")
     scen.set_defaults(func=cmd_scenarios)
+
+    sim = sub.add_parser("sim", help="serve the simulated exchange over a venue's protocol",
+                         description="Start the simulated exchange with a protocol-faithful "
+                                     "front-end on loopback; print one JSON line with its "
+                                     "URLs and credentials; serve until SIGINT/SIGTERM.")
+    sim.add_argument("--venue", default="bybit", choices=["bybit"])
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sim.add_argument("--scenario", help="start in this scenario (see `scenarios`)")
+    sim.add_argument("--api-key")
+    sim.add_argument("--api-secret")
+    sim.add_argument("--faults", metavar="SPEC",
+                     help="fault injection, e.g. 'latency=50ms;retcode=10006x5@/v5/order/create'")
+    sim.add_argument("--seed", type=int, default=7)
+    sim.set_defaults(func=cmd_sim)
+
+    cfg_help = "profiles file (default: profiles.toml in the user config directory)"
+    creds = sub.add_parser("credentials", help="store API keys in the OS keyring",
+                           description="API keys live in the OS keyring only: never on disk, "
+                                       "never echoed, never logged.")
+    creds.add_argument("action", choices=["set", "check", "delete"])
+    creds.add_argument("profile")
+    creds.add_argument("--config", metavar="PATH", help=cfg_help)
+    creds.set_defaults(func=cmd_credentials)
+
+    prof = sub.add_parser("profiles", help="list, show or add venue profiles")
+    prof.add_argument("action", choices=["list", "show", "add"], nargs="?", default="list")
+    prof.add_argument("name", nargs="?")
+    prof.add_argument("--config", metavar="PATH", help=cfg_help)
+    prof.add_argument("--venue", default="bybit", choices=["bybit", "binance", "deribit", "sim"])
+    prof.add_argument("--network", default="testnet", choices=["testnet", "mainnet", "custom"])
+    prof.add_argument("--rest-url")
+    prof.add_argument("--ws-url")
+    prof.add_argument("--account", default="main")
+    prof.add_argument("--category", default="linear",
+                      choices=["linear", "spot", "inverse", "option"])
+    prof.add_argument("--symbols", nargs="*")
+    prof.add_argument("--settle-coin", default="USDT")
+    prof.add_argument("--db", metavar="URL", help=db_help)
+    prof.add_argument("--read-only", action="store_true")
+    prof.add_argument("--replace", action="store_true")
+    prof.set_defaults(func=cmd_profiles)
     return parser
 
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.credentials import ApiCredentials, CredentialStore, insecure_allowed_by_env
 from console.domain import LedgerChanges
+from console.domain.telemetry import Telemetry
+from console.engine.metrics import Metrics
+from console.engine.ports import VenuePort
 from console.engine.reconcile_service import ReconcileService, wall_clock_ms
 from console.engine.session import EngineSession
 from console.errors import ConfigError
+from console.profiles import ActionMode, Profile, Venue, get_profile
 from console.reconcile import ReconcileConfig
 from console.sim import SimExchange, SimVenue
 from console.sim.scenarios import SCENARIOS, ScenarioSeed, build_scenario
 from console.store import Ledger
+from console.venues.bybit import BybitConfig, BybitVenue
 
 SIM_VENUE = "sim"
 SIM_ACCOUNT = "main"
@@ -86,3 +92,76 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
         ledger.close()
         raise
     return SimSession(exchange, venue, ledger, engine, scenario, seed, seeded)
+
+
+# -- real venues, from a profile ---------------------------------------------------------------
+
+@dataclass
+class ProfileSession:
+    """A venue connector for a profile, its ledger and the engine over both."""
+
+    profile: Profile
+    ledger: Ledger
+    venue: VenuePort
+    engine: EngineSession
+
+    async def aclose(self) -> None:
+        """Stop the engine, the connector's threads and sockets, then the ledger."""
+        try:
+            await self.engine.stop()
+            aclose = getattr(self.venue, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            self.ledger.close()
+
+
+def reconcile_config(profile: Profile) -> ReconcileConfig:
+    """The reconciler's policy from a profile's `[policy]` table."""
+    policy = profile.policy
+    return ReconcileConfig(
+        venue_actions_auto=(policy.venue_actions is ActionMode.AUTO and not profile.read_only),
+        ledger_actions_auto=policy.ledger_actions is ActionMode.AUTO,
+        hard_desync_ratio=policy.hard_desync_ratio,
+        balance_abs_tolerance=policy.balance_abs_tolerance,
+        balance_rel_tolerance=policy.balance_rel_tolerance,
+        stale_order_timeout_ms=(None if policy.stale_order_timeout_s is None
+                                else policy.stale_order_timeout_s * 1000),
+    )
+
+
+def build_venue(profile: Profile, credentials: ApiCredentials,
+                telemetry: Telemetry) -> VenuePort:
+    if profile.venue is not Venue.BYBIT:
+        raise ConfigError(f"profile {profile.name!r}: venue {profile.venue.value!r} has no "
+                          "connector yet (available: bybit, and the built-in sim)")
+    rest_url, ws_url = profile.resolved_urls()
+    retry = profile.policy.retry
+    config = BybitConfig(
+        account=profile.account, category=profile.category, rest_url=rest_url,
+        ws_private_url=ws_url, symbols=profile.symbols, settle_coin=profile.settle_coin,
+        retry_tries=retry.tries, retry_base_ms=retry.base_ms, retry_max_ms=retry.max_ms)
+    return BybitVenue(config, credentials.api_key, credentials.api_secret,
+                      profile=profile.name, telemetry=telemetry)
+
+
+def build_profile_session(name: str, *, config_path: str | None = None,
+                          db_url: str | None = None,
+                          credentials: CredentialStore | None = None) -> ProfileSession:
+    """Everything a profile names, wired: ledger, connector (secrets from the keyring),
+    engine. Secrets go from the keyring straight into the connector and nowhere else."""
+    profile = get_profile(name, config_path)
+    store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
+    secrets = store.get(profile.name)
+    ledger = open_ledger(db_url or profile.db_url)
+    try:
+        metrics = Metrics()
+        venue = build_venue(profile, secrets, metrics)
+        engine = EngineSession(venue, ledger, reconcile_config(profile),
+                               clock_ms=wall_clock_ms,
+                               interval_s=float(profile.reconcile_interval_s),
+                               metrics=metrics, read_only=profile.read_only)
+    except BaseException:
+        ledger.close()
+        raise
+    return ProfileSession(profile, ledger, venue, engine)

@@ -28,7 +28,8 @@ class ActionError(UserFacingError):
 
 class ActionExecutor:
     def __init__(self, venue: VenuePort, ledger: LedgerPort, orders: OrderManager, *,
-                 clock_ms: Callable[[], int]) -> None:
+                 clock_ms: Callable[[], int], read_only: bool = False) -> None:
+        self.read_only = read_only
         self.venue = venue
         self.ledger = ledger
         self.orders = orders
@@ -38,6 +39,9 @@ class ActionExecutor:
 
     async def approve(self, run_id: str, index: int, operator: str) -> ActionState:
         action = await self._pending(run_id, index)
+        if self.read_only and action.kind.changes_venue:
+            raise ActionError(f"{action.kind.value}: this profile is read-only; "
+                              "venue-changing actions are disabled")
         return await self.execute(run_id, index, action, by=f"operator:{operator}")
 
     async def reject(self, run_id: str, index: int, operator: str, reason: str = "") -> None:
@@ -63,6 +67,9 @@ class ActionExecutor:
 
     async def execute(self, run_id: str, index: int, action: Action, *, by: str) -> ActionState:
         try:
+            if self.read_only and action.kind.changes_venue:
+                raise ActionError(f"{action.kind.value}: this profile is read-only; "
+                                  "venue-changing actions are disabled")
             state, error, details = await self._carry_out(action)
         except ActionError as exc:
             state, error, details = ActionState.FAILED, str(exc), ()

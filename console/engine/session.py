@@ -25,7 +25,8 @@ from console.reconcile import ReconcileConfig
 class EngineSession:
     def __init__(self, venue: VenuePort, ledger: LedgerPort, config: ReconcileConfig, *,
                  clock_ms: Callable[[], int] = wall_clock_ms, interval_s: float = 60.0,
-                 metrics: Metrics | None = None, worker: str = "console") -> None:
+                 metrics: Metrics | None = None, worker: str = "console",
+                 read_only: bool = False) -> None:
         self.venue = venue
         self.ledger = ledger
         self.config = config
@@ -35,7 +36,9 @@ class EngineSession:
                                           lambda: ledger.next_counter("client_order_id"),
                                           clock_ms)
         self.orders = OrderManager(venue, ledger, self.ids, clock_ms=clock_ms, risk=self.risk)
-        self.executor = ActionExecutor(venue, ledger, self.orders, clock_ms=clock_ms)
+        self.read_only = read_only
+        self.executor = ActionExecutor(venue, ledger, self.orders, clock_ms=clock_ms,
+                                       read_only=read_only)
         self.reconciler = ReconcileService(venue, ledger, config, executor=self.executor,
                                            clock_ms=clock_ms, interval_s=interval_s,
                                            risk=self.risk)

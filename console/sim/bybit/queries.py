@@ -1,0 +1,265 @@
+"""Read endpoints: server time, instruments, positions, orders, executions, wallet.
+
+Each follows the Bybit v5 page of the same name: parameter rules (linear listings need
+symbol, baseCoin or settleCoin; execution windows of at most 7 days; order history
+start and end given together), limits and defaults, newest-first ordering and cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from console.domain.enums import Category
+from console.domain.model import Fill, Order, Position
+from console.domain.values import ZERO
+from console.sim.bybit import params as p
+from console.sim.bybit import shapes
+from console.sim.bybit.base import (
+    SEVEN_DAYS_MS,
+    Request,
+    Result,
+    Scope,
+    require_linear_scope,
+    symbol_filter,
+)
+from console.sim.bybit.codes import params_error
+from console.sim.bybit.paging import Listing, decode_cursor, encode_cursor, paginate
+from console.sim.bybit.shapes import JsonObj
+from console.sim.instruments import Instrument
+
+CLOSED_KEPT: Final = 500
+_DERIVATIVES: Final = frozenset({Category.LINEAR, Category.INVERSE, Category.OPTION})
+
+
+def _orders_listing(orders: list[Order]) -> Listing[Order]:
+    """Newest first by createdTime; equal times keep newest-created first."""
+    ordered = sorted(reversed(orders), key=lambda o: o.created_at, reverse=True)
+    return Listing.build(ordered, lambda o: o.venue_order_id, lambda o: o.created_at)
+
+
+def _fills_listing(fills: list[Fill]) -> Listing[Fill]:
+    return Listing.build(list(reversed(fills)), lambda f: f.exec_id, lambda f: f.exec_time)
+
+
+def _order_filter(raw: str) -> Callable[[Order], bool]:
+    if raw in ("", "Order"):
+        return (lambda o: o.trigger_price is None) if raw else (lambda o: True)
+    if raw == "StopOrder":
+        return lambda o: o.trigger_price is not None
+    raise params_error(f"orderFilter {raw!r} is not supported")
+
+
+class Queries:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    # -- public ----------------------------------------------------------------------
+
+    def server_time(self, req: Request) -> Result:
+        now = req.now_ms
+        return Result({"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)})
+
+    def instruments_info(self, req: Request) -> Result:
+        category = p.category(req.params, self.scope.categories)
+        symbol = p.text(req.params, "symbol")
+        found = [i for i in self.scope.instruments(category) if not symbol or i.symbol == symbol]
+        return Result({"category": category.value, "list": [_instrument_json(i) for i in found],
+                       "nextPageCursor": ""})
+
+    # -- positions -------------------------------------------------------------------
+
+    def positions(self, req: Request) -> Result:
+        scope, prm = self.scope, req.params
+        category = p.category(prm, scope.categories)
+        if category not in _DERIVATIVES:
+            raise params_error(f"category {category.value} has no positions")
+        limit = p.limit(prm, default=20, maximum=200)
+        symbol = p.text(prm, "symbol")
+        settle = p.text(prm, "settleCoin")
+        if category is Category.LINEAR and not symbol and not settle:
+            raise params_error("symbol or settleCoin is required for linear")
+        ex = scope.exchange
+        if symbol:
+            scope.instrument(category, symbol)
+            pos = ex.position(req.account, category, symbol)
+            positions = [pos if pos is not None else Position(
+                venue=ex.venue, account=req.account, category=category, symbol=symbol,
+                size=ZERO, entry_price=ZERO,
+                mark_price=ex.mark_price(category, symbol), unrealised_pnl=ZERO)]
+        else:
+            wanted = symbol_filter(scope, category, prm)
+            positions = [x for x in ex.positions(req.account, category=category)
+                         if wanted is None or x.symbol in wanted]
+        positions.sort(key=lambda x: x.symbol)
+        cursor = p.text(prm, "cursor")
+        if cursor:
+            last, _ = decode_cursor(cursor)
+            positions = [x for x in positions if x.symbol > last]
+        page, more = positions[:limit], len(positions) > limit
+        return Result({
+            "category": category.value,
+            "list": [scope.views.position(x) for x in page],
+            "nextPageCursor": encode_cursor(page[-1].symbol, 0) if more else "",
+        })
+
+    # -- orders ----------------------------------------------------------------------
+
+    def _by_id(self, req: Request, category: Category) -> list[Order] | None:
+        if not p.present(req.params, "orderId") and not p.present(req.params, "orderLinkId"):
+            return None
+        order = self.scope.find_order(req.account, category, req.params)
+        return [] if order is None else [order]
+
+    def open_orders(self, req: Request) -> Result:
+        """GET /v5/order/realtime. openOnly=0: open orders; 1 or 2: the most recent 500
+        closed ones. orderId/orderLinkId: that order whatever its status."""
+        scope, prm = self.scope, req.params
+        category = p.category(prm, scope.categories)
+        limit = p.limit(prm, default=20, maximum=50)
+        single = self._by_id(req, category)
+        if single is not None:
+            return Result({"category": category.value, "list": scope.views.orders(single),
+                           "nextPageCursor": ""})
+        require_linear_scope(category, prm)
+        open_only = p.integer(prm, "openOnly", default=0)
+        if open_only not in (0, 1, 2):
+            raise params_error(f"openOnly {open_only} must be 0, 1 or 2")
+        kind = p.text(prm, "orderFilter")
+        keep = _order_filter(kind)
+        wanted = symbol_filter(scope, category, prm)
+        ex, account = scope.exchange, req.account
+
+        def build() -> Listing[Order]:
+            if open_only == 0:
+                orders = ex.open_orders(account, category)
+            else:
+                orders = [o for o in ex.order_history(account, category)
+                          if o.status.is_terminal][-CLOSED_KEPT:]
+            return _orders_listing([o for o in orders
+                                    if keep(o) and (wanted is None or o.symbol in wanted)])
+
+        key = ("realtime", account, category, wanted, open_only, kind)
+        listing = scope.cache.get(key, ex.last_seq(account), build)
+        page = paginate(listing, p.text(prm, "cursor"), limit)
+        return Result({"category": category.value, "list": scope.views.orders(page.items),
+                       "nextPageCursor": page.next_cursor})
+
+    def order_history(self, req: Request) -> Result:
+        scope, prm = self.scope, req.params
+        category = p.category(prm, scope.categories)
+        limit = p.limit(prm, default=20, maximum=50)
+        single = self._by_id(req, category)
+        if single is not None:
+            return Result({"category": category.value, "list": scope.views.orders(single),
+                           "nextPageCursor": ""})
+        start, end = p.time_ms(prm, "startTime"), p.time_ms(prm, "endTime")
+        if (start is None) != (end is None):
+            raise params_error("startTime and endTime must be passed together")
+        if start is None or end is None:
+            start, end = req.now_ms - SEVEN_DAYS_MS, req.now_ms
+        if end < start:
+            raise params_error("endTime is before startTime")
+        status = p.text(prm, "orderStatus")
+        kind = p.text(prm, "orderFilter")
+        keep = _order_filter(kind)
+        wanted = symbol_filter(scope, category, prm)
+        ex, account, views = scope.exchange, req.account, scope.views
+
+        def build() -> Listing[Order]:
+            return _orders_listing([
+                o for o in ex.order_history(account, category)
+                if start <= o.created_at <= end and keep(o)
+                and (wanted is None or o.symbol in wanted)
+                and (not status or views.order(o)["orderStatus"] == status)])
+
+        key = ("history", account, category, wanted, start, end, status, kind)
+        listing = scope.cache.get(key, ex.last_seq(account), build)
+        page = paginate(listing, p.text(prm, "cursor"), limit)
+        return Result({"category": category.value, "list": views.orders(page.items),
+                       "nextPageCursor": page.next_cursor})
+
+    # -- executions ------------------------------------------------------------------
+
+    def executions(self, req: Request) -> Result:
+        """GET /v5/execution/list: newest first, windows of at most 7 days."""
+        scope, prm = self.scope, req.params
+        category = p.category(prm, scope.categories)
+        limit = p.limit(prm, default=50, maximum=100)
+        start, end = p.time_ms(prm, "startTime"), p.time_ms(prm, "endTime")
+        if start is None and end is None:
+            start, end = req.now_ms - SEVEN_DAYS_MS, req.now_ms
+        elif end is None:
+            assert start is not None
+            end = start + SEVEN_DAYS_MS
+        elif start is None:
+            start = end - SEVEN_DAYS_MS
+        if end < start:
+            raise params_error("endTime is before startTime")
+        if end - start > SEVEN_DAYS_MS:
+            raise params_error("the time range between startTime and endTime must not "
+                               "exceed 7 days")
+        exec_type = p.text(prm, "execType")
+        order_id = p.text(prm, "orderId")
+        link_id = "" if order_id else p.text(prm, "orderLinkId")
+        wanted = None if order_id or link_id else symbol_filter(scope, category, prm)
+        ex, account = scope.exchange, req.account
+
+        def build() -> Listing[Fill]:
+            fills = ex.fills(account, start, end, category=category)
+            return _fills_listing([
+                f for f in fills
+                if (not exec_type or f.exec_type.value == exec_type)
+                and (not order_id or f.venue_order_id == order_id)
+                and (not link_id or f.client_order_id == link_id)
+                and (wanted is None or f.symbol in wanted)])
+
+        key = ("executions", account, category, start, end, exec_type, order_id, link_id,
+               wanted)
+        listing = scope.cache.get(key, ex.last_seq(account), build)
+        page = paginate(listing, p.text(prm, "cursor"), limit)
+        return Result({"category": category.value,
+                       "list": [scope.views.execution(f) for f in page.items],
+                       "nextPageCursor": page.next_cursor})
+
+    # -- wallet ----------------------------------------------------------------------
+
+    def wallet_balance(self, req: Request) -> Result:
+        account_type = p.text(req.params, "accountType", required=True)
+        if account_type != "UNIFIED":
+            raise params_error(f"accountType {account_type} is not supported: the sim "
+                               "account is a unified trading account (UNIFIED)")
+        coin = p.text(req.params, "coin")
+        coins = [c.strip() for c in coin.split(",") if c.strip()] if coin else None
+        return Result({"list": [self.scope.views.wallet(req.account, coins)]})
+
+
+def _instrument_json(instr: Instrument) -> JsonObj:
+    d = shapes.dec
+    base: JsonObj = {
+        "symbol": instr.symbol,
+        "status": "Trading",
+        "baseCoin": instr.base,
+        "quoteCoin": instr.quote,
+        "priceFilter": {"tickSize": d(instr.tick_size), "minPrice": d(instr.tick_size),
+                        "maxPrice": "1999999.8"},
+    }
+    if instr.category is Category.SPOT:
+        base["lotSizeFilter"] = {"basePrecision": d(instr.qty_step),
+                                 "quotePrecision": d(instr.tick_size),
+                                 "minOrderQty": d(instr.min_qty),
+                                 "maxOrderQty": d(instr.max_qty),
+                                 "minOrderAmt": "1", "maxOrderAmt": "2000000"}
+        return base
+    base.update({
+        "contractType": "LinearPerpetual",
+        "settleCoin": instr.settle_coin,
+        "lotSizeFilter": {"qtyStep": d(instr.qty_step), "minOrderQty": d(instr.min_qty),
+                          "maxOrderQty": d(instr.max_qty),
+                          "maxMktOrderQty": d(instr.max_qty), "minNotionalValue": "5"},
+        "leverageFilter": {"minLeverage": "1", "maxLeverage": "100", "leverageStep": "0.01"},
+        "unifiedMarginTrade": True,
+        "fundingInterval": 480,
+    })
+    return base
+

@@ -1,0 +1,229 @@
+"""Run the simulated exchange as a server: `recon-console sim` and background threads.
+
+`serve()` builds a `SimExchange` (a named scenario, or an account "main" holding 100000
+USDT), gives every instrument without a price its reference price so that market orders
+can fill, starts the Bybit front-end on the loop it runs in, reports where it listens
+through `ready(dict)` and serves until `stop_event` is set or the process gets SIGINT or
+SIGTERM (handlers are installed only when running in the main thread).
+
+`run_sim_server_in_thread()` does the same on a private loop in a daemon thread, for
+tests and benchmarks that drive it with blocking clients (pybit): the returned handle
+has the URLs and credentials, `call(fn, ...)` to run code against the sim on the
+server's loop (the sim is not thread-safe), and `stop()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final, TypeVar
+
+from console.errors import ConfigError
+from console.sim.bybit import BybitFrontEnd, Faults, RateLimiter
+from console.sim.core import SimExchange, wall_clock_ms
+from console.sim.scenarios import build_scenario
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+ACCOUNT: Final = "main"
+OPENING_USDT: Final = Decimal(100000)
+VENUES: Final = ("bybit",)
+
+
+@dataclass(frozen=True, slots=True)
+class SimSetup:
+    """A built exchange and the front-end over it (not started)."""
+
+    exchange: SimExchange
+    front_end: BybitFrontEnd
+    api_key: str
+    api_secret: str = field(repr=False)
+    account: str
+    scenario: str | None
+
+    def info(self) -> dict[str, str | None]:
+        return {"venue": "bybit", "rest_url": self.front_end.rest_url,
+                "ws_private_url": self.front_end.ws_private_url, "api_key": self.api_key,
+                "api_secret": self.api_secret, "account": self.account,
+                "scenario": self.scenario}
+
+
+def build_sim(*, venue: str = "bybit", scenario: str | None = None,
+              api_key: str | None = None, api_secret: str | None = None,
+              faults: str | Faults | None = None, seed: int = 7,
+              exchange: SimExchange | None = None, account: str = ACCOUNT,
+              rate_limits: RateLimiter | Mapping[str, int] | None = None,
+              clock_ms: Callable[[], int] | None = None) -> SimSetup:
+    """The exchange (fresh, or `exchange` as given) and a Bybit front-end over it."""
+    if venue not in VENUES:
+        raise ConfigError(f"sim venue {venue!r} is not available; available: "
+                          f"{', '.join(VENUES)}")
+    if (api_key is None) != (api_secret is None):
+        raise ConfigError("give both --api-key and --api-secret, or neither")
+    if exchange is None:
+        exchange = SimExchange(seed=seed)
+    if scenario:
+        build_scenario(scenario, exchange, account, now=(clock_ms or wall_clock_ms)())
+    elif not exchange.has_account(account):
+        exchange.create_account(account, {"USDT": OPENING_USDT})
+    exchange.set_reference_prices()
+    key = api_key or secrets.token_hex(9)
+    secret = api_secret or secrets.token_hex(18)
+    fault_set = faults if isinstance(faults, Faults) else Faults(faults or "", seed=seed)
+    front_end = BybitFrontEnd(exchange, credentials={key: (secret, account)},
+                              faults=fault_set, rate_limits=rate_limits, clock_ms=clock_ms,
+                              seed=seed)
+    return SimSetup(exchange, front_end, key, secret, account, scenario)
+
+
+async def serve(*, venue: str = "bybit", host: str = "127.0.0.1", port: int = 0,
+                scenario: str | None = None, api_key: str | None = None,
+                api_secret: str | None = None, faults: str | None = None, seed: int = 7,
+                ready: Callable[[dict[str, str | None]], None] | None = None,
+                stop_event: asyncio.Event | None = None) -> None:
+    """Serve the sim until `stop_event` is set (or SIGINT/SIGTERM in the main thread)."""
+    setup = build_sim(venue=venue, scenario=scenario, api_key=api_key,
+                      api_secret=api_secret, faults=faults, seed=seed)
+    stop = stop_event or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # e.g. Windows, nested loops
+                continue
+            installed.append(sig)
+    await setup.front_end.start(host, port)
+    try:
+        if ready is not None:
+            ready(setup.info())
+        await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await setup.front_end.stop()
+
+
+class SimServerHandle:
+    """A front-end serving from its own loop in a daemon thread."""
+
+    def __init__(self, setup: SimSetup, loop: asyncio.AbstractEventLoop,
+                 thread: threading.Thread, stop_event: asyncio.Event) -> None:
+        self.setup = setup
+        self.loop = loop
+        self.thread = thread
+        self._stop_event = stop_event
+
+    @property
+    def front_end(self) -> BybitFrontEnd:
+        return self.setup.front_end
+
+    @property
+    def exchange(self) -> SimExchange:
+        """Touch only through `call` while the server runs (the sim is not thread-safe)."""
+        return self.setup.exchange
+
+    @property
+    def faults(self) -> Faults:
+        return self.setup.front_end.faults
+
+    @property
+    def rest_url(self) -> str:
+        return self.front_end.rest_url
+
+    @property
+    def ws_private_url(self) -> str:
+        return self.front_end.ws_private_url
+
+    @property
+    def api_key(self) -> str:
+        return self.setup.api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self.setup.api_secret
+
+    @property
+    def account(self) -> str:
+        return self.setup.account
+
+    def info(self) -> dict[str, str | None]:
+        return self.setup.info()
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float = 10.0,
+             **kwargs: Any) -> T:
+        """Run `fn(*args, **kwargs)` on the server's loop and return its result."""
+        result: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                result.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                result.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(run)
+        return result.result(timeout)
+
+    def run(self, coro_fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Await `coro_fn()` on the server's loop (e.g. front_end.disconnect_private)."""
+        return asyncio.run_coroutine_threadsafe(coro_fn(), self.loop).result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if not self.thread.is_alive():
+            return
+        self.loop.call_soon_threadsafe(self._stop_event.set)
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise RuntimeError("the sim server thread did not stop in time")
+
+    def __enter__(self) -> SimServerHandle:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def run_sim_server_in_thread(*, host: str = "127.0.0.1", port: int = 0,
+                             startup_timeout: float = 10.0,
+                             **build: Any) -> SimServerHandle:
+    """Start `build_sim(**build)` in a daemon thread; returns once it listens."""
+    setup = build_sim(**build)
+    started: Future[asyncio.Event] = Future()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        try:
+            await setup.front_end.start(host, port)
+        except BaseException as exc:
+            started.set_exception(exc)
+            raise
+        started.set_result(stop)
+        try:
+            await stop.wait()
+        finally:
+            await setup.front_end.stop()
+
+    loop = asyncio.new_event_loop()
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(main())
+        except Exception:  # a start-up failure also reaches the caller through `started`
+            log.exception("the sim server thread failed")
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=target, name="sim-bybit-server", daemon=True)
+    thread.start()
+    stop_event = started.result(startup_timeout)
+    return SimServerHandle(setup, loop, thread, stop_event)

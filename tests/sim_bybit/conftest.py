@@ -1,0 +1,37 @@
+"""Fixtures of the Bybit front-end tests: a real server on loopback in a thread, and the
+real pybit HTTP client pointed at it. Every server started here is stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bybit_helpers import StartServer, make_http
+from pybit.unified_trading import HTTP
+
+from console.sim.server import SimServerHandle, run_sim_server_in_thread
+
+
+@pytest.fixture
+def start_server() -> Iterator[StartServer]:
+    handles: list[SimServerHandle] = []
+
+    def start(**kwargs: Any) -> SimServerHandle:
+        handle = run_sim_server_in_thread(**kwargs)
+        handles.append(handle)
+        return handle
+
+    yield start
+    for handle in handles:
+        handle.stop()
+
+
+@pytest.fixture
+def server(start_server: StartServer) -> SimServerHandle:
+    return start_server(seed=7)
+
+
+@pytest.fixture
+def http(server: SimServerHandle) -> HTTP:
+    return make_http(server.rest_url, server.api_key, server.api_secret)
