@@ -147,12 +147,15 @@ def build_venue(profile: Profile, credentials: ApiCredentials,
 
 def build_profile_session(name: str, *, config_path: str | None = None,
                           db_url: str | None = None,
-                          credentials: CredentialStore | None = None) -> ProfileSession:
-    """Everything a profile names, wired: ledger, connector (secrets from the keyring),
-    engine. Secrets go from the keyring straight into the connector and nowhere else."""
+                          credentials: CredentialStore | None = None,
+                          secrets: ApiCredentials | None = None) -> ProfileSession:
+    """Everything a profile names, wired: ledger, connector (secrets from the keyring,
+    unless an embedding program hands them over), engine. Secrets go straight into the
+    connector and nowhere else."""
     profile = get_profile(name, config_path)
-    store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
-    secrets = store.get(profile.name)
+    if secrets is None:
+        store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
+        secrets = store.get(profile.name)
     ledger = open_ledger(db_url or profile.db_url)
     try:
         metrics = Metrics()

@@ -1,0 +1,206 @@
+"""Benchmark: cold start to a finished startup reconciliation through pybit.
+
+The simulated exchange holds 1,000 open orders, 200 positions and 5,000 fills and serves
+them through its Bybit v5 front-end on loopback. The ledger (SQLite) holds the same book,
+as after a clean shutdown. A child process is started the way an operator starts the
+console (`build_profile_session` from a profile file); the time measured runs from the
+spawn of that process to its report of a finished startup reconciliation: interpreter
+start, imports, ledger open and migration check, clock sync, every page of every
+listing, diff, plan and the run record.
+
+It also counts the REST requests the adapter made and compares them with the minimum the
+page limits allow: ceil(open orders / 50) + ceil(positions / 200) + ceil(fills / 100)
++ 1 wallet request. Prints one JSON object.
+
+    python bench/cold_start.py [--orders 1000 --positions 200 --fills 5000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_S = 2.0
+PROFILE = "bench"
+
+
+def build_exchange(n_orders: int, n_positions: int, n_fills: int):  # type: ignore[no-untyped-def]
+    from console.domain import Category, OrderType, Side
+    from console.domain.ids import ClientOrderIdGenerator
+    from console.sim.core import SimExchange, wall_clock_ms
+    from console.sim.instruments import linear
+
+    ex = SimExchange(seed=11, venue="bybit")
+    symbols = [f"B{i:03d}USDT" for i in range(n_positions)]
+    for sym in symbols:
+        ex.add_instrument(linear(sym, sym[:-4], tick="0.01", step="0.001", min_qty="0.001",
+                                 level_qty="1000", reference_price="100.00"))
+    ex.create_account("main", {"USDT": Decimal(1_000_000_000)})
+    ex.set_reference_prices()
+    counter = iter(range(1, 10_000_000))
+    ids = ClientOrderIdGenerator("rc", "bench", lambda: next(counter), wall_clock_ms)
+
+    def place(sym: str, side: Side, qty: str, **kw: object) -> None:
+        ex.place_order("main", category=Category.LINEAR, symbol=sym, side=side,
+                       qty=Decimal(qty), client_order_id=ids.next(), **kw)  # type: ignore[arg-type]
+
+    fills = 0
+    for sym in symbols:  # one long per symbol: 200 positions
+        place(sym, Side.BUY, "0.010", order_type=OrderType.MARKET)
+        fills += 1
+    i = 0
+    while fills < n_fills:  # round trips that keep every position long
+        sym = symbols[i % len(symbols)]
+        place(sym, Side.BUY if i % 2 == 0 else Side.SELL, "0.001", order_type=OrderType.MARKET)
+        fills += 1
+        i += 1
+    for k in range(n_orders):  # resting bids well below the market
+        sym = symbols[k % len(symbols)]
+        place(sym, Side.BUY, "0.001", order_type=OrderType.LIMIT,
+              price=Decimal("90.00") - Decimal(k // len(symbols)) / 100)
+    return ex
+
+
+def seed_ledger(ex, db_url: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from console.domain import LedgerChanges
+    from console.store import Ledger
+
+    orders = tuple(ex.open_orders("main"))
+    fills = tuple(ex.fills("main"))
+    positions = tuple(ex.positions("main"))
+    balances = tuple(ex.balances("main"))
+    with Ledger.open(db_url) as ledger:
+        ledger.apply_changes("bybit", "main", LedgerChanges(
+            orders=orders, fills=fills, positions=positions, balances=balances))
+    return {"open_orders": len(orders), "fills": len(fills), "positions": len(positions),
+            "balances": len(balances)}
+
+
+def write_profile(path: Path, rest_url: str, ws_url: str) -> None:
+    path.write_text(
+        f'[profiles.{PROFILE}]\nvenue = "bybit"\nnetwork = "custom"\n'
+        f'rest_url = "{rest_url}"\nws_url = "{ws_url}"\naccount = "main"\n'
+        'category = "linear"\nsettle_coin = "USDT"\n', encoding="utf-8")
+
+
+def child() -> int:
+    """The measured process: what `recon-console reconcile --once --profile` does."""
+    import asyncio
+
+    from console.bootstrap import build_profile_session
+    from console.credentials import ApiCredentials
+    from console.domain.reconciliation import RunTrigger
+
+    secrets = ApiCredentials(os.environ["RECON_BENCH_KEY"], os.environ["RECON_BENCH_SECRET"])
+    session = build_profile_session(PROFILE, config_path=os.environ["RECON_BENCH_CONFIG"],
+                                    db_url=os.environ["RECON_BENCH_DB"], secrets=secrets)
+
+    async def once():  # type: ignore[no-untyped-def]
+        try:
+            return await session.engine.reconciler.run_once(RunTrigger.STARTUP)
+        finally:
+            await session.aclose()
+
+    outcome = asyncio.run(once())
+    run = outcome.run
+    print(json.dumps({"status": run.status.value, "run_ms": round(outcome.duration_ms, 1),
+                      "venue_calls": dict(run.venue_calls),
+                      "discrepancies": len(run.discrepancies),
+                      "errors": list(run.errors), "unverified": list(run.unverified)}),
+          flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--positions", type=int, default=200)
+    parser.add_argument("--fills", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child()
+
+    from console.sim.server import run_sim_server_in_thread
+
+    t0 = time.perf_counter()
+    ex = build_exchange(args.orders, args.positions, args.fills)
+    build_s = time.perf_counter() - t0
+    handle = run_sim_server_in_thread(exchange=ex, seed=11)
+    samples: list[float] = []
+    reports: list[dict[str, object]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "profiles.toml"
+            write_profile(config, handle.rest_url, handle.ws_private_url)
+            db_url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
+            book = handle.call(seed_ledger, ex, db_url)
+            env = dict(os.environ, RECON_BENCH_KEY=handle.api_key,
+                       RECON_BENCH_SECRET=handle.api_secret, RECON_BENCH_CONFIG=str(config),
+                       RECON_BENCH_DB=db_url)
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                proc = subprocess.Popen([sys.executable, __file__, "--child"], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+                assert proc.stdout is not None
+                line = proc.stdout.readline()
+                samples.append(time.perf_counter() - start)
+                _, err = proc.communicate(timeout=120)
+                if proc.returncode != 0 or not line:
+                    print(json.dumps({"benchmark": "cold_start", "error": err[-2000:]}))
+                    return 1
+                reports.append(json.loads(line))
+    finally:
+        handle.stop()
+
+    limits = {"fetch_open_orders": 50, "fetch_positions": 200, "fetch_fills": 100}
+    minimum = {
+        "fetch_open_orders": max(1, math.ceil(book["open_orders"] / limits["fetch_open_orders"])),
+        "fetch_positions": max(1, math.ceil(book["positions"] / limits["fetch_positions"])),
+        "fetch_fills": max(1, math.ceil(book["fills"] / limits["fetch_fills"])),
+        "fetch_balances": 1,
+    }
+    last = reports[-1]
+    calls = dict(last["venue_calls"])  # type: ignore[call-overload]
+    data_calls = {k: calls.get(k, 0) for k in minimum}
+    extra = {k: v for k, v in calls.items() if k not in minimum}
+    best = min(samples)
+    print(json.dumps({
+        "benchmark": "cold_start",
+        "python": sys.version.split()[0],
+        "venue": "bybit (pybit 5.17) -> sim front-end on 127.0.0.1",
+        "book": book,
+        "build_seconds": round(build_s, 2),
+        "process_start_to_reconciled_s": {"best": round(best, 3),
+                                          "median": round(sorted(samples)[len(samples) // 2], 3),
+                                          "all": [round(s, 3) for s in samples]},
+        "reconcile_run_ms": [r["run_ms"] for r in reports],
+        "target_s": TARGET_S,
+        "target_met": best <= TARGET_S,
+        "rest_calls": data_calls,
+        "rest_calls_total": sum(data_calls.values()),
+        "rest_calls_minimum": minimum,
+        "rest_calls_minimum_total": sum(minimum.values()),
+        "rest_calls_equal_minimum": data_calls == minimum,
+        "other_calls": extra,
+        "status": last["status"],
+        "discrepancies": last["discrepancies"],
+        "errors": last["errors"],
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
