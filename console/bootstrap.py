@@ -109,9 +109,7 @@ class ProfileSession:
         """Stop the engine, the connector's threads and sockets, then the ledger."""
         try:
             await self.engine.stop()
-            aclose = getattr(self.venue, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await self.venue.aclose()
         finally:
             self.ledger.close()
 

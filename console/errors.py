@@ -56,6 +56,11 @@ class UnknownOutcomeError(VenueError):
     """The request may or may not have taken effect: resolve by query, never by resending."""
 
 
+class DuplicateClientOrderIdError(FatalVenueError):
+    """The venue already has an order with this client id: an earlier attempt got through.
+    Never resend under a new id; ask the venue for this one."""
+
+
 class OrderNotFoundError(FatalVenueError):
     """The venue does not know this order (by venue id or client id)."""
 

@@ -29,6 +29,7 @@ from console.domain.ids import ClientOrderIdGenerator
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.risk import RiskState
 from console.errors import (
+    DuplicateClientOrderIdError,
     FatalVenueError,
     UnknownOutcomeError,
     UserFacingError,
@@ -74,11 +75,6 @@ def merge_venue_views(known: Iterable[Order], answers: Iterable[Order]) -> list[
     return out
 
 
-def is_duplicate_client_id(exc: VenueError) -> bool:
-    return getattr(exc, "duplicate_client_id", False) or exc.code in {
-        "110072", "duplicate_client_id", "-4116", "-2010:duplicate"}
-
-
 class OrderManager:
     """Order operations for one (venue, account)."""
 
@@ -115,7 +111,7 @@ class OrderManager:
                         intent.client_order_id, exc)
             return await self._resolve(intent, str(exc))
         except FatalVenueError as exc:
-            if is_duplicate_client_id(exc):
+            if isinstance(exc, DuplicateClientOrderIdError):
                 return await self._resolve(intent, str(exc))
             await self._record(intent.evolve(status=OrderStatus.REJECTED,
                                               updated_at=self.clock_ms()))

@@ -64,6 +64,10 @@ class VenuePort(Protocol):
     async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
         ...
 
+    async def aclose(self) -> None:
+        """Release sockets and worker threads; the port is not used afterwards."""
+        ...
+
     def stream(self) -> AsyncIterator[VenueEvent]:
         """Private events until the iterator is closed. The adapter keeps the connection
         alive itself (reconnecting with backoff) and reports its state as ConnectionEvents;

@@ -85,7 +85,11 @@ from console.sim.book import (
     infer_direction,
     trigger_due,
 )
-from console.sim.errors import SimErrorCode, SimOrderNotFoundError, SimRejectedError
+from console.sim.errors import (
+    SimErrorCode,
+    SimOrderNotFoundError,
+    rejection,
+)
 from console.sim.events import EventCallback, EventFeed, EventKind, Payload, SimEvent
 from console.sim.instruments import DEFAULT_INSTRUMENTS, Instrument, InstrumentKey
 from console.sim.matching import Matcher
@@ -176,7 +180,7 @@ class SimExchange:
     # -- plumbing --------------------------------------------------------------------------
 
     def _reject(self, code: SimErrorCode, message: str) -> NoReturn:
-        raise SimRejectedError(code, message, venue=self.venue)
+        raise rejection(code, message, venue=self.venue)
 
     def _now(self) -> int:
         value = self._clock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from console.errors import FatalVenueError, OrderNotFoundError
+from console.errors import DuplicateClientOrderIdError, FatalVenueError, OrderNotFoundError
 
 
 class SimErrorCode(StrEnum):
@@ -39,6 +39,17 @@ class SimRejectedError(FatalVenueError):
     def __init__(self, code: SimErrorCode, message: str, *, venue: str = "sim") -> None:
         super().__init__(f"{venue}: {message}", venue=venue, code=code.value)
         self.sim_code = code
+
+
+class SimDuplicateClientIdError(SimRejectedError, DuplicateClientOrderIdError):
+    """The account already has an order with that client id (code duplicate_client_id)."""
+
+
+def rejection(code: SimErrorCode, message: str, *, venue: str = "sim") -> SimRejectedError:
+    """The error for `code`: the typed subclass where callers must tell it apart."""
+    if code is SimErrorCode.DUPLICATE_CLIENT_ID:
+        return SimDuplicateClientIdError(code, message, venue=venue)
+    return SimRejectedError(code, message, venue=venue)
 
 
 class SimOrderNotFoundError(OrderNotFoundError):

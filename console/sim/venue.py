@@ -264,6 +264,9 @@ class SimVenue:
         self._call("cancel_all")
         return self.exchange.cancel_all(self.account, category, symbol)
 
+    async def aclose(self) -> None:
+        """Nothing to release in process (the port interface asks for it)."""
+
     # -- private stream --------------------------------------------------------------------
 
     async def stream(self) -> AsyncGenerator[VenueEvent, None]:

@@ -164,7 +164,7 @@ def test_fills_missed_while_the_socket_was_down_are_repaired_within_a_second(
             reconnected: list[float] = []
             engine.stream.on_event(lambda e: reconnected.append(time.perf_counter())
                                    if getattr(e, "reconnected", False) else None)
-            server.run(lambda: server.front_end.disconnect_private())
+            server.run(server.front_end.disconnect_private)
             server.call(server.exchange.hand_fill, "main", placed.venue_order_id)
             await wait_for(lambda: bool(reconnected), 10)
             await wait_for(lambda: ledger_order(session, placed.client_order_id).status

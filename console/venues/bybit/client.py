@@ -1,0 +1,715 @@
+"""`BybitVenue`: one Bybit v5 account behind the engine's async `VenuePort`, over pybit.
+
+How pybit is used, and why:
+* pybit's HTTP client is blocking and shares one `requests` session per instance, which
+  is not thread-safe. Every call runs on a small dedicated thread pool, and each worker
+  thread has its own pybit session (`threading.local`); sessions are never shared.
+* pybit is pointed at `config.rest_url` by setting `session.endpoint` after construction
+  (every pybit method builds its URL from it at call time): the same code reaches
+  api.bybit.com and the simulated front-end on 127.0.0.1.
+* pybit's own retries are off: `retry_codes` holds only a code Bybit never returns (an
+  empty set would mean "pybit's defaults", which sleep on the worker thread for 10006 and
+  10002), `force_retry=False` (it would resend order creations) and `max_retries=1`.
+  Retrying is ours (`retry.RetryPolicy`) and errors are classified in `errors`.
+* `return_response_headers=True` gives us the X-Bapi-Limit-* headers: `rate_budget`
+  shows them, and a call on an endpoint whose budget is spent waits for its reset first.
+* Clock: the first authenticated call measures the offset to /v5/market/time. Beyond
+  `clock_skew_warn_ms` it is logged and counted; from 500 ms on, signing timestamps are
+  corrected by it (a small pybit subclass overrides `_prepare_headers`), since a clock
+  1 s ahead of Bybit's makes every signed request fail with 10002.
+
+Reads follow every page (cursor until ""); fills are fetched in windows of at most 7 days
+(Bybit's limit for execution/list), never "the last 50". Writes return the venue's view:
+Bybit's create/amend/cancel answers carry only ids, so one follow-up query reads the
+order back (if that query fails, the answer is built from the request: NEW, or
+PENDING_CANCEL after a cancel, never a guess of a terminal state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import requests
+from pybit import _helpers as pybit_helpers
+from pybit.exceptions import FailedRequestError, InvalidRequestError
+from pybit.unified_trading import HTTP
+
+from console.domain.enums import Category, OrderRole, OrderStatus
+from console.domain.events import VenueEvent
+from console.domain.model import Balance, Fill, Order, Position
+from console.domain.telemetry import NULL_TELEMETRY, Telemetry
+from console.errors import (
+    FatalVenueError,
+    MalformedVenueDataError,
+    VenueError,
+)
+from console.venues.bybit.config import BybitConfig
+from console.venues.bybit.errors import (
+    LIMIT_HEADER,
+    RESET_HEADER,
+    STATUS_HEADER,
+    VENUE,
+    ClockSkewError,
+    ErrorContext,
+    error_class,
+    error_for_exception,
+    header,
+    malformed,
+)
+from console.venues.bybit.parsing import (
+    amend_params,
+    create_params,
+    decimal_arg,
+    envelope_time,
+    order_ids,
+    parse_fill,
+    parse_orders,
+    parse_page,
+    parse_position,
+    parse_result,
+    parse_wallet,
+    ref_params,
+    result_category,
+)
+from console.venues.bybit.retry import RetryPolicy
+from console.venues.bybit.stream import BybitPrivateStream, SocketFactory
+
+log = logging.getLogger(__name__)
+logging.getLogger("pybit").setLevel(logging.WARNING)
+
+NEVER_RETRY_CODE: Final = 999_999_999
+"""The only code in pybit's retry_codes: Bybit never returns it, so pybit never retries."""
+FILLS_WINDOW_MS: Final = 7 * 24 * 3600 * 1000
+CLOCK_COMPENSATE_MS: Final = 500
+MAX_PAGES: Final = 10_000
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    """The pybit HTTP method that calls it."""
+    path: str
+    write: bool = False
+
+
+OPEN_ORDERS: Final = Endpoint("get_open_orders", "/v5/order/realtime")
+ORDER_HISTORY: Final = Endpoint("get_order_history", "/v5/order/history")
+EXECUTIONS: Final = Endpoint("get_executions", "/v5/execution/list")
+POSITIONS: Final = Endpoint("get_positions", "/v5/position/list")
+WALLET: Final = Endpoint("get_wallet_balance", "/v5/account/wallet-balance")
+CREATE: Final = Endpoint("place_order", "/v5/order/create", write=True)
+AMEND: Final = Endpoint("amend_order", "/v5/order/amend", write=True)
+CANCEL: Final = Endpoint("cancel_order", "/v5/order/cancel", write=True)
+CANCEL_ALL: Final = Endpoint("cancel_all_orders", "/v5/order/cancel-all", write=True)
+SERVER_TIME: Final = Endpoint("get_server_time", "/v5/market/time")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointBudget:
+    """The last rate-limit headers seen for one endpoint (None: not reported)."""
+
+    endpoint: str
+    limit: int | None
+    remaining: int | None
+    reset_at: int | None
+    """Venue time (ms) at which `remaining` is refilled."""
+    seen_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateBudget:
+    endpoints: tuple[EndpointBudget, ...] = field(default=())
+
+    def get(self, endpoint: str) -> EndpointBudget | None:
+        for budget in self.endpoints:
+            if budget.endpoint == endpoint:
+                return budget
+        return None
+
+
+class _SignedHTTP(HTTP):  # type: ignore[misc]
+    """pybit's HTTP with clock-corrected signing timestamps and a repr without secrets."""
+
+    offset_ms: Callable[[], int] = staticmethod(lambda: 0)
+
+    def _prepare_headers(self, payload: Any, recv_window: int,
+                         content_type: str = "application/json") -> dict[str, str]:
+        offset = self.offset_ms()
+        if not offset or isinstance(payload, bytes):
+            return super()._prepare_headers(payload, recv_window,  # type: ignore[no-any-return]
+                                            content_type=content_type)
+        timestamp = pybit_helpers.generate_timestamp() + offset
+        signature = self._auth(payload=payload, recv_window=recv_window, timestamp=timestamp)
+        return {
+            "Content-Type": content_type,
+            "X-BAPI-API-KEY": self.api_key,
+            "X-BAPI-SIGN": signature,
+            "X-BAPI-SIGN-TYPE": "2",
+            "X-BAPI-TIMESTAMP": str(timestamp),
+            "X-BAPI-RECV-WINDOW": str(recv_window),
+        }
+
+    def __repr__(self) -> str:
+        return f"<pybit HTTP session for {self.endpoint}>"
+
+    __str__ = __repr__
+
+
+@dataclass(slots=True)
+class _Answer:
+    payload: Any
+    headers: Mapping[str, Any] | None
+    error: BaseException | None
+    ms: float
+
+
+SessionFactory = Callable[[], Any]
+
+_PYBIT_ERRORS: Final = (InvalidRequestError, FailedRequestError,
+                        requests.exceptions.RequestException, PermissionError, OSError,
+                        AttributeError, TypeError, KeyError, ValueError)
+
+
+class BybitVenue:
+    """One Bybit account as a `VenuePort` (see the module docstring for the how)."""
+
+    venue: str = VENUE
+
+    def __init__(self, config: BybitConfig, api_key: str, api_secret: str, *,
+                 profile: str = "", telemetry: Telemetry = NULL_TELEMETRY,
+                 clock_ms: Callable[[], int] = wall_clock_ms,
+                 sleep: Callable[[float], Any] = asyncio.sleep,
+                 session_factory: SessionFactory | None = None,
+                 socket_factory: SocketFactory | None = None) -> None:
+        if not api_key or not api_secret:
+            raise FatalVenueError(f"{VENUE}: the API key and secret of "
+                                  f"{profile_label(profile)} are missing", venue=VENUE,
+                                  code="no_credentials")
+        self.config = config
+        self.account = config.account
+        self.profile = profile
+        self.calls: Counter[str] = Counter()
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._telemetry = telemetry
+        self._clock_ms = clock_ms
+        self._sleep = sleep
+        self._retry = RetryPolicy(config.retry_tries, config.retry_base_ms, config.retry_max_ms)
+        self._session_factory = session_factory or self._new_session
+        self._socket_factory = socket_factory
+        self._executor = ThreadPoolExecutor(max_workers=config.rest_workers,
+                                            thread_name_prefix=f"bybit-rest-{config.account}")
+        self._local = threading.local()
+        self._sessions: list[Any] = []
+        self._sessions_lock = threading.Lock()
+        self._budgets: dict[str, EndpointBudget] = {}
+        self._clock_offset_ms = 0
+        self._clock_checked = False
+        self._clock_lock: asyncio.Lock | None = None
+        self.clock_skew_ms: int | None = None
+        """Venue time minus local time, as last measured (None: not measured yet)."""
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (f"BybitVenue(account={self.account!r}, profile={self.profile!r}, "
+                f"rest_url={self.config.rest_url!r})")
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _new_session(self) -> Any:
+        session = _SignedHTTP(
+            testnet=False, api_key=self._api_key, api_secret=self._api_secret,
+            recv_window=self.config.recv_window_ms, timeout=self.config.timeout_s,
+            max_retries=1, retry_codes={NEVER_RETRY_CODE}, force_retry=False,
+            return_response_headers=True, logging_level=logging.WARNING)
+        session.endpoint = self.config.rest_url.rstrip("/")
+        session.offset_ms = lambda: self._clock_offset_ms
+        return session
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._session_factory()
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def _blocking(self, endpoint: Endpoint, params: dict[str, Any]) -> _Answer:
+        """Runs on a worker thread: one pybit call, nothing raised (classified on the loop)."""
+        started = time.perf_counter()
+        try:
+            answer = getattr(self._session(), endpoint.method)(**params)
+        except _PYBIT_ERRORS as exc:
+            return _Answer(None, getattr(exc, "resp_headers", None), exc,
+                           (time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
+        if isinstance(answer, tuple) and len(answer) == 3:
+            return _Answer(answer[0], answer[2], None, ms)
+        return _Answer(answer, None, None, ms)
+
+    def _context(self, endpoint: Endpoint) -> ErrorContext:
+        return ErrorContext(endpoint=endpoint.path, write=endpoint.write, profile=self.profile,
+                            now_ms=self._clock_ms(), clock_offset_ms=self._clock_offset_ms,
+                            secrets=(self._api_secret, self._api_key))
+
+    def _venue_now(self) -> int:
+        return self._clock_ms() + self._clock_offset_ms
+
+    def _note_budget(self, endpoint: Endpoint, headers: Mapping[str, Any] | None) -> None:
+        values = [header(headers, name) for name in (LIMIT_HEADER, STATUS_HEADER, RESET_HEADER)]
+        if all(v is None for v in values):
+            return
+        limit, remaining, reset = (int(v) if v is not None and v.strip().isdigit() else None
+                                   for v in values)
+        self._budgets[endpoint.path] = EndpointBudget(endpoint.path, limit, remaining, reset,
+                                                      self._clock_ms())
+
+    async def _respect_budget(self, endpoint: Endpoint) -> None:
+        """When the last answer said the endpoint's budget is spent, wait for its reset."""
+        budget = self._budgets.get(endpoint.path)
+        if budget is None or budget.remaining is None or budget.remaining > 0 \
+                or budget.reset_at is None:
+            return
+        wait_ms = min(budget.reset_at - self._venue_now(), self.config.retry_max_ms)
+        # whoever waits refills the view: concurrent callers do not wait twice
+        self._budgets[endpoint.path] = EndpointBudget(endpoint.path, budget.limit, None,
+                                                      budget.reset_at, budget.seen_at)
+        if wait_ms > 0:
+            log.info("bybit %s: rate budget spent on %s; waiting %d ms for its reset",
+                     self.account, endpoint.path, wait_ms)
+            self._telemetry.count("rest_throttled", (("endpoint", endpoint.path),))
+            await self._sleep(wait_ms / 1000)
+
+    async def _request(self, method: str, endpoint: Endpoint,
+                       params: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
+        """One logical call (with our retries): the `result` object and the raw payload."""
+        if self._closed:
+            raise FatalVenueError(f"{VENUE}: venue {self.account!r} is closed", venue=VENUE,
+                                  code="closed")
+        if endpoint is not SERVER_TIME:
+            await self._ensure_clock()
+        loop = asyncio.get_running_loop()
+
+        async def attempt() -> tuple[Mapping[str, Any], Any]:
+            await self._respect_budget(endpoint)
+            self.calls[method] += 1
+            answer = await loop.run_in_executor(self._executor, self._blocking, endpoint,
+                                                dict(params))
+            self._telemetry.observe_latency("rest", answer.ms, (("endpoint", endpoint.path),))
+            self._note_budget(endpoint, answer.headers)
+            try:
+                if answer.error is not None:
+                    raise error_for_exception(answer.error, self._context(endpoint)) \
+                        from answer.error
+                try:
+                    result = parse_result(answer.payload, endpoint.path)
+                except MalformedVenueDataError as exc:
+                    raise malformed(str(exc).removeprefix(f"{VENUE}: "),
+                                    self._context(endpoint)) from None
+            except VenueError as error:
+                self._telemetry.count("rest_errors", (("class", error_class(error)),))
+                if isinstance(error, ClockSkewError):
+                    self._clock_checked = False  # measure again before the next call
+                raise
+            return result, answer.payload
+
+        def on_retry(error: BaseException, retry: int, wait_ms: float) -> None:
+            log.warning("bybit %s: %s failed (%s); retry %d in %.0f ms", self.account,
+                        endpoint.path, error, retry, wait_ms)
+
+        return await self._retry.call(attempt, sleep=self._sleep, on_retry=on_retry)
+
+    async def _ensure_clock(self) -> None:
+        if self._clock_checked:
+            return
+        if self._clock_lock is None:
+            self._clock_lock = asyncio.Lock()
+        async with self._clock_lock:
+            if not self._clock_checked:
+                try:
+                    await self.sync_clock()
+                except VenueError as exc:
+                    log.warning("bybit %s: could not read the venue clock (%s); signing with "
+                                "the local clock", self.account, exc)
+                self._clock_checked = True
+
+    async def sync_clock(self) -> int:
+        """Measure venue time minus local time (ms); compensate signing from 500 ms on and
+        warn past `clock_skew_warn_ms` (Bybit refuses timestamps 1 s ahead of its own)."""
+        before = self._clock_ms()
+        result, payload = await self._request("sync_clock", SERVER_TIME, {})
+        after = self._clock_ms()
+        server = _server_time_ms(result, payload)
+        if server is None:
+            raise malformed("no timeNano/timeSecond/time in the answer",
+                            self._context(SERVER_TIME))
+        skew = server - (before + after) // 2
+        self.clock_skew_ms = skew
+        self._clock_offset_ms = skew if abs(skew) >= CLOCK_COMPENSATE_MS else 0
+        if abs(skew) >= self.config.clock_skew_warn_ms:
+            direction = "behind" if skew > 0 else "ahead of"
+            log.warning("bybit %s: the local clock is %d ms %s Bybit's; signed requests "
+                        "would fail with retCode 10002. Compensating; fix the system clock "
+                        "(NTP).", self.account, abs(skew), direction)
+            self._telemetry.count("clock_skew", (("venue", VENUE),))
+        return skew
+
+    async def _paged(self, method: str, endpoint: Endpoint, params: Mapping[str, Any],
+                     limit: int) -> list[tuple[list[Any], Category | None]]:
+        """Every page of a listing: (items, the category the page declares)."""
+        pages: list[tuple[list[Any], Category | None]] = []
+        cursor = ""
+        for _ in range(MAX_PAGES):
+            query = dict(params, limit=limit)
+            if cursor:
+                query["cursor"] = cursor
+            result, _ = await self._request(method, endpoint, query)
+            with self._parsing():
+                items, next_cursor = parse_page(result, endpoint.path)
+                category = result_category(result, endpoint.path)
+            pages.append((items, category))
+            if not next_cursor:
+                return pages
+            if next_cursor == cursor:
+                raise malformed(f"nextPageCursor {cursor!r} did not advance",
+                                self._context(endpoint))
+            cursor = next_cursor
+        raise malformed(f"more than {MAX_PAGES} pages", self._context(endpoint))
+
+    @contextmanager
+    def _parsing(self) -> Iterator[None]:
+        """Count an answer that fails strict parsing as a REST error, then let it raise."""
+        try:
+            yield
+        except MalformedVenueDataError:
+            self._telemetry.count("rest_errors", (("class", "malformed"),))
+            raise
+
+    def _scopes(self, *, settle: bool = True) -> list[dict[str, Any]]:
+        """One query scope per configured symbol, else the settle coin (derivatives)."""
+        if self.config.symbols:
+            return [{"symbol": s} for s in self.config.symbols]
+        if settle and self.config.category is not Category.SPOT:
+            return [{"settleCoin": self.config.settle_coin}]
+        return [{}]
+
+    def _orders(self, pages: Sequence[tuple[list[Any], Category | None]],
+                fallback: Category) -> list[Order]:
+        out: list[Order] = []
+        with self._parsing():
+            for items, category in pages:
+                out.extend(parse_orders(items, account=self.account,
+                                        category=category or fallback))
+        return out
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def fetch_open_orders(self) -> list[Order]:
+        category = self.config.category
+        seen: dict[str, Order] = {}
+        for scope in self._scopes():
+            pages = await self._paged("fetch_open_orders", OPEN_ORDERS,
+                                      {"category": category.value, "openOnly": 0, **scope},
+                                      self.config.order_page_limit)
+            for order in self._orders(pages, category):
+                seen.setdefault(order.venue_order_id, order)
+        return list(seen.values())
+
+    async def fetch_order(self, order: Order) -> Order | None:
+        return await self._lookup("fetch_order", order)
+
+    async def _lookup(self, method: str, order: Order) -> Order | None:
+        return await self._find(method, ref_params(order), category=order.category,
+                                venue_id=order.venue_order_id,
+                                client_id=order.client_order_id, created_at=order.created_at)
+
+    async def _find(self, method: str, params: Mapping[str, Any], *, category: Category,
+                    venue_id: str, client_id: str, created_at: int = 0) -> Order | None:
+        """Realtime (active and recent) first, then history; None only when both answer
+        with an empty list."""
+        result, _ = await self._request(method, OPEN_ORDERS, params)
+        found = self._match(result, OPEN_ORDERS, category, venue_id, client_id)
+        if found is not None:
+            return found
+        history = dict(params)
+        history.update(self._history_window(created_at))
+        result, _ = await self._request(method, ORDER_HISTORY, history)
+        return self._match(result, ORDER_HISTORY, category, venue_id, client_id)
+
+    def _history_window(self, created_at: int) -> dict[str, Any]:
+        """Bybit's order history defaults to the last 7 days: older orders need a window."""
+        if created_at and self._clock_ms() - created_at > FILLS_WINDOW_MS - 86_400_000:
+            start = max(0, created_at - 3_600_000)
+            return {"startTime": start, "endTime": start + FILLS_WINDOW_MS - 1}
+        return {}
+
+    def _match(self, result: Mapping[str, Any], endpoint: Endpoint, category: Category,
+               venue_id: str, client_id: str) -> Order | None:
+        with self._parsing():
+            items, _ = parse_page(result, endpoint.path)
+            declared = result_category(result, endpoint.path) or category
+            candidates = parse_orders(items, account=self.account, category=declared)
+        for candidate in candidates:
+            if (venue_id and candidate.venue_order_id == venue_id) or \
+                    (not venue_id and candidate.client_order_id == client_id):
+                return candidate
+        if candidates:
+            self._telemetry.count("rest_errors", (("class", "malformed"),))
+            raise malformed(f"asked for order {venue_id or client_id}, got others",
+                            self._context(endpoint))
+        return None
+
+    async def fetch_fills(self, since: int, until: int) -> list[Fill]:
+        """Fills with since <= exec_time <= until: windows of at most 7 days, every page."""
+        if until < since:
+            raise FatalVenueError(f"{VENUE}: fills window ends ({until}) before it starts "
+                                  f"({since})", venue=VENUE, code="invalid_request")
+        category = self.config.category
+        found: dict[str, Fill] = {}
+        horizon = self._clock_ms() - self.config.fills_history_days * 86_400_000
+        start = since
+        if start < horizon:
+            log.info("bybit %s: fills before %d are past Bybit's retention; querying from "
+                     "there", self.account, horizon)
+            start = horizon
+        while start <= until:
+            end = min(until, start + FILLS_WINDOW_MS - 1)
+            for scope in self._scopes(settle=False):
+                pages = await self._paged(
+                    "fetch_fills", EXECUTIONS,
+                    {"category": category.value, "startTime": start, "endTime": end, **scope},
+                    self.config.execution_page_limit)
+                with self._parsing():
+                    for items, page_category in pages:
+                        for raw in items:
+                            fill = parse_fill(raw, account=self.account,
+                                              category=page_category or category)
+                            if since <= fill.exec_time <= until:
+                                found.setdefault(fill.exec_id, fill)
+            start = end + 1
+        return sorted(found.values(), key=lambda f: (f.exec_time, f.exec_id))
+
+    async def fetch_positions(self) -> list[Position]:
+        """Open positions (flat ones dropped); spot has none."""
+        category = self.config.category
+        if category is Category.SPOT:
+            return []
+        out: dict[str, Position] = {}
+        for scope in self._scopes():
+            pages = await self._paged("fetch_positions", POSITIONS,
+                                      {"category": category.value, **scope},
+                                      self.config.position_page_limit)
+            with self._parsing():
+                for items, page_category in pages:
+                    for raw in items:
+                        position = parse_position(raw, account=self.account,
+                                                  category=page_category or category)
+                        if not position.is_flat:
+                            out.setdefault(position.key, position)
+        return list(out.values())
+
+    async def fetch_balances(self) -> list[Balance]:
+        result, payload = await self._request("fetch_balances", WALLET,
+                                              {"accountType": "UNIFIED"})
+        with self._parsing():
+            return parse_wallet(result, account=self.account,
+                                updated_at=envelope_time(payload) or self._clock_ms())
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def place_order(self, order: Order) -> Order:
+        params = create_params(order, position_idx=self.config.position_idx)
+        result, _ = await self._request("place_order", CREATE, params)
+        order_id, _ = self._ids(result, CREATE)
+        now = self._clock_ms()
+        sent = order.evolve(venue_order_id=order_id)
+        view = await self._confirm("place_order", sent)
+        if view is None:
+            status = OrderStatus.UNTRIGGERED if order.trigger_price is not None \
+                else OrderStatus.NEW
+            view = sent.evolve(status=status, created_at=order.created_at or now,
+                               updated_at=now)
+        return _with_intent(view, order)
+
+    async def amend_order(self, order: Order, *, qty: object = None,
+                          price: object = None) -> Order:
+        params = amend_params(order, qty=qty, price=price)
+        result, _ = await self._request("amend_order", AMEND, params)
+        order_id, _ = self._ids(result, AMEND)
+        sent = order.evolve(venue_order_id=order.venue_order_id or order_id)
+        view = await self._confirm("amend_order", sent)
+        if view is None:
+            new_qty, new_price = decimal_arg(qty, "qty"), decimal_arg(price, "price")
+            view = sent.evolve(qty=new_qty or order.qty, price=new_price or order.price,
+                               updated_at=self._clock_ms())
+        return _with_intent(view, order)
+
+    async def cancel_order(self, order: Order) -> Order:
+        result, _ = await self._request("cancel_order", CANCEL, ref_params(order))
+        order_id, _ = self._ids(result, CANCEL)
+        sent = order.evolve(venue_order_id=order.venue_order_id or order_id)
+        view = await self._confirm("cancel_order", sent)
+        if view is None or view.is_active:
+            # accepted, not yet seen terminal: the venue's next answer decides
+            view = (view or sent).evolve(status=OrderStatus.PENDING_CANCEL,
+                                         updated_at=self._clock_ms())
+        return _with_intent(view, order)
+
+    async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
+        """Bulk cancel (by symbol, else the settle coin; spot: plain and conditional
+        orders), sent first: in an emergency nothing may delay it. Bybit answers with ids
+        only, so the cancelled orders are then read back from the recently-closed listing
+        (openOnly=1, newest first, until every id is found), and any id still missing on
+        its own. An order that cannot be read back is logged and left out: the
+        reconciliation that follows an emergency stop reads the venue anyway."""
+        scope: dict[str, Any] = {"category": category.value}
+        if symbol:
+            scope["symbol"] = symbol
+        elif category is not Category.SPOT:
+            scope["settleCoin"] = self.config.settle_coin
+        filters = ("Order", "StopOrder") if category is Category.SPOT else ("",)
+        ids: dict[str, str] = {}
+        for kind in filters:
+            params = dict(scope, orderFilter=kind) if kind else scope
+            result, _ = await self._request("cancel_all", CANCEL_ALL, params)
+            try:
+                items, _ = parse_page(result, CANCEL_ALL.path)
+                ids.update(order_ids(item, "cancel-all item") for item in items)
+            except MalformedVenueDataError as exc:
+                raise malformed(str(exc), self._context(CANCEL_ALL)) from None
+        if not ids:
+            return []
+        found = await self._recently_closed(category, scope, set(ids))
+        out: list[Order] = []
+        for order_id, link_id in ids.items():
+            view = found.get(order_id)
+            if view is None:
+                try:
+                    view = await self._find("cancel_all", dict(scope, orderId=order_id),
+                                            category=category, venue_id=order_id,
+                                            client_id=link_id)
+                except VenueError as exc:
+                    log.warning("bybit %s: reading cancelled order %s back failed (%s)",
+                                self.account, order_id, exc)
+            if view is None:
+                log.warning("bybit %s: cancelled order %s could not be read back",
+                            self.account, order_id)
+                continue
+            out.append(view)
+        return out
+
+    async def _recently_closed(self, category: Category, scope: Mapping[str, Any],
+                               wanted: set[str]) -> dict[str, Order]:
+        """Closed orders from order/realtime?openOnly=1 until `wanted` are all seen (Bybit
+        keeps the last 500 there); a failure just leaves the rest to per-id reads."""
+        found: dict[str, Order] = {}
+        cursor = ""
+        limit = self.config.order_page_limit
+        try:
+            for _ in range(500 // limit + 1):
+                query = dict(scope, openOnly=1, limit=limit)
+                if cursor:
+                    query["cursor"] = cursor
+                result, _ = await self._request("cancel_all", OPEN_ORDERS, query)
+                with self._parsing():
+                    items, cursor = parse_page(result, OPEN_ORDERS.path)
+                    declared = result_category(result, OPEN_ORDERS.path) or category
+                    orders = parse_orders(items, account=self.account, category=declared)
+                found.update((o.venue_order_id, o) for o in orders
+                             if o.venue_order_id in wanted)
+                if wanted <= found.keys() or not cursor:
+                    break
+        except VenueError as exc:
+            log.warning("bybit %s: listing closed orders after cancel-all failed (%s)",
+                        self.account, exc)
+        return found
+
+    def _ids(self, result: Mapping[str, Any], endpoint: Endpoint) -> tuple[str, str]:
+        try:
+            return order_ids(result, endpoint.path)
+        except MalformedVenueDataError as exc:
+            raise malformed(str(exc), self._context(endpoint)) from None
+
+    async def _confirm(self, method: str, order: Order) -> Order | None:
+        """Read an order back after a write; None when that fails (never raised: the
+        write itself succeeded)."""
+        try:
+            return await self._lookup(method, order)
+        except VenueError as exc:
+            log.warning("bybit %s: could not read order %s back after %s (%s)", self.account,
+                        order.ident, method, exc)
+            return None
+
+    # -- stream and lifecycle --------------------------------------------------------------
+
+    async def stream(self) -> AsyncGenerator[VenueEvent, None]:
+        """Private events (order, execution, position, wallet) and connection states,
+        until the generator is closed; see `stream.BybitPrivateStream`. The venue clock
+        is measured first: the login's expiry must cover a local clock running behind."""
+        await self._ensure_clock()
+        private = BybitPrivateStream(
+            self.config, self._api_key, self._api_secret, profile=self.profile,
+            telemetry=self._telemetry, clock_ms=self._clock_ms,
+            clock_offset_ms=lambda: self._clock_offset_ms,
+            socket_factory=self._socket_factory)
+        events = private.events()
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+
+    @property
+    def rate_budget(self) -> RateBudget:
+        return RateBudget(tuple(self._budgets[k] for k in sorted(self._budgets)))
+
+    async def aclose(self) -> None:
+        """Stop the worker threads and close their HTTP sessions."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
+
+    def _shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            client = getattr(session, "client", None)
+            if isinstance(client, requests.Session):
+                client.close()
+
+
+def profile_label(profile: str) -> str:
+    return f"profile {profile!r}" if profile else "this profile"
+
+
+def _server_time_ms(result: Mapping[str, Any], payload: Any) -> int | None:
+    nano = result.get("timeNano")
+    if isinstance(nano, str) and nano.isdigit():
+        return int(nano) // 1_000_000
+    second = result.get("timeSecond")
+    if isinstance(second, str) and second.isdigit():
+        return int(second) * 1000
+    return envelope_time(payload) or None
+
+
+def _with_intent(view: Order, request: Order) -> Order:
+    """The venue's answer, carrying the ledger's ownership of the order it answers."""
+    return view.evolve(strategy_id=request.strategy_id, worker_id=request.worker_id,
+                       role=request.role if request.role is not OrderRole.OTHER else view.role,
+                       origin=request.origin, label=request.label)

@@ -1,0 +1,280 @@
+"""The VenuePort contract (design.md §6), one suite for every venue client.
+
+What every adapter must do, whatever the venue: round trips of place, fetch, amend,
+cancel and cancel-all; None (not an error) for an order the venue never had; fills
+windows inclusive at both ends; signed position sizes; balances equal to the venue's;
+errors typed by how the caller must react; calls counted; a private stream that reports
+its connection and the account's changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from venue_harness import ACCOUNT, Contract, Harness
+
+from console.domain import (
+    Category,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TriggerDirection,
+)
+from console.domain.events import ConnectionEvent, ConnectionState, OrderEvent, VenueEvent
+from console.errors import FatalVenueError, OrderNotFoundError, VenueError
+
+L = Category.LINEAR
+
+
+def intent(h: Harness, client_id: str, **changes: Any) -> Order:
+    base = Order(venue=h.venue.venue, account=ACCOUNT, category=L, symbol="TSTUSDT",
+                 side=Side.BUY, type=OrderType.LIMIT, qty=D(2), price=D(95),
+                 status=OrderStatus.PENDING_NEW, client_order_id=client_id,
+                 strategy_id="demo", worker_id="w1")
+    return base.evolve(**changes)
+
+
+def facts(order: Order) -> tuple[Any, ...]:
+    """What the venue is the truth for (design.md §4)."""
+    return (order.venue_order_id, order.client_order_id, order.symbol, order.side,
+            order.type, order.qty, order.price, order.trigger_price, order.status,
+            order.filled_qty, order.reduce_only)
+
+
+def is_duplicate(exc: VenueError) -> bool:
+    """The order manager's test, without importing any adapter."""
+    return bool(getattr(exc, "duplicate_client_id", False)) or exc.code in {
+        "110072", "duplicate_client_id"}
+
+
+def test_place_fetch_amend_cancel_round_trip(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        venue = h.venue
+        placed = await venue.place_order(intent(h, "rc-w1-e-rt-1"))
+        assert placed.status is OrderStatus.NEW and placed.venue_order_id
+        assert (placed.venue, placed.account) == (venue.venue, venue.account)
+        assert (placed.strategy_id, placed.worker_id) == ("demo", "w1")  # intent kept
+
+        listed = {o.venue_order_id: o for o in await venue.fetch_open_orders()}
+        assert facts(listed[placed.venue_order_id]) == facts(placed)
+        fetched = await venue.fetch_order(placed)
+        assert fetched is not None and facts(fetched) == facts(placed)
+        by_client_id = await venue.fetch_order(placed.evolve(venue_order_id=""))
+        assert by_client_id is not None
+        assert by_client_id.venue_order_id == placed.venue_order_id
+
+        amended = await venue.amend_order(placed, qty=D(3), price=D("96.5"))
+        assert (amended.qty, amended.price, amended.status) == (D(3), D("96.5"),
+                                                                OrderStatus.NEW)
+        again = await venue.fetch_order(placed)
+        assert again is not None and (again.qty, again.price) == (D(3), D("96.5"))
+
+        cancelled = await venue.cancel_order(amended)
+        assert cancelled.status is OrderStatus.CANCELLED
+        assert placed.venue_order_id not in {o.venue_order_id
+                                             for o in await venue.fetch_open_orders()}
+        final = await venue.fetch_order(placed)
+        assert final is not None and final.status is OrderStatus.CANCELLED
+
+    contract.run(body)
+
+
+def test_a_market_order_fills_and_its_fills_are_listed(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        since = h.clock.now
+        placed = await h.venue.place_order(intent(h, "rc-w1-e-mkt-1", type=OrderType.MARKET,
+                                                  price=None))
+        assert placed.status is OrderStatus.FILLED and placed.filled_qty == D(2)
+        assert placed.price is None and placed.avg_price is not None
+        fills = await h.venue.fetch_fills(since, h.clock.now)
+        assert sum(f.qty for f in fills) == D(2)
+        assert {f.venue_order_id for f in fills} == {placed.venue_order_id}
+        assert {f.client_order_id for f in fills} == {"rc-w1-e-mkt-1"}
+
+    contract.run(body)
+
+
+def test_conditional_orders_are_open_and_untriggered(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        stop = await h.venue.place_order(intent(
+            h, "rc-w1-s-cond-1", side=Side.SELL, type=OrderType.MARKET, price=None,
+            trigger_price=D(90), trigger_direction=TriggerDirection.FALL))
+        assert stop.status is OrderStatus.UNTRIGGERED
+        listed = await h.venue.fetch_open_orders()
+        assert [(o.venue_order_id, o.status, o.trigger_price) for o in listed] == [
+            (stop.venue_order_id, OrderStatus.UNTRIGGERED, D(90))]
+
+    contract.run(body)
+
+
+def test_cancel_all_by_symbol_then_by_category(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        venue = h.venue
+        tst = [await venue.place_order(intent(h, f"rc-w1-e-ca-{i}")) for i in range(3)]
+        btc = await venue.place_order(intent(h, "rc-w1-e-ca-b", symbol="BTCUSDT",
+                                             qty=D("0.01"), price=D(50000)))
+        first = await venue.cancel_all(L, "TSTUSDT")
+        assert {o.venue_order_id for o in first} == {o.venue_order_id for o in tst}
+        assert all(o.status is OrderStatus.CANCELLED for o in first)
+        assert [o.venue_order_id for o in await venue.fetch_open_orders()] == [
+            btc.venue_order_id]
+        rest = await venue.cancel_all(L)
+        assert [(o.venue_order_id, o.status) for o in rest] == [
+            (btc.venue_order_id, OrderStatus.CANCELLED)]
+        assert await venue.fetch_open_orders() == []
+        assert await venue.cancel_all(L) == []
+
+    contract.run(body)
+
+
+def test_fetch_order_is_none_for_an_unknown_order(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        assert await h.venue.fetch_order(intent(h, "rc-w1-e-never-1")) is None
+        by_venue_id = intent(h, "x").evolve(client_order_id="",
+                                            venue_order_id="00000000-0000-0000-0000-0000")
+        assert await h.venue.fetch_order(by_venue_id) is None
+
+    contract.run(body)
+
+
+def test_fills_windows_are_inclusive_at_both_ends(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        times = []
+        for i in range(3):
+            times.append(h.clock.advance(1000))
+            await h.venue.place_order(intent(h, f"rc-w1-e-win-{i}", type=OrderType.MARKET,
+                                             price=None, qty=D(1)))
+        t0, t1, t2 = times
+
+        async def window(since: int, until: int) -> list[int]:
+            return sorted(f.exec_time for f in await h.venue.fetch_fills(since, until))
+
+        assert await window(t0, t2) == [t0, t1, t2]
+        assert await window(t0 + 1, t2 - 1) == [t1]
+        assert await window(t1, t1) == [t1]
+        assert await window(t2 + 1, t2 + 10_000) == []
+        with pytest.raises(FatalVenueError):
+            await h.venue.fetch_fills(t2, t0)
+
+    contract.run(body)
+
+
+def test_positions_have_signed_sizes(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        await h.venue.place_order(intent(h, "rc-w1-e-long-1", type=OrderType.MARKET,
+                                         price=None, qty=D(3)))
+        await h.venue.place_order(intent(h, "rc-w1-e-short-1", symbol="ETHUSDT",
+                                         side=Side.SELL, type=OrderType.MARKET, price=None,
+                                         qty=D("0.5")))
+        positions = {p.symbol: p for p in await h.venue.fetch_positions()}
+        assert positions["TSTUSDT"].size == D(3) and positions["TSTUSDT"].side is Side.BUY
+        assert positions["ETHUSDT"].size == D("-0.5")
+        assert positions["ETHUSDT"].side is Side.SELL
+        for pos in positions.values():
+            sim = h.exchange.position(ACCOUNT, L, pos.symbol)
+            assert sim is not None
+            assert (pos.size, pos.entry_price, pos.position_idx) == (
+                sim.size, sim.entry_price, sim.position_idx)
+        await h.venue.place_order(intent(h, "rc-w1-e-flat-1", side=Side.SELL,
+                                         type=OrderType.MARKET, price=None, qty=D(3),
+                                         reduce_only=True))
+        assert {p.symbol for p in await h.venue.fetch_positions()} == {"ETHUSDT"}
+
+    contract.run(body)
+
+
+def test_balances_match_the_venue(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        await h.venue.place_order(intent(h, "rc-w1-e-bal-1", type=OrderType.MARKET,
+                                         price=None, qty=D(1)))
+        got = {b.asset: b for b in await h.venue.fetch_balances()}
+        want = {b.asset: b for b in h.exchange.balances(ACCOUNT) if b.total != 0}
+        assert set(got) == set(want)
+        for asset, balance in got.items():
+            assert (balance.total, balance.free) == (want[asset].total, want[asset].free)
+            assert balance.account == ACCOUNT and balance.venue == h.venue.venue
+
+    contract.run(body)
+
+
+def test_locked_balance_matches_the_venue(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        await h.venue.place_order(intent(h, "rc-w1-e-lock-1"))
+        got = {b.asset: b.locked for b in await h.venue.fetch_balances()}
+        want = h.exchange.balance(ACCOUNT, "USDT").locked
+        assert want > 0 and got["USDT"] == want  # order margin is held, counted once
+
+    contract.run(body)
+
+
+def test_errors_are_typed_by_how_to_react(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        venue = h.venue
+        ghost = intent(h, "rc-w1-e-ghost-1")
+        with pytest.raises(OrderNotFoundError):
+            await venue.cancel_order(ghost)
+        with pytest.raises(OrderNotFoundError):
+            await venue.amend_order(ghost, price=D(90))
+        with pytest.raises(FatalVenueError):
+            await venue.place_order(intent(h, "rc-w1-e-bad-1", qty=D("1.5")))  # step is 1
+        with pytest.raises(FatalVenueError):
+            await venue.place_order(intent(h, "rc-w1-e-bad-2", symbol="NOPEUSDT"))
+        await venue.place_order(intent(h, "rc-w1-e-twice-1"))
+        with pytest.raises(FatalVenueError) as caught:
+            await venue.place_order(intent(h, "rc-w1-e-twice-1"))
+        assert is_duplicate(caught.value)
+        filled = await venue.place_order(intent(h, "rc-w1-e-done-1", type=OrderType.MARKET,
+                                                price=None))
+        with pytest.raises(FatalVenueError):  # too late to cancel a filled order
+            await venue.cancel_order(filled)
+
+    contract.run(body)
+
+
+def test_every_request_is_counted(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        venue = h.venue
+        placed = await venue.place_order(intent(h, "rc-w1-e-cnt-1"))
+        await venue.fetch_open_orders()
+        await venue.fetch_order(placed)
+        await venue.fetch_fills(h.clock.now - 1000, h.clock.now)
+        await venue.fetch_positions()
+        await venue.fetch_balances()
+        await venue.amend_order(placed, price=D(94))
+        await venue.cancel_order(placed)
+        await venue.cancel_all(L)
+        for method in ("place_order", "fetch_open_orders", "fetch_order", "fetch_fills",
+                       "fetch_positions", "fetch_balances", "amend_order", "cancel_order",
+                       "cancel_all"):
+            assert venue.calls[method] >= 1, method
+
+    contract.run(body)
+
+
+def test_the_stream_reports_connection_and_changes(contract: Contract) -> None:
+    async def body(h: Harness) -> None:
+        events: AsyncIterator[VenueEvent] = h.venue.stream()
+        try:
+            while True:
+                event = await asyncio.wait_for(events.__anext__(), 10)
+                if isinstance(event, ConnectionEvent) \
+                        and event.state is ConnectionState.CONNECTED:
+                    assert not event.reconnected
+                    break
+            placed = await h.venue.place_order(intent(h, "rc-w1-e-str-1"))
+            while True:
+                event = await asyncio.wait_for(events.__anext__(), 10)
+                if isinstance(event, OrderEvent):
+                    break
+            assert event.order.venue_order_id == placed.venue_order_id
+            assert event.order.status is OrderStatus.NEW
+            assert (event.order.venue, event.order.account) == (h.venue.venue, ACCOUNT)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    contract.run(body)
