@@ -367,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"recon-console {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more (-v info, -vv debug) to stderr")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the console offscreen on the sim, reconcile once, print "
+                             "versions and the keyring backend, exit 0 (1 on any failure)")
+    parser.add_argument("--profile", dest="gui_profile", metavar="NAME",
+                        help="open the console on this profile (default: the embedded sim)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     db_help = "ledger database URL (default: SQLite in the user data directory)"
@@ -465,8 +470,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command is None:
-        parser.print_help()
-        return 0
+        # No command: the operator console (the window), or its self-test.
+        from console.bootstrap_gui import main_gui
+
+        try:
+            return int(main_gui(self_test=args.self_test, profile=args.gui_profile))
+        except UserFacingError as exc:
+            print(f"recon-console: {exc}", file=sys.stderr)
+            return 1
     try:
         return int(args.func(args))
     except UserFacingError as exc:
