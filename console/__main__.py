@@ -206,6 +206,67 @@ async def _daemon(session: Any) -> int:
     return 0
 
 
+def _operator(args: argparse.Namespace) -> str:
+    import getpass
+
+    return str(args.operator or getpass.getuser())
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Emergency stop: halt, bulk-cancel, optionally flatten, reconcile, report."""
+    from console.bootstrap import build_profile_session
+
+    session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
+
+    async def stop() -> Any:
+        try:
+            return await session.engine.emergency_stop(flatten=args.flatten,
+                                                       operator=_operator(args),
+                                                       reason=args.reason or "")
+        finally:
+            await session.aclose()
+
+    report = asyncio.run(stop())
+    data = report.to_dict()
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print(f"Emergency stop on profile {args.profile}: trading is HALTED until "
+              f"`recon-console resume --profile {args.profile}`.")
+        print(f"  cancelled: {data['cancelled']} orders in "
+              f"{data['venue_requests_total']} venue requests")
+        for item in data["flattened"]:
+            pos, order = item["position"], item["order"]
+            state = item["error"] or (order["status"] if order else "not sent")
+            print(f"  flattened: {pos['symbol']} {pos['size']} -> {state}")
+        for label, key in (("still open order", "open_orders"),
+                           ("still open position", "open_positions")):
+            for item in data[key] or []:
+                print(f"  {label}: {item}")
+        for error in data["errors"]:
+            print(f"  error: {error}")
+        print("  Nothing is left open." if report.clean
+              else "  NOT CLEAN: see above; reconcile and check the venue.")
+    return 0 if report.clean else 2
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from console.bootstrap import build_profile_session
+
+    session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
+
+    async def resume() -> Any:
+        try:
+            return await session.engine.resume(_operator(args))
+        finally:
+            await session.aclose()
+
+    outcome = asyncio.run(resume())
+    print(f"Profile {args.profile}: " + ("trading resumed." if outcome.changed
+                                         else "trading was not halted or paused."))
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from console.bootstrap import open_ledger
 
@@ -396,6 +457,30 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--config", metavar="PATH", help="profiles file")
     daemon.add_argument("--db", metavar="URL", help=db_help)
     daemon.set_defaults(func=cmd_run)
+
+    stop = sub.add_parser("stop", help="EMERGENCY STOP: halt, cancel every open order, "
+                                       "optionally flatten",
+                          description="Open the circuit breaker (no new orders), cancel every "
+                                      "open order with the venue's bulk cancel, optionally "
+                                      "flatten positions with reduce-only market orders, stop "
+                                      "strategies, reconcile and report what is left. Safe to "
+                                      "run twice. Trading stays halted until `resume`.")
+    stop.add_argument("--profile", required=True)
+    stop.add_argument("--flatten", action="store_true",
+                      help="also close every position with reduce-only market orders")
+    stop.add_argument("--reason", help="recorded in the audit log")
+    stop.add_argument("--operator", help="who (default: the login name)")
+    stop.add_argument("--config", metavar="PATH", help="profiles file")
+    stop.add_argument("--db", metavar="URL", help=db_help)
+    stop.add_argument("--json", action="store_true")
+    stop.set_defaults(func=cmd_stop)
+
+    resume = sub.add_parser("resume", help="lift an emergency halt or a desync pause")
+    resume.add_argument("--profile", required=True)
+    resume.add_argument("--operator", help="who (default: the login name)")
+    resume.add_argument("--config", metavar="PATH", help="profiles file")
+    resume.add_argument("--db", metavar="URL", help=db_help)
+    resume.set_defaults(func=cmd_resume)
 
     runs = sub.add_parser("runs", help="list recorded reconciliation runs")
     runs.add_argument("--db", metavar="URL", help=db_help)

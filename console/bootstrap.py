@@ -13,6 +13,7 @@ from console.credentials import ApiCredentials, CredentialStore, insecure_allowe
 from console.domain import LedgerChanges
 from console.domain.telemetry import Telemetry
 from console.engine.metrics import Metrics
+from console.engine.order_manager import AmendPolicy
 from console.engine.ports import VenuePort
 from console.engine.reconcile_service import ReconcileService, wall_clock_ms
 from console.engine.session import EngineSession
@@ -128,6 +129,14 @@ def reconcile_config(profile: Profile) -> ReconcileConfig:
     )
 
 
+def amend_policy(profile: Profile) -> AmendPolicy:
+    """Amend-first thresholds from a profile's `[policy]` table."""
+    policy = profile.policy
+    return AmendPolicy(min_time_in_book_ms=policy.min_time_in_book_ms,
+                       price_threshold_bps=policy.amend_price_threshold_bps,
+                       size_threshold=policy.amend_size_threshold)
+
+
 def build_venue(profile: Profile, credentials: ApiCredentials,
                 telemetry: Telemetry) -> VenuePort:
     if profile.venue is not Venue.BYBIT:
@@ -161,7 +170,8 @@ def build_profile_session(name: str, *, config_path: str | None = None,
         engine = EngineSession(venue, ledger, reconcile_config(profile),
                                clock_ms=wall_clock_ms,
                                interval_s=float(profile.reconcile_interval_s),
-                               metrics=metrics, read_only=profile.read_only)
+                               metrics=metrics, read_only=profile.read_only,
+                               amend_policy=amend_policy(profile))
     except BaseException:
         ledger.close()
         raise

@@ -10,21 +10,33 @@ Theory of operation:
   settles it.
 - A refused duplicate client id means an earlier attempt got through: ask, and record it.
 - A failed cancel is never taken as a cancel: the venue's answer decides (a fill that
-  raced the cancel stays a fill).
+  raced the cancel stays a fill, and a reconciliation is requested to record its fills).
 - The ledger's ownership (strategy, worker, role, origin, label) is kept on every update;
   the venue's facts (ids, status, quantities, prices) replace the ledger's.
 - While trading is paused (hard desync), orders that add risk are refused; reduce-only
-  orders still pass, so protection and flattening keep working.
+  orders still pass, so protection and flattening keep working. While it is halted
+  (emergency stop) every new order is refused but the emergency's own.
+
+Amend first (design §5): `replace` amends in place when the order has rested for
+`min_time_in_book_ms` and the change is within the thresholds. Otherwise, or when the
+venue refuses the amend, it cancels, waits until the venue *confirms* the cancel (its
+answer, a stream event or a query: never a fixed sleep), and only then creates the
+replacement under a new client id. So at no moment are two orders live where one was
+intended, and an order that filled meanwhile is never replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
-from console.domain import Category, LedgerChanges, Order, OrderStatus
+from console.domain import Category, LedgerChanges, Order, OrderStatus, OrderType, Origin
+from console.domain.events import OrderEvent, VenueEvent
 from console.domain.ids import ClientOrderIdGenerator
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.risk import RiskState
@@ -38,9 +50,22 @@ from console.errors import (
 
 log = logging.getLogger(__name__)
 
+ZERO = Decimal(0)
+BPS = Decimal(10_000)
+RETIRED_MEMORY = 10_000
+
 
 class TradingPausedError(UserFacingError):
     """New risk is refused while the book is out of sync; the text says why."""
+
+
+class TradingHaltedError(TradingPausedError):
+    """Every new order is refused after an emergency stop until an operator resumes.
+    A subclass of the pause error, so that code which handles a pause handles a halt."""
+
+
+class ReplaceRefusedError(UserFacingError):
+    """A replace that cannot be asked for (nothing sent to the venue); the text says why."""
 
 
 class OrderOutcomeUnknownError(UnknownOutcomeError):
@@ -75,12 +100,108 @@ def merge_venue_views(known: Iterable[Order], answers: Iterable[Order]) -> list[
     return out
 
 
+# -- amend first ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AmendPolicy:
+    """When a change is made in place rather than by cancel and create (profile
+    `[policy]`: min_time_in_book_ms, amend_price_threshold_bps, amend_size_threshold).
+
+    `size_threshold` is a fraction of the order's quantity. `cancel_confirm_timeout_s`
+    bounds the wait for the venue to confirm a cancel before a replacement may go; past
+    it the replace fails and nothing is created. Queries while waiting start
+    `poll_initial_s` apart and back off to `poll_max_s`; a stream event ends the wait
+    earlier.
+    """
+
+    min_time_in_book_ms: int = 500
+    price_threshold_bps: Decimal = Decimal(50)
+    size_threshold: Decimal = Decimal("0.5")
+    cancel_confirm_timeout_s: float = 5.0
+    poll_initial_s: float = 0.05
+    poll_max_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.min_time_in_book_ms < 0:
+            raise ValueError("amend policy: min_time_in_book_ms must be >= 0")
+        for name in ("price_threshold_bps", "size_threshold"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+                raise ValueError(f"amend policy: {name} {value!r} is not a decimal >= 0")
+        if self.cancel_confirm_timeout_s <= 0 or self.poll_initial_s <= 0 \
+                or self.poll_max_s < self.poll_initial_s:
+            raise ValueError("amend policy: timeouts must be > 0 and poll_max_s >= "
+                             "poll_initial_s")
+
+
+def amend_decision(order: Order, *, price: Decimal | None, qty: Decimal | None, now: int,
+                   policy: AmendPolicy) -> str:
+    """"" when the change may be made by amending `order` in place; else why not."""
+    if not order.venue_order_id or order.status not in (
+            OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.UNTRIGGERED):
+        return f"the order is {order.status.value} without a confirmed place in the book"
+    age = now - order.created_at
+    if age < policy.min_time_in_book_ms:
+        return (f"the order has been in the book {age} ms, less than "
+                f"{policy.min_time_in_book_ms} ms")
+    if price is not None and order.price is not None and price != order.price:
+        moved = abs(price - order.price) / order.price * BPS
+        if moved > policy.price_threshold_bps:
+            return (f"the price moves {moved.quantize(Decimal('0.01'))} bps, more than "
+                    f"{policy.price_threshold_bps} bps")
+    if qty is not None and qty != order.qty:
+        change = abs(qty - order.qty) / order.qty
+        if change > policy.size_threshold:
+            return (f"the size changes by {change.quantize(Decimal('0.0001'))} of the "
+                    f"quantity, more than {policy.size_threshold}")
+    return ""
+
+
+class ReplacePath(StrEnum):
+    AMENDED = "amended"
+    """Changed in place: same venue id, one order throughout."""
+    REPLACED = "replaced"
+    """Cancelled (confirmed), then created under a new client id."""
+    NOT_REPLACED_FILLED = "not_replaced_filled"
+    """The order filled (fully, or up to the asked quantity) before the cancel took: no
+    replacement, the fill stands."""
+    FAILED = "failed"
+    """Nothing new was created; `old` is the venue's last word on the original."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceResult:
+    path: ReplacePath
+    old: Order
+    """The original order as the venue last described it (CANCELLED, FILLED, ...)."""
+    new: Order | None = None
+    """AMENDED: the amended order (same venue id). REPLACED: the replacement."""
+    reason: str = ""
+    """Why the amend was not used (empty for AMENDED)."""
+    error: str = ""
+    """FAILED and NOT_REPLACED_FILLED: what happened, for the operator."""
+
+    @property
+    def live(self) -> Order | None:
+        """The order that now carries the intent, if any."""
+        return self.new if self.path in (ReplacePath.AMENDED, ReplacePath.REPLACED) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Cancel:
+    final: Order | None
+    """The venue's terminal view of the order; None when it could not be confirmed."""
+    by_us: bool
+    error: str = ""
+
+
 class OrderManager:
     """Order operations for one (venue, account)."""
 
     def __init__(self, venue: VenuePort, ledger: LedgerPort, ids: ClientOrderIdGenerator, *,
                  clock_ms: Callable[[], int], risk: RiskState | None = None,
-                 resolve_attempts: int = 3, resolve_delay_s: float = 0.2) -> None:
+                 resolve_attempts: int = 3, resolve_delay_s: float = 0.2,
+                 amend_policy: AmendPolicy | None = None) -> None:
         self.venue = venue
         self.ledger = ledger
         self.ids = ids
@@ -88,14 +209,28 @@ class OrderManager:
         self.risk = risk or RiskState()
         self.resolve_attempts = resolve_attempts
         self.resolve_delay_s = resolve_delay_s
+        self.amend_policy = amend_policy or AmendPolicy()
+        self.on_fill_discovered: Callable[[Order], None] | None = None
+        """Called when a cancel or replace finds that an order filled: the session asks
+        for a reconciliation, which records the fills themselves."""
+        self._waiters: dict[str, list[asyncio.Future[Order]]] = {}
+        self._inflight: dict[str, Order] = {}
+        self._landed_while_halted: list[Order] = []
+        self._replacing: set[str] = set()
+        self._retired: OrderedDict[str, None] = OrderedDict()
 
     # -- place ---------------------------------------------------------------------------
 
-    async def place(self, order: Order) -> Order:
-        """Send `order` (its client id is minted here when empty); returns the venue's view."""
-        if self.risk.paused and not order.reduce_only:
-            raise TradingPausedError(f"trading is paused ({self.risk.reason or 'hard desync'}): "
-                                     "only reduce-only orders pass")
+    def _refuse(self, *, reduce_only: bool, emergency: bool = False) -> None:
+        refusal = self.risk.refusal(reduce_only=reduce_only, emergency=emergency)
+        if refusal:
+            raise (TradingHaltedError if self.risk.halted else TradingPausedError)(refusal)
+
+    async def place(self, order: Order, *, emergency: bool = False) -> Order:
+        """Send `order` (its client id is minted here when empty); returns the venue's view.
+        `emergency=True` is for the emergency stop's own flattening orders: the only ones
+        that pass a halt."""
+        self._refuse(reduce_only=order.reduce_only, emergency=emergency)
         if not order.client_order_id:
             client_id = await asyncio.to_thread(self.ids.next, order.role)
             order = order.evolve(client_order_id=client_id)
@@ -104,6 +239,27 @@ class OrderManager:
                               filled_qty=Decimal(0), avg_price=None,
                               created_at=order.created_at or now, updated_at=now)
         await self._record(intent)
+        if not emergency:
+            try:
+                # a halt may have come while the intent was written: check again, last
+                self._refuse(reduce_only=order.reduce_only)
+            except TradingPausedError:
+                await self._record(intent.evolve(status=OrderStatus.REJECTED,
+                                                  updated_at=self.clock_ms()))
+                raise
+            self._inflight[intent.ident] = intent
+        try:
+            placed = await self._send(intent)
+        finally:
+            if not emergency:
+                self._inflight.pop(intent.ident, None)
+        if not emergency and self.risk.halted and placed.is_active:
+            # it left before the halt and landed after the bulk cancel: the emergency
+            # stop cancels it (settle_inflight)
+            self._landed_while_halted.append(placed)
+        return placed
+
+    async def _send(self, intent: Order) -> Order:
         try:
             answer = await self.venue.place_order(intent)
         except (UnknownOutcomeError, TimeoutError, OSError) as exc:
@@ -144,14 +300,219 @@ class OrderManager:
             f"({last_error}); it stays pending and the next reconciliation will settle it",
             venue=self.venue.venue)
 
-    # -- amend / cancel --------------------------------------------------------------------
+    # -- amend / replace -----------------------------------------------------------------
+
+    def _refuse_change(self, order: Order, qty: Decimal | None,
+                       price: Decimal | None) -> None:
+        """A halt refuses every change; a pause refuses changes that may add risk (only a
+        smaller quantity at the same price passes, besides reduce-only orders)."""
+        shrinks = price is None and qty is not None and qty < order.qty
+        self._refuse(reduce_only=order.reduce_only or shrinks)
 
     async def amend(self, order: Order, *, qty: Decimal | None = None,
                     price: Decimal | None = None) -> Order:
+        """Amend in place, nothing else (see `replace` for the amend-first operation)."""
+        self._refuse_change(order, qty, price)
         answer = await self.venue.amend_order(order, qty=qty, price=price)
         amended = take_venue_view(order, answer)
         await self._record(amended)
         return amended
+
+    def _check_replace(self, order: Order, price: Decimal | None, qty: Decimal | None) -> None:
+        ident = order.ident
+        if price is None and qty is None:
+            raise ReplaceRefusedError(f"replace {ident}: give a new price, a new qty or both")
+        if not order.is_active:
+            raise ReplaceRefusedError(f"replace {ident}: the order is {order.status.value}; "
+                                      "only an active order can be replaced")
+        if price is not None and (not isinstance(price, Decimal) or price <= 0):
+            raise ReplaceRefusedError(f"replace {ident}: price {price!r} must be a decimal > 0")
+        if price is not None and order.type is OrderType.MARKET:
+            raise ReplaceRefusedError(f"replace {ident}: a market order has no price to change")
+        if qty is not None:
+            if not isinstance(qty, Decimal) or qty <= 0:
+                raise ReplaceRefusedError(f"replace {ident}: qty {qty!r} must be a decimal > 0")
+            if qty <= order.filled_qty:
+                raise ReplaceRefusedError(
+                    f"replace {ident}: qty {qty} is not above the {order.filled_qty} already "
+                    "filled; the qty is the order's new total, fills included")
+        if ident in self._replacing:
+            raise ReplaceRefusedError(f"replace {ident}: a replace of this order is already "
+                                      "in progress")
+        if ident in self._retired:
+            raise ReplaceRefusedError(f"replace {ident}: this order was already cancelled or "
+                                      "replaced here; use the order the last result returned")
+
+    async def replace(self, order: Order, *, price: Decimal | None = None,
+                      qty: Decimal | None = None) -> ReplaceResult:
+        """Change `order` to `price` and/or `qty` (the new total, fills included): amend in
+        place when the policy allows and the venue accepts, else cancel, confirm the
+        cancel, and create a replacement with a new client id and the same ownership.
+
+        Raises `ReplaceRefusedError` / `TradingPausedError` (nothing sent) for requests
+        that cannot be made; every other outcome is in the result (`path`)."""
+        self._check_replace(order, price, qty)
+        self._refuse_change(order, qty, price)
+        ident = order.ident
+        self._replacing.add(ident)
+        try:
+            return await self._replace(order, price, qty)
+        finally:
+            self._replacing.discard(ident)
+
+    async def _replace(self, order: Order, price: Decimal | None,
+                       qty: Decimal | None) -> ReplaceResult:
+        why = amend_decision(order, price=price, qty=qty, now=self.clock_ms(),
+                             policy=self.amend_policy)
+        if not why:
+            try:
+                answer = await self.venue.amend_order(order, qty=qty, price=price)
+            except VenueError as exc:
+                why = f"the venue refused the amend ({exc})"
+                log.info("replace %s: %s; cancelling and creating instead", order.ident, why)
+            else:
+                amended = take_venue_view(order, answer)
+                await self._record(amended)
+                return ReplaceResult(ReplacePath.AMENDED, old=order, new=amended)
+        return await self._cancel_then_create(order, price, qty, why)
+
+    async def _cancel_then_create(self, order: Order, price: Decimal | None,
+                                  qty: Decimal | None, why: str) -> ReplaceResult:
+        cancel = await self._cancel_confirmed(order)
+        final = cancel.final
+        if final is None:
+            return ReplaceResult(ReplacePath.FAILED, old=order, reason=why,
+                                 error=f"{cancel.error}; no replacement was created")
+        self._retire(order.ident)
+        target = qty if qty is not None else order.qty
+        if final.filled_qty > order.filled_qty:
+            self._fill_discovered(final)
+        if final.status is OrderStatus.FILLED or final.filled_qty >= target:
+            return ReplaceResult(
+                ReplacePath.NOT_REPLACED_FILLED, old=final, reason=why,
+                error=(f"the order filled ({final.filled_qty} of {final.qty}) before the "
+                       "cancel took effect: no replacement was created"))
+        if not cancel.by_us:
+            return ReplaceResult(
+                ReplacePath.FAILED, old=final, reason=why,
+                error=(f"the order was already {final.status.value} before this cancel "
+                       "(cancelled elsewhere); no replacement was created"))
+        client_id = await asyncio.to_thread(self.ids.next, order.role)
+        replacement = order.evolve(
+            client_order_id=client_id, venue_order_id="", qty=target - final.filled_qty,
+            price=price if price is not None else order.price, status=OrderStatus.PENDING_NEW,
+            filled_qty=ZERO, avg_price=None, origin=Origin.OURS, created_at=0, updated_at=0)
+        try:
+            placed = await self.place(replacement)
+        except (VenueError, TradingPausedError) as exc:
+            return ReplaceResult(ReplacePath.FAILED, old=final, reason=why,
+                                 error=f"cancelled, but the replacement failed: {exc}")
+        if placed.status is OrderStatus.REJECTED:
+            return ReplaceResult(ReplacePath.FAILED, old=final, new=placed, reason=why,
+                                 error="cancelled, but the venue did not accept the replacement")
+        return ReplaceResult(ReplacePath.REPLACED, old=final, new=placed, reason=why)
+
+    async def _cancel_confirmed(self, order: Order) -> _Cancel:
+        """Cancel and wait for the venue to say the order is terminal. `by_us` is False
+        when the venue refused our cancel because the order was already finished."""
+        try:
+            answer = await self.venue.cancel_order(order)
+        except FatalVenueError as exc:
+            # refused: whatever the order is now, our cancel did not make it so; one
+            # answer decides (a live order will not end by itself waiting here)
+            final, error = await self._until_terminal(order, wait=False)
+            return _Cancel(final, by_us=False,
+                           error=f"cancel refused ({exc}); {error}" if error else "")
+        except VenueError as exc:
+            # unknown outcome, transient or rate-limited: it may still take effect
+            final, error = await self._until_terminal(order)
+            return _Cancel(final, by_us=True,
+                           error=f"cancel failed ({exc}); {error}" if error else "")
+        seen = take_venue_view(order, answer)
+        await self._record(seen)
+        if seen.status.is_terminal:
+            return _Cancel(seen, by_us=True)
+        final, error = await self._until_terminal(seen)
+        return _Cancel(final, by_us=True, error=error)
+
+    async def _until_terminal(self, order: Order, *,
+                              wait: bool = True) -> tuple[Order | None, str]:
+        """Query (and listen to the stream) until the venue reports the order terminal,
+        within the policy's timeout (one query when not `wait`). Records what it learns."""
+        policy = self.amend_policy
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.cancel_confirm_timeout_s
+        delay = policy.poll_initial_s
+        last = "no answer"
+        while True:
+            try:
+                answer = await self.venue.fetch_order(order)
+            except VenueError as exc:
+                last = f"the venue could not be asked ({exc})"
+            else:
+                if answer is None:
+                    return None, "the venue does not know the order"
+                seen = take_venue_view(order, answer)
+                if seen.status.is_terminal:
+                    await self._record(seen)
+                    return seen, ""
+                last = f"the venue still reports it {seen.status.value}"
+            remaining = deadline - loop.time()
+            if not wait:
+                return None, last
+            if remaining <= 0:
+                return None, (f"the cancel was not confirmed within "
+                              f"{policy.cancel_confirm_timeout_s:g} s ({last})")
+            pushed = await self._next_terminal_event(order, min(delay, remaining))
+            if pushed is not None:
+                seen = take_venue_view(order, pushed)
+                await self._record(seen)
+                return seen, ""
+            delay = min(delay * 2, policy.poll_max_s)
+
+    async def _next_terminal_event(self, order: Order, timeout_s: float) -> Order | None:
+        """The venue's terminal view of `order` if the private stream pushes one within
+        `timeout_s` (see `observe`); None otherwise."""
+        keys = [k for k in (order.venue_order_id, order.client_order_id) if k]
+        future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
+        for key in keys:
+            self._waiters.setdefault(key, []).append(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            for key in keys:
+                waiting = self._waiters.get(key)
+                if waiting is not None:
+                    if future in waiting:
+                        waiting.remove(future)
+                    if not waiting:
+                        del self._waiters[key]
+            future.cancel()
+
+    def observe(self, event: VenueEvent) -> None:
+        """Private-stream listener: a terminal order update ends the wait for a cancel."""
+        if not isinstance(event, OrderEvent) or not event.order.status.is_terminal:
+            return
+        pushed = event.order
+        for key in (pushed.venue_order_id, pushed.client_order_id):
+            for future in self._waiters.get(key, ()):
+                if not future.done():
+                    future.set_result(pushed)
+
+    def _retire(self, ident: str) -> None:
+        self._retired[ident] = None
+        while len(self._retired) > RETIRED_MEMORY:
+            self._retired.popitem(last=False)
+
+    def _fill_discovered(self, order: Order) -> None:
+        log.info("order %s filled (%s of %s) while it was being cancelled", order.ident,
+                 order.filled_qty, order.qty)
+        if self.on_fill_discovered is not None:
+            self.on_fill_discovered(order)
+
+    # -- cancel --------------------------------------------------------------------------
 
     async def cancel(self, order: Order) -> tuple[Order | None, str]:
         """Cancel and return the venue's view of the order plus an error text ("" if the
@@ -162,6 +523,8 @@ class OrderManager:
             return await self._after_failed_cancel(order, exc)
         cancelled = take_venue_view(order, answer)
         await self._record(cancelled)
+        if cancelled.filled_qty > order.filled_qty:
+            self._fill_discovered(cancelled)
         return cancelled, ""
 
     async def _after_failed_cancel(self, order: Order, exc: VenueError) -> tuple[Order | None, str]:
@@ -174,6 +537,8 @@ class OrderManager:
             return None, f"cancel failed ({exc}); the venue does not know the order"
         seen = take_venue_view(order, answer)
         await self._record(seen)
+        if seen.filled_qty > order.filled_qty:
+            self._fill_discovered(seen)
         if answer.status is OrderStatus.CANCELLED:
             return seen, ""
         return seen, f"cancel failed ({exc}); the venue reports the order {answer.status.value}"
@@ -190,9 +555,50 @@ class OrderManager:
                                     self.venue.account, LedgerChanges(orders=tuple(recorded)))
         return recorded
 
+    async def record_bulk_cancel(
+        self, acks: Sequence[tuple[str, str]],
+    ) -> tuple[list[Order], list[tuple[str, str]]]:
+        """Record the orders a bulk cancel acknowledged by id (venue id, client id) as
+        CANCELLED: the venue's own word for each id. Returns the recorded orders and the
+        acknowledged ids the ledger does not hold as active (reported, not invented: the
+        reconciliation that follows adopts or settles them)."""
+        if not acks:
+            return [], []
+        known = await asyncio.to_thread(self.ledger.orders, self.venue.venue,
+                                        self.venue.account, True)
+        by_vid = {o.venue_order_id: o for o in known if o.venue_order_id}
+        by_cid = {o.client_order_id: o for o in known if o.client_order_id}
+        now = self.clock_ms()
+        recorded: dict[str, Order] = {}
+        unknown: list[tuple[str, str]] = []
+        for vid, cid in acks:
+            mine = (by_vid.get(vid) if vid else None) or (by_cid.get(cid) if cid else None)
+            if mine is None:
+                unknown.append((vid, cid))
+                continue
+            recorded[mine.ident] = mine.evolve(
+                status=OrderStatus.CANCELLED, venue_order_id=vid or mine.venue_order_id,
+                updated_at=max(now, mine.updated_at))
+        if recorded:
+            await asyncio.to_thread(self.ledger.apply_changes, self.venue.venue,
+                                    self.venue.account,
+                                    LedgerChanges(orders=tuple(recorded.values())))
+        return list(recorded.values()), unknown
+
+    async def settle_inflight(self, timeout_s: float) -> tuple[list[Order], int]:
+        """After a halt: wait (bounded) for the orders that were already on their way, and
+        return those that landed live (to be cancelled) and how many are still unsettled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self._inflight and loop.time() < deadline:
+            await asyncio.sleep(0.01)  # a local condition, not a guess about the venue
+        if self._inflight:
+            log.warning("%d orders still in flight after %g s", len(self._inflight), timeout_s)
+        landed, self._landed_while_halted = self._landed_while_halted, []
+        return landed, len(self._inflight)
+
     # -- ledger ----------------------------------------------------------------------------
 
     async def _record(self, order: Order) -> None:
         await asyncio.to_thread(self.ledger.apply_changes, order.venue, order.account,
                                 LedgerChanges(orders=(order,)))
-

@@ -4,29 +4,43 @@ This is what the headless daemon, the Qt console and an embedding bot hold. Star
 order matters: the private stream starts first (so nothing that happens during start-up
 is missed), then the startup reconciliation runs before anything may trade, then the
 periodic loop.
+
+Safety wiring: the order manager listens to the private stream (a pushed cancel ends a
+replace's wait) and asks for a reconciliation when a cancel reveals a fill; the emergency
+stop and the operator's resume live here; the halt of an unresumed emergency stop is
+rebuilt from the audit log when the session is built, before anything may trade, and a
+halt recorded by another process on the same ledger is adopted at the next reconciliation.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 
+from console.domain import Order
 from console.domain.ids import ClientOrderIdGenerator
+from console.domain.reconciliation import RunTrigger
 from console.engine.actions import ActionExecutor
+from console.engine.emergency import EmergencyReport, EmergencyStop, ResumeOutcome
 from console.engine.metrics import Metrics
-from console.engine.order_manager import OrderManager
+from console.engine.order_manager import AmendPolicy, OrderManager
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.reconcile_service import ReconcileService, RunOutcome, wall_clock_ms
 from console.engine.risk import RiskState
+from console.engine.strategy import Strategy, StrategyRegistry
 from console.engine.stream_consumer import StreamConsumer
+from console.errors import VenueError
 from console.reconcile import ReconcileConfig
+
+log = logging.getLogger(__name__)
 
 
 class EngineSession:
     def __init__(self, venue: VenuePort, ledger: LedgerPort, config: ReconcileConfig, *,
                  clock_ms: Callable[[], int] = wall_clock_ms, interval_s: float = 60.0,
                  metrics: Metrics | None = None, worker: str = "console",
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, amend_policy: AmendPolicy | None = None) -> None:
         self.venue = venue
         self.ledger = ledger
         self.config = config
@@ -35,7 +49,8 @@ class EngineSession:
         self.ids = ClientOrderIdGenerator(config.our_prefix, worker,
                                           lambda: ledger.next_counter("client_order_id"),
                                           clock_ms)
-        self.orders = OrderManager(venue, ledger, self.ids, clock_ms=clock_ms, risk=self.risk)
+        self.orders = OrderManager(venue, ledger, self.ids, clock_ms=clock_ms, risk=self.risk,
+                                   amend_policy=amend_policy)
         self.read_only = read_only
         self.executor = ActionExecutor(venue, ledger, self.orders, clock_ms=clock_ms,
                                        read_only=read_only)
@@ -44,6 +59,14 @@ class EngineSession:
                                            risk=self.risk)
         self.reconciler.on_run(self._record_metrics)
         self.stream = StreamConsumer(venue, ledger, self.reconciler, telemetry=self.metrics)
+        self.stream.on_event(self.orders.observe)
+        self.orders.on_fill_discovered = self._fill_discovered
+        self._strategies = StrategyRegistry()
+        self.emergency = EmergencyStop(
+            venue, ledger, self.orders, self.risk, reconcile=self._reconcile_now,
+            strategies=self._strategies, clock_ms=clock_ms)
+        self.emergency.restore()
+        self.reconciler.on_run(self.emergency.follow_other_processes)
         self._streaming = False
 
     def _record_metrics(self, outcome: RunOutcome) -> None:
@@ -51,11 +74,25 @@ class EngineSession:
         self.metrics.record_run(run.started_at, outcome.duration_ms, run.status.value,
                                 Counter(d.kind.value for d in run.discrepancies))
 
+    def _fill_discovered(self, order: Order) -> None:
+        """A cancel found a fill: the next reconciliation records its fills."""
+        del order
+        self.reconciler.request(RunTrigger.MANUAL)
+
+    async def _reconcile_now(self) -> RunOutcome:
+        return await self.reconciler.run_once(RunTrigger.MANUAL)
+
     async def start(self, *, stream: bool = True) -> RunOutcome:
         """Stream first, then the startup reconciliation, then the periodic loop."""
         if stream:
             self.stream.start()
             self._streaming = True
+        warm = getattr(self.venue, "warm_priority_lane", None)
+        if callable(warm):
+            try:
+                await warm()
+            except (VenueError, OSError) as exc:
+                log.info("priority lane not warmed: %s", exc)
         return await self.reconciler.start()
 
     async def stop(self) -> None:
@@ -63,3 +100,33 @@ class EngineSession:
         if self._streaming:
             await self.stream.stop()
             self._streaming = False
+
+    # -- strategies --------------------------------------------------------------------------
+
+    def register_strategy(self, strategy: Strategy) -> None:
+        """The emergency stop stops every registered strategy."""
+        self._strategies.register(strategy)
+
+    def unregister_strategy(self, name: str) -> None:
+        self._strategies.unregister(name)
+
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        return self._strategies.strategies
+
+    # -- safety --------------------------------------------------------------------------
+
+    @property
+    def halted(self) -> bool:
+        return self.risk.halted
+
+    async def emergency_stop(self, *, flatten: bool, operator: str,
+                             reason: str = "") -> EmergencyReport:
+        """Halt, cancel everything, optionally flatten, stop strategies, reconcile, report
+        (see `console.engine.emergency`). Safe to call again."""
+        return await self.emergency.run(operator=operator, flatten=flatten, reason=reason)
+
+    async def resume(self, operator: str) -> ResumeOutcome:
+        """The operator's explicit resume: closes the emergency circuit breaker and lifts a
+        desync pause (the next reconciliation decides afresh). Audited."""
+        return await self.emergency.resume(operator)

@@ -90,6 +90,14 @@ class SimVenue:
         self._corruptions: dict[str, deque[dict[str, object]]] = {}
         self._lost: dict[str, int] = {}
 
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        """The categories in scope: what an emergency stop's bulk cancel covers."""
+        if self.category is not None:
+            return (self.category,)
+        present = {i.category for i in self.exchange.instruments()}
+        return tuple(c for c in Category if c in present)
+
     # -- fault injection -------------------------------------------------------------------
 
     def fail_next(self, method: str, error: BaseException) -> None:

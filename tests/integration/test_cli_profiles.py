@@ -101,3 +101,30 @@ def test_profile_keyring_and_reconcile_through_the_cli(sim: dict[str, Any],
     finally:
         recon("credentials", "delete", name, env=env)
     assert recon("credentials", "check", name, env=env).returncode == 1
+
+
+def test_emergency_stop_and_resume_from_the_cli(sim: dict[str, Any], env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    """`stop` halts and bulk-cancels on the venue; a second stop is safe; `resume` lifts it."""
+    secret_service_or_skip()
+    name = f"stop-{os.getpid()}"
+    assert recon("profiles", "add", name, "--venue", "bybit", "--network", "custom",
+                 "--rest-url", sim["rest_url"], "--ws-url", sim["ws_private_url"],
+                 "--db", f"sqlite:///{tmp_path / 'ledger.db'}", env=env).returncode == 0
+    recon("credentials", "set", name, env=env, stdin=f"{sim['api_key']}\n{sim['api_secret']}\n")
+    try:
+        first = recon("stop", "--profile", name, "--flatten", "--json", "--operator", "alice",
+                      env=env)
+        assert first.returncode == 0, first.stderr
+        report = json.loads(first.stdout)
+        assert report["clean"] and report["open_orders"] == [] and report["open_positions"] == []
+        assert [f["position"]["symbol"] for f in report["flattened"]] == ["BTCUSDT"]
+        second = recon("stop", "--profile", name, "--json", "--operator", "alice", env=env)
+        again = json.loads(second.stdout)
+        assert second.returncode == 0 and again["cancelled"] == 0 and again["flattened"] == []
+        audit = recon("audit", "--db", f"sqlite:///{tmp_path / 'ledger.db'}", env=env)
+        assert "emergency:alice" in audit.stdout
+        resumed = recon("resume", "--profile", name, "--operator", "alice", env=env)
+        assert resumed.returncode == 0 and "resumed" in resumed.stdout
+    finally:
+        recon("credentials", "delete", name, env=env)

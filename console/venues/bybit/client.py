@@ -18,6 +18,13 @@ How pybit is used, and why:
   corrected by it (a small pybit subclass overrides `_prepare_headers`), since a clock
   1 s ahead of Bybit's makes every signed request fail with 10002.
 
+Priority lane (emergency stop): inside `with venue.priority():` every request skips the
+proactive wait for a spent rate budget (the venue is asked anyway; a real 10006 is still
+waited out by the retry policy) and runs on a separate small thread pool with its own
+pybit sessions, so it never queues behind ordinary requests that hold the normal
+workers. `warm_priority_lane()` opens those sessions ahead of need. `cancel_all_ids` is
+the bulk cancel alone, answering with the acknowledged ids and reading nothing back.
+
 Reads follow every page (cursor until ""); fills are fetched in windows of at most 7 days
 (Bybit's limit for execution/list), never "the last 50". Writes return the venue's view:
 Bybit's create/amend/cancel answers carry only ids, so one follow-up query reads the
@@ -28,6 +35,8 @@ PENDING_CANCEL after a cancel, never a guess of a terminal state).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -91,6 +100,10 @@ NEVER_RETRY_CODE: Final = 999_999_999
 FILLS_WINDOW_MS: Final = 7 * 24 * 3600 * 1000
 CLOCK_COMPENSATE_MS: Final = 500
 MAX_PAGES: Final = 10_000
+
+
+_PRIORITY: Final = contextvars.ContextVar("bybit_priority_lane", default=False)
+"""True inside `BybitVenue.priority()`: tasks started there inherit it."""
 
 
 def wall_clock_ms() -> int:
@@ -202,6 +215,8 @@ class BybitVenue:
         self.account = config.account
         self.profile = profile
         self.calls: Counter[str] = Counter()
+        self.priority_calls: Counter[str] = Counter()
+        """The requests of `calls` that took the priority lane."""
         self._api_key = api_key
         self._api_secret = api_secret
         self._telemetry = telemetry
@@ -212,6 +227,9 @@ class BybitVenue:
         self._socket_factory = socket_factory
         self._executor = ThreadPoolExecutor(max_workers=config.rest_workers,
                                             thread_name_prefix=f"bybit-rest-{config.account}")
+        self._priority_executor = ThreadPoolExecutor(
+            max_workers=config.priority_workers,
+            thread_name_prefix=f"bybit-priority-{config.account}")
         self._local = threading.local()
         self._sessions: list[Any] = []
         self._sessions_lock = threading.Lock()
@@ -294,6 +312,35 @@ class BybitVenue:
             self._telemetry.count("rest_throttled", (("endpoint", endpoint.path),))
             await self._sleep(wait_ms / 1000)
 
+    # -- priority lane -----------------------------------------------------------------
+
+    @contextmanager
+    def priority(self) -> Iterator[None]:
+        """Requests made inside (and by tasks started inside) take the priority lane."""
+        token = _PRIORITY.set(True)
+        try:
+            yield
+        finally:
+            _PRIORITY.reset(token)
+
+    async def warm_priority_lane(self) -> None:
+        """Open the priority lane's sessions and connections now (one public request per
+        worker), so that an emergency does not pay for them. Failures are only logged."""
+        loop = asyncio.get_running_loop()
+        workers = self.config.priority_workers
+        barrier = threading.Barrier(workers, timeout=2.0)
+
+        def touch() -> None:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()  # one call per worker thread, not all on the first one
+            answer = self._blocking(SERVER_TIME, {})
+            if answer.error is not None:
+                log.info("bybit %s: warming the priority lane: %s", self.account,
+                         type(answer.error).__name__)
+
+        await asyncio.gather(*(loop.run_in_executor(self._priority_executor, touch)
+                               for _ in range(workers)))
+
     async def _request(self, method: str, endpoint: Endpoint,
                        params: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
         """One logical call (with our retries): the `result` object and the raw payload."""
@@ -303,11 +350,16 @@ class BybitVenue:
         if endpoint is not SERVER_TIME:
             await self._ensure_clock()
         loop = asyncio.get_running_loop()
+        urgent = _PRIORITY.get()
+        executor = self._priority_executor if urgent else self._executor
 
         async def attempt() -> tuple[Mapping[str, Any], Any]:
-            await self._respect_budget(endpoint)
+            if not urgent:
+                await self._respect_budget(endpoint)
             self.calls[method] += 1
-            answer = await loop.run_in_executor(self._executor, self._blocking, endpoint,
+            if urgent:
+                self.priority_calls[method] += 1
+            answer = await loop.run_in_executor(executor, self._blocking, endpoint,
                                                 dict(params))
             self._telemetry.observe_latency("rest", answer.ms, (("endpoint", endpoint.path),))
             self._note_budget(endpoint, answer.headers)
@@ -569,28 +621,49 @@ class BybitVenue:
                                          updated_at=self._clock_ms())
         return _with_intent(view, order)
 
-    async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
-        """Bulk cancel (by symbol, else the settle coin; spot: plain and conditional
-        orders), sent first: in an emergency nothing may delay it. Bybit answers with ids
-        only, so the cancelled orders are then read back from the recently-closed listing
-        (openOnly=1, newest first, until every id is found), and any id still missing on
-        its own. An order that cannot be read back is logged and left out: the
-        reconciliation that follows an emergency stop reads the venue anyway."""
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        """The categories this connection trades (what an emergency stop cancels)."""
+        return (self.config.category,)
+
+    def _cancel_scope(self, category: Category, symbol: str | None) -> dict[str, Any]:
         scope: dict[str, Any] = {"category": category.value}
         if symbol:
             scope["symbol"] = symbol
         elif category is not Category.SPOT:
             scope["settleCoin"] = self.config.settle_coin
+        return scope
+
+    async def cancel_all_ids(self, category: Category,
+                             symbol: str | None = None) -> list[tuple[str, str]]:
+        """The bulk cancel alone: one request per order filter (by symbol, else the settle
+        coin; spot: plain and conditional orders, two requests). Returns the (orderId,
+        orderLinkId) pairs Bybit acknowledged, reading nothing back: in an emergency
+        nothing may delay it, and the reconciliation that follows reads the venue."""
+        scope = self._cancel_scope(category, symbol)
         filters = ("Order", "StopOrder") if category is Category.SPOT else ("",)
-        ids: dict[str, str] = {}
-        for kind in filters:
+
+        async def one(kind: str) -> list[tuple[str, str]]:
             params = dict(scope, orderFilter=kind) if kind else scope
             result, _ = await self._request("cancel_all", CANCEL_ALL, params)
             try:
                 items, _ = parse_page(result, CANCEL_ALL.path)
-                ids.update(order_ids(item, "cancel-all item") for item in items)
+                return [order_ids(item, "cancel-all item") for item in items]
             except MalformedVenueDataError as exc:
                 raise malformed(str(exc), self._context(CANCEL_ALL)) from None
+
+        acked: dict[str, str] = {}
+        for pairs in await asyncio.gather(*(one(kind) for kind in filters)):
+            acked.update(pairs)
+        return list(acked.items())
+
+    async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
+        """Bulk cancel (`cancel_all_ids`), sent first. Bybit answers with ids only, so the
+        cancelled orders are then read back from the recently-closed listing (openOnly=1,
+        newest first, until every id is found), and any id still missing on its own. An
+        order that cannot be read back is logged and left out."""
+        scope = self._cancel_scope(category, symbol)
+        ids = dict(await self.cancel_all_ids(category, symbol))
         if not ids:
             return []
         found = await self._recently_closed(category, scope, set(ids))
@@ -686,6 +759,7 @@ class BybitVenue:
 
     def _shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._priority_executor.shutdown(wait=True, cancel_futures=True)
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:

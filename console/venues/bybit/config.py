@@ -47,6 +47,8 @@ class BybitConfig:
     retry_max_ms: int = 30000
     rest_workers: int = 4
     """Worker threads for pybit's blocking HTTP calls, one pybit session per thread."""
+    priority_workers: int = 4
+    """Threads (and pybit sessions) reserved for the priority lane (emergency stop)."""
     clock_skew_warn_ms: int = 1000
     ws_heartbeat_s: float = 20.0
     ws_reconnect_attempts: int = 10
@@ -82,6 +84,7 @@ class BybitConfig:
             "recv_window_ms": self.recv_window_ms, "timeout_s": self.timeout_s,
             "retry_tries": self.retry_tries, "retry_base_ms": self.retry_base_ms,
             "retry_max_ms": self.retry_max_ms, "rest_workers": self.rest_workers,
+            "priority_workers": self.priority_workers,
             "ws_heartbeat_s": self.ws_heartbeat_s,
             "ws_reconnect_attempts": self.ws_reconnect_attempts,
             "ws_reconnect_base_ms": self.ws_reconnect_base_ms,

@@ -366,10 +366,24 @@ class BybitPrivateStream:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
             self._stopping.set()
+            built = asyncio.wrap_future(future)
+            # read its outcome even if this wait is cancelled too (no "never retrieved")
+            built.add_done_callback(lambda f: f.cancelled() or f.exception())
             with contextlib.suppress(Exception):
-                socket = await asyncio.shield(asyncio.wrap_future(future))
+                socket = await asyncio.shield(built)
                 await asyncio.shield(loop.run_in_executor(executor, self._close, socket))
             raise
+
+    def _wait(self, event: threading.Event, timeout: float) -> bool:
+        """Wait for a handshake step, but give up at once when the stream is closing: a
+        stop must not wait out a handshake timeout (10 s by default)."""
+        deadline = time.monotonic() + timeout
+        while not event.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if self._stopping.is_set():
+                raise _Retry("the stream is closing")
+            if time.monotonic() >= deadline:
+                return False
+        return True
 
     def _build(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object],
                generation: int) -> PrivateSocket:
@@ -389,7 +403,7 @@ class BybitPrivateStream:
                          f"{self._scrub(str(exc))}") from exc
         try:
             timeout = config.ws_handshake_timeout_s
-            if not handshake.auth.wait(timeout):
+            if not self._wait(handshake.auth, timeout):
                 raise _Retry(f"no answer to the login within {timeout:g} s")
             if not handshake.auth_ok:
                 raise _Fatal(f"{VENUE}: private stream login refused "
@@ -397,7 +411,7 @@ class BybitPrivateStream:
                              f"of {self._profile_label} and the system clock")
             socket.send_json({"op": "subscribe", "req_id": f"recon-{generation}",
                               "args": list(PRIVATE_TOPICS)})
-            if not handshake.subscribed.wait(timeout):
+            if not self._wait(handshake.subscribed, timeout):
                 raise _Retry(f"no answer to the subscription within {timeout:g} s")
             if not handshake.subscribe_ok:
                 raise _Fatal(f"{VENUE}: subscription to {', '.join(PRIVATE_TOPICS)} refused: "
