@@ -267,6 +267,39 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from console.bootstrap import alert_engine, open_profile_ledger
+
+    profile, ledger = open_profile_ledger(args.profile, config_path=args.config, db_url=args.db)
+    try:
+        if args.action == "ack":
+            if not args.ref:
+                raise UserFacingError("alerts ack needs the alert's id or key (rule:subject)")
+            ref: int | str = int(args.ref) if args.ref.isdigit() else args.ref
+            alert = asyncio.run(alert_engine(profile, ledger).acknowledge(ref, _operator(args)))
+            print(f"Acknowledged alert {alert.alert_id} ({alert.key}).")
+            return 0
+        alerts = ledger.alerts(profile.venue.value, profile.account, active_only=not args.all)
+    finally:
+        ledger.close()
+    if args.json:
+        print(json.dumps([{"id": a.alert_id, "key": a.key, "severity": a.severity.value,
+                           "message": a.message, "first_seen": a.first_seen,
+                           "last_seen": a.last_seen, "count": a.count,
+                           "acknowledged_by": a.acknowledged_by, "cleared_at": a.cleared_at}
+                          for a in alerts]))
+        return 0
+    if not alerts:
+        print("No active alerts." if not args.all else "No alerts recorded.")
+    for a in alerts:
+        ack = f" ack by {a.acknowledged_by}" if a.acknowledged_by else ""
+        cleared = f" cleared {_ts(a.cleared_at)}" if a.cleared_at else ""
+        print(f"{a.alert_id:>5} {a.severity.value.upper():<8} {a.key:<40} x{a.count:<4} "
+              f"first {_ts(a.first_seen)} last {_ts(a.last_seen)}{ack}{cleared}")
+        print(f"      {a.message}")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from console.bootstrap import open_ledger
 
@@ -481,6 +514,17 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--config", metavar="PATH", help="profiles file")
     resume.add_argument("--db", metavar="URL", help=db_help)
     resume.set_defaults(func=cmd_resume)
+
+    alerts = sub.add_parser("alerts", help="list or acknowledge a profile's alerts")
+    alerts.add_argument("action", nargs="?", choices=["list", "ack"], default="list")
+    alerts.add_argument("ref", nargs="?", help="with ack: the alert id or key (rule:subject)")
+    alerts.add_argument("--profile", required=True)
+    alerts.add_argument("--all", action="store_true", help="include cleared alerts")
+    alerts.add_argument("--operator", help="who acknowledges (default: the login name)")
+    alerts.add_argument("--config", metavar="PATH", help="profiles file")
+    alerts.add_argument("--db", metavar="URL", help=db_help)
+    alerts.add_argument("--json", action="store_true")
+    alerts.set_defaults(func=cmd_alerts)
 
     runs = sub.add_parser("runs", help="list recorded reconciliation runs")
     runs.add_argument("--db", metavar="URL", help=db_help)

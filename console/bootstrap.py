@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from console.credentials import ApiCredentials, CredentialStore, insecure_allowed_by_env
 from console.domain import LedgerChanges
 from console.domain.telemetry import Telemetry
+from console.engine.alerts import AlertEngine, attach_alerts
 from console.engine.metrics import Metrics
 from console.engine.order_manager import AmendPolicy
 from console.engine.ports import VenuePort
@@ -105,10 +106,12 @@ class ProfileSession:
     ledger: Ledger
     venue: VenuePort
     engine: EngineSession
+    alerts: AlertEngine
 
     async def aclose(self) -> None:
-        """Stop the engine, the connector's threads and sockets, then the ledger."""
+        """Stop alerts, the engine, the connector's threads and sockets, then the ledger."""
         try:
+            await self.alerts.stop()
             await self.engine.stop()
             await self.venue.aclose()
         finally:
@@ -172,7 +175,20 @@ def build_profile_session(name: str, *, config_path: str | None = None,
                                interval_s=float(profile.reconcile_interval_s),
                                metrics=metrics, read_only=profile.read_only,
                                amend_policy=amend_policy(profile))
+        alerts = attach_alerts(engine)
     except BaseException:
         ledger.close()
         raise
-    return ProfileSession(profile, ledger, venue, engine)
+    return ProfileSession(profile, ledger, venue, engine, alerts)
+
+
+def open_profile_ledger(name: str, *, config_path: str | None = None,
+                        db_url: str | None = None) -> tuple[Profile, Ledger]:
+    """A profile's ledger alone (no connector, no credentials): for listings."""
+    profile = get_profile(name, config_path)
+    return profile, open_ledger(db_url or profile.db_url)
+
+
+def alert_engine(profile: Profile, ledger: Ledger) -> AlertEngine:
+    """Alerts of a profile's account over its ledger, for acknowledging from the CLI."""
+    return AlertEngine(ledger, profile.venue.value, profile.account, clock_ms=wall_clock_ms)

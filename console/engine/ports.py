@@ -20,6 +20,7 @@ from console.domain import (
     Position,
     RunnerState,
 )
+from console.domain.alerts import Alert
 from console.domain.events import VenueEvent
 from console.domain.reconciliation import ActionState, AuditEntry, PlannedAction, RunRecord
 
@@ -86,7 +87,8 @@ class LedgerPort(Protocol):
         ...
 
     def commit_run(self, run: RunRecord, changes: LedgerChanges) -> None:
-        """Record the run and apply the ledger changes atomically."""
+        """Record the run and apply the ledger changes atomically. A runner state written
+        after `run.started_at` is newer than the run's evidence and is not replaced."""
         ...
 
     def apply_changes(self, venue: str, account: str, changes: LedgerChanges) -> None:
@@ -124,4 +126,25 @@ class LedgerPort(Protocol):
         ...
 
     def orders(self, venue: str, account: str, active_only: bool = False) -> list[Order]:
+        ...
+
+    def get_order(self, venue: str, account: str, ident: str) -> Order | None:
+        """One order by its ledger identity (`Order.ident`)."""
+        ...
+
+    def fills(self, venue: str, account: str, since: int | None = None) -> list[Fill]:
+        ...
+
+    def upsert_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Observations (no `cleared_at`) refresh or open the active alert of their key;
+        alerts with `cleared_at` clear it."""
+        ...
+
+    def alerts(self, venue: str, account: str, active_only: bool = True,
+               limit: int = 1000) -> list[Alert]:
+        ...
+
+    def acknowledge_alert(self, ref: int | str, by: str, at: int, *, venue: str = "",
+                          account: str = "") -> Alert:
+        """By ledger id, or by key ``rule:subject`` (the active alert, within venue/account)."""
         ...

@@ -29,6 +29,7 @@ from console.domain import (
     TimeInForce,
     TriggerDirection,
 )
+from console.domain.alerts import Alert
 from console.domain.reconciliation import (
     Action,
     ActionKind,
@@ -309,4 +310,30 @@ def audit_from_row(r: Mapping[Any, Any]) -> AuditEntry:
         at=int(r["at"]), actor=r["actor"], action=r["action"], subject=r["subject"],
         venue=r["venue"], account=r["account"], run_id=r["run_id"],
         details=pairs_from_json(r["details"]),
+    )
+
+
+# --- Alert -------------------------------------------------------------------------------
+
+def alert_to_row(a: Alert) -> Row:
+    """The row of an alert; the id is left to the database for a new one."""
+    row: Row = {
+        "venue": a.venue, "account": a.account, "rule": a.rule, "subject": a.subject,
+        "severity": a.severity.value, "message": a.message, "first_seen": a.first_seen,
+        "last_seen": a.last_seen, "seen_count": a.count, "acknowledged_by": a.acknowledged_by,
+        "acknowledged_at": a.acknowledged_at, "cleared_at": a.cleared_at,
+    }
+    if a.alert_id is not None:
+        row["id"] = a.alert_id
+    return row
+
+
+def alert_from_row(r: Mapping[Any, Any]) -> Alert:
+    return Alert(
+        venue=r["venue"], account=r["account"], rule=r["rule"], subject=r["subject"],
+        severity=Severity(r["severity"]), message=r["message"],
+        first_seen=int(r["first_seen"]), last_seen=int(r["last_seen"]),
+        count=int(r["seen_count"]), acknowledged_by=r["acknowledged_by"],
+        acknowledged_at=_opt_int(r["acknowledged_at"]), cleared_at=_opt_int(r["cleared_at"]),
+        alert_id=int(r["id"]),
     )

@@ -17,6 +17,8 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    bindparam,
+    case,
     delete,
     func,
     select,
@@ -39,6 +41,7 @@ from console.domain import (
     Position,
     RunnerState,
 )
+from console.domain.alerts import Alert, parse_alert_key, severity_rank
 from console.domain.reconciliation import (
     ActionState,
     AuditEntry,
@@ -49,6 +52,7 @@ from console.domain.reconciliation import (
     RunTrigger,
     TradingMode,
 )
+from console.domain.values import DomainValueError
 from console.errors import LedgerError
 from console.store import codec, db
 from console.store import tables as t
@@ -323,7 +327,7 @@ class Ledger:
             self._write_changes(conn, venue, account, changes)
 
     def _write_changes(self, conn: Connection, venue: str, account: str,
-                       changes: LedgerChanges) -> None:
+                       changes: LedgerChanges, *, runners_seen_at: int | None = None) -> None:
         self._upsert(conn, t.orders, map(codec.order_to_row, changes.orders),
                      ("venue", "account", "ident"))
         self._upsert(conn, t.fills, map(codec.fill_to_row, changes.fills),
@@ -337,14 +341,31 @@ class Ledger:
                                          p.c.key.in_(chunk)))
         self._upsert(conn, t.balances, map(codec.balance_to_row, changes.balances),
                      ("venue", "account", "asset"))
-        self._upsert(conn, t.runner_states, map(codec.runner_state_to_row, changes.runner_states),
-                     ("user_id", "worker_id"))
+        if runners_seen_at is None:
+            self._upsert(conn, t.runner_states,
+                         map(codec.runner_state_to_row, changes.runner_states),
+                         ("user_id", "worker_id"))
+        elif changes.runner_states:
+            # A run decided on the ledger as it was when the run started. A worker that has
+            # written its own state since then knows better: its row is left alone, and the
+            # next run looks again (console.engine.brackets relies on this).
+            s = t.runner_states
+            rows = [codec.runner_state_to_row(r) for r in changes.runner_states]
+            stmt = self._insert(s)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["user_id", "worker_id"],
+                set_={c: stmt.excluded[c] for c in rows[0] if c not in ("user_id", "worker_id")},
+                where=s.c.updated_at <= runners_seen_at)
+            for start in range(0, len(rows), _BATCH_ROWS):
+                conn.execute(stmt, rows[start:start + _BATCH_ROWS])
 
     def commit_run(self, run: RunRecord, changes: LedgerChanges) -> None:
         """Record the run (discrepancies, plan) and apply `changes`: all or nothing.
 
         A pending approval in this run supersedes pending approvals of the same
-        (kind, subject) from earlier runs of the same venue and account.
+        (kind, subject) from earlier runs of the same venue and account. A runner state
+        in `changes` replaces the stored one only if that was last written no later than
+        `run.started_at` (when the run read the ledger): a live worker's newer write wins.
         """
         _check_scope(run.venue, run.account, changes)
         with self._tx(f"record run {run.run_id}", write=True) as conn:
@@ -355,7 +376,8 @@ class Ledger:
             self._insert_rows(conn, t.run_actions, [
                 codec.action_to_row(run.run_id, i, a) for i, a in enumerate(run.actions)])
             self._supersede(conn, run)
-            self._write_changes(conn, run.venue, run.account, changes)
+            self._write_changes(conn, run.venue, run.account, changes,
+                                runners_seen_at=run.started_at)
 
     def _supersede(self, conn: Connection, run: RunRecord) -> None:
         """Older pending approvals give way to the newest run's proposals.
@@ -491,6 +513,105 @@ class Ledger:
             conn.execute(stmt)  # pragma: no cover - depends on the SQLite build
             return int(conn.execute(  # pragma: no cover
                 select(c.c.value).where(c.c.name == name)).scalar_one())
+
+
+    # --- alerts --------------------------------------------------------------------------
+
+    def upsert_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Record alert observations in one transaction.
+
+        An alert without `cleared_at` is one observation of its condition: it becomes a new
+        active row, or, when its key already has one, moves that row's `last_seen` forward,
+        adds its `count`, and takes its severity and message (`first_seen` and the
+        acknowledgement stay). An alert with `cleared_at` clears the active row of its key,
+        if there is one. Cleared rows are history and never change again.
+        """
+        firing: dict[tuple[str, str, str, str], Alert] = {}
+        clearing: dict[tuple[str, str, str, str], Alert] = {}
+        for alert in alerts:
+            key = (alert.venue, alert.account, alert.rule, alert.subject)
+            (firing if alert.cleared_at is None else clearing)[key] = alert
+        if not firing and not clearing:
+            return
+        a = t.alerts
+        with self._tx("record alerts", write=True) as conn:
+            if firing:
+                rows = []
+                for alert in firing.values():
+                    row = codec.alert_to_row(alert)
+                    row.pop("id", None)
+                    rows.append(row)
+                stmt = self._insert(a)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["venue", "account", "rule", "subject"],
+                    index_where=a.c.cleared_at.is_(None),
+                    set_={
+                        "last_seen": case((stmt.excluded.last_seen > a.c.last_seen,
+                                           stmt.excluded.last_seen), else_=a.c.last_seen),
+                        "seen_count": a.c.seen_count + stmt.excluded.seen_count,
+                        "severity": stmt.excluded.severity,
+                        "message": stmt.excluded.message,
+                    })
+                for start in range(0, len(rows), _BATCH_ROWS):
+                    conn.execute(stmt, rows[start:start + _BATCH_ROWS])
+            if clearing:
+                clear = (update(a)
+                         .where(a.c.venue == bindparam("k_venue"),
+                                a.c.account == bindparam("k_account"),
+                                a.c.rule == bindparam("k_rule"),
+                                a.c.subject == bindparam("k_subject"),
+                                a.c.cleared_at.is_(None))
+                         .values(cleared_at=bindparam("k_cleared_at")))
+                conn.execute(clear, [
+                    {"k_venue": x.venue, "k_account": x.account, "k_rule": x.rule,
+                     "k_subject": x.subject, "k_cleared_at": x.cleared_at}
+                    for x in clearing.values()])
+
+    def alerts(self, venue: str, account: str, active_only: bool = True,
+               limit: int = 1000) -> list[Alert]:
+        """Alerts of one account: active ones first, critical first, newest first."""
+        a = t.alerts
+        query = select(a).where(a.c.venue == venue, a.c.account == account)
+        if active_only:
+            query = query.where(a.c.cleared_at.is_(None))
+        query = query.order_by(a.c.last_seen.desc(), a.c.id.desc()).limit(limit)
+        with self._tx("read alerts", write=False) as conn:
+            found = [codec.alert_from_row(r) for r in conn.execute(query).mappings()]
+        return sorted(found, key=lambda x: (not x.is_active, severity_rank(x.severity),
+                                            -x.last_seen, -(x.alert_id or 0)))
+
+    def acknowledge_alert(self, ref: int | str, by: str, at: int, *, venue: str = "",
+                          account: str = "") -> Alert:
+        """Record that `by` has seen an alert: by ledger id (within `venue`/`account` when
+        given), or by key (``rule:subject``: the active alert of that key in
+        `venue`/`account`). Returns the alert as stored; the latest acknowledgement wins."""
+        if not by:
+            raise LedgerError("acknowledging an alert needs the operator's name")
+        a = t.alerts
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            where = [a.c.id == ref]
+            if venue:
+                where.append(a.c.venue == venue)
+            if account:
+                where.append(a.c.account == account)
+            what = f"alert #{ref}" + (f" of {venue}/{account}" if venue or account else "")
+        else:
+            if not venue or not account:
+                raise LedgerError(f"alert {ref!r}: acknowledging by key needs the venue and "
+                                  "account")
+            try:
+                rule, subject = parse_alert_key(str(ref))
+            except DomainValueError as exc:
+                raise LedgerError(str(exc)) from None
+            where = [a.c.venue == venue, a.c.account == account, a.c.rule == rule,
+                     a.c.subject == subject, a.c.cleared_at.is_(None)]
+            what = f"active alert {ref!r} of {venue}/{account}"
+        with self._tx(f"acknowledge {what}", write=True) as conn:
+            conn.execute(update(a).where(*where).values(acknowledged_by=by, acknowledged_at=at))
+            row = conn.execute(select(a).where(*where)).mappings().first()
+        if row is None:
+            raise LedgerError(f"there is no {what}")
+        return codec.alert_from_row(row)
 
 
 def _check_scope(venue: str, account: str, changes: LedgerChanges) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 
@@ -236,4 +237,28 @@ counters = Table(
     Column("name", String(200), nullable=False),
     Column("value", BigInteger, nullable=False),
     PrimaryKeyConstraint("name", name="pk_counters"),
+)
+
+# One row per episode of a condition (see console.domain.alerts). At most one *active*
+# row (cleared_at IS NULL) per key: the partial unique index is the upsert's conflict target.
+ACTIVE_ALERT = "cleared_at IS NULL"
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("venue", String(40), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("rule", String(50), nullable=False),
+    Column("subject", _S, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("seen_count", Integer, nullable=False),
+    Column("acknowledged_by", _S, nullable=False),
+    Column("acknowledged_at", BigInteger, nullable=True),
+    Column("cleared_at", BigInteger, nullable=True),
+    Index("ux_alerts_active", "venue", "account", "rule", "subject", unique=True,
+          sqlite_where=text(ACTIVE_ALERT), postgresql_where=text(ACTIVE_ALERT)),
+    Index("ix_alerts_last_seen", "venue", "account", "last_seen"),
 )

@@ -92,6 +92,17 @@ def test_profile_keyring_and_reconcile_through_the_cli(sim: dict[str, Any],
         assert report["venue_calls"]["fetch_open_orders"] >= 1
         assert sim["api_secret"] not in out.stdout + out.stderr
 
+        # The run raised alerts (the hard-desync pause, the balance mismatch): listed, acked.
+        listed = json.loads(recon("alerts", "--profile", name, "--json", env=env).stdout)
+        keys = {a["key"].split(":")[0] for a in listed}
+        assert {"balance_mismatch", "trading_paused"} <= keys, keys
+        critical = next(a for a in listed if a["severity"] == "critical")
+        acked = recon("alerts", "ack", str(critical["id"]), "--profile", name,
+                      "--operator", "bob", env=env)
+        assert acked.returncode == 0, acked.stderr
+        again = json.loads(recon("alerts", "--profile", name, "--json", env=env).stdout)
+        assert next(a for a in again if a["id"] == critical["id"])["acknowledged_by"] == "bob"
+
         # A wrong secret: 10004, the profile named, the secret nowhere.
         recon("credentials", "set", name, env=env, stdin=f"{sim['api_key']}\nwrong-secret\n")
         bad = recon("reconcile", "--once", "--profile", name, "--json", env=env)
