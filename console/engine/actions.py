@@ -18,6 +18,8 @@ from console.domain.reconciliation import Action, ActionKind, ActionState, Audit
 from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
 from console.errors import UserFacingError, VenueError
+from console.reconcile import apply_actions
+from console.reconcile.config import DAY_MS
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,25 @@ class ActionExecutor:
                 client_order_id=client_id, reduce_only=True,
                 time_in_force=TimeInForce.IOC, created_at=now, updated_at=now)
             return await self.place(order)
-        raise ActionError(f"{action.kind.value} is not a venue action")
+        if action.kind.changes_ledger:
+            return await self._apply_to_ledger(action)
+        raise ActionError(f"{action.kind.value} cannot be carried out by an operator")
+
+    async def _apply_to_ledger(
+        self, action: Action,
+    ) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
+        """A ledger action the profile wanted approved: the same pure step the reconciler
+        applies automatically, against the ledger as it is now."""
+        now = self.clock_ms()
+        snapshot = await asyncio.to_thread(
+            self.ledger.load_snapshot, self.venue.venue, self.venue.account, now=now,
+            retention_ms=DAY_MS, fills_from=now)
+        changes = apply_actions(snapshot, [action], now)
+        if not changes.is_empty:
+            await asyncio.to_thread(self.ledger.apply_changes, self.venue.venue,
+                                    self.venue.account, changes)
+        return ActionState.APPLIED, "", evidence(
+            changed="yes" if not changes.is_empty else "already so")
 
     async def place(self, order: Order) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
         try:

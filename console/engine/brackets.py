@@ -1176,6 +1176,7 @@ def attach_brackets(session: EngineSession, user_id: str, worker_id: str, *,
     session's startup reconciliation."""
     runner = BracketRunner(session, user_id, worker_id, heartbeat_s=heartbeat_s)
     session.register_strategy(runner)  # refuses a second runner for the same worker
+    session.reconciler.local_workers.add((user_id, worker_id))
     session.stream.on_event(runner.on_stream)
     session.reconciler.on_run(runner.on_run)
     return runner

@@ -104,6 +104,9 @@ class ReconcileService:
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[RunOutcome], Awaitable[None] | None]] = []
         self.last_outcome: RunOutcome | None = None
+        self.local_workers: set[tuple[str, str]] = set()
+        """(user_id, worker_id) of the workers this session runs: at the startup run their
+        saved brackets get cold-start treatment (another process's workers never do)."""
         self.consecutive_failures = 0
 
     # -- subscriptions -------------------------------------------------------------------
@@ -154,8 +157,9 @@ class ReconcileService:
         snapshot = await self._venue_snapshot(ledger, since, started)
         progress("comparing")
         now = self.clock_ms()
-        config = replace(self.config, cold_start=True) if trigger is RunTrigger.STARTUP \
-            else self.config
+        config = self.config
+        if trigger is RunTrigger.STARTUP and self.local_workers:
+            config = replace(config, cold_start_workers=frozenset(self.local_workers))
         result = reconcile(ledger, snapshot, now, config, self.risk.mode)
         actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
         venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))

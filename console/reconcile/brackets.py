@@ -354,7 +354,7 @@ def _outcome(ctx: Context, out: Collector, runner: RunnerState, bracket: Bracket
     filled = entry.filled
     entry_open = entry.state is EntryState.OPEN
     steps: list[Step]
-    worker_gone = ctx.config.cold_start or (
+    worker_gone = (runner.user_id, runner.worker_id) in ctx.config.cold_start_workers or (
         ctx.now - runner.updated_at > ctx.config.worker_idle_ms)
     if entry_open and not worker_gone:
         # A running worker's entry waits to fill; once part of it has, the filled part

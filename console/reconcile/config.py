@@ -34,10 +34,13 @@ class ReconcileConfig:
       operator's approval.
     - `fill_margin_ms`: the fill back-fill starts this long before the last seen fill,
       `fill_default_lookback_ms` before now when the ledger has none.
-    - `cold_start` / `worker_idle_ms`: a saved bracket whose entry still rests is void
-      (cancel it, clear the state: seed 003) when its worker is gone: at the startup
-      reconciliation, or when the worker has not updated its runner state for
-      `worker_idle_ms`. A live worker's resting entry is simply waiting to fill.
+    - `cold_start_workers` / `worker_idle_ms`: a saved bracket whose entry still rests is
+      void (cancel it, clear the state: seed 003) when its worker is gone: the worker is
+      restarting in this session (its (user_id, worker_id) is listed here for the startup
+      reconciliation), or it has not updated its runner state for `worker_idle_ms`. Only
+      this session's own workers are listed: on a shared ledger another process's live
+      workers must never be taken for gone. A live worker's resting entry is simply
+      waiting to fill.
     """
 
     our_prefix: str = "rc"
@@ -53,7 +56,7 @@ class ReconcileConfig:
     ledger_actions_auto: bool = True
     fill_margin_ms: int = 5 * MINUTE_MS
     fill_default_lookback_ms: int = 7 * DAY_MS
-    cold_start: bool = False
+    cold_start_workers: frozenset[tuple[str, str]] = frozenset()
     worker_idle_ms: int = 5 * MINUTE_MS
 
     def __post_init__(self) -> None:

@@ -227,3 +227,27 @@ def test_malformed_venue_records_are_typed_errors_and_change_nothing(
     # The next, well-formed answer is reconciled as usual.
     again = run(session).run
     assert again.status is RunStatus.OK
+
+
+def test_ledger_actions_can_wait_for_approval_and_then_apply(ledger_url: str) -> None:
+    from console.reconcile import ReconcileConfig
+
+    session = build_sim_session(ledger_url, "manual-cancel",
+                                config=ReconcileConfig(ledger_actions_auto=False))
+    try:
+        first = run(session, RunTrigger.STARTUP).run
+        [index] = [i for i, p in enumerate(first.actions)
+                   if p.action.kind is ActionKind.MARK_CANCELLED]
+        assert first.actions[index].decision is Decision.NEEDS_APPROVAL
+        target = first.actions[index].action.order
+        assert target is not None
+        stored = {o.ident: o for o in session.ledger.orders("sim", "main")}
+        assert stored[target.ident].status is OrderStatus.NEW  # nothing applied yet
+        state = asyncio.run(session.service.executor.approve(first.run_id, index, "carol"))
+        assert state is ActionState.APPLIED
+        stored = {o.ident: o for o in session.ledger.orders("sim", "main")}
+        assert stored[target.ident].status is OrderStatus.CANCELLED
+        assert stored[target.ident].strategy_id == target.strategy_id
+        assert session.ledger.audit_log(1)[0].action == "mark_cancelled:applied"
+    finally:
+        session.close()

@@ -265,7 +265,7 @@ def test_an_open_entry_is_cancelled_and_the_bracket_cleared_together(venue_auto,
 
 @pytest.mark.parametrize(("idle_ms", "cold_start", "void"), [
     (1_000, False, False),       # a live worker's entry is waiting to fill
-    (1_000, True, True),         # at the startup reconciliation the worker is gone
+    (1_000, True, True),         # this session is restarting the worker: cold start
     (3_600_000, False, True),    # a worker silent for an hour is gone
 ])
 def test_an_open_entry_is_void_only_when_its_worker_is_gone(idle_ms, cold_start, void) -> None:
@@ -274,7 +274,8 @@ def test_an_open_entry_is_void_only_when_its_worker_is_gone(idle_ms, cold_start,
     state = replace(runner("w1", b.bracket), updated_at=NOW - idle_ms)
     led = ledger(orders=(entry, b.sl, b.tp), runners=(state,))
     ven = venue(open_orders=(venue_view(entry), venue_view(b.sl), venue_view(b.tp)))
-    result = run(led, ven, cfg=ReconcileConfig(cold_start=cold_start))
+    restarting = frozenset({(state.user_id, state.worker_id)}) if cold_start else frozenset()
+    result = run(led, ven, cfg=ReconcileConfig(cold_start_workers=restarting))
     kinds = bracket_kinds(result)
     if void:
         assert kinds == [DiscrepancyKind.BRACKET_ENTRY_NOT_FILLED]
