@@ -47,6 +47,7 @@ from console.errors import (
     UserFacingError,
     VenueError,
 )
+from console.reconcile import take_venue
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +76,8 @@ class OrderOutcomeUnknownError(UnknownOutcomeError):
 
 def take_venue_view(known: Order, venue: Order) -> Order:
     """The venue's facts (ids, status, fills, prices) on top of the ledger's intent and
-    ownership."""
-    return known.evolve(
-        venue_order_id=venue.venue_order_id or known.venue_order_id,
-        status=venue.status, filled_qty=venue.filled_qty, avg_price=venue.avg_price,
-        qty=venue.qty, price=venue.price, trigger_price=venue.trigger_price,
-        updated_at=max(venue.updated_at, known.updated_at),
-    )
+    ownership: the reconciler's own rule, applied to an answer as it arrives."""
+    return take_venue(known, venue, venue.updated_at or known.updated_at)
 
 
 def merge_venue_views(known: Iterable[Order], answers: Iterable[Order]) -> list[Order]:
