@@ -1,0 +1,725 @@
+"""The window's view model: engine state into table models, operator intents into engine
+calls. No widget lives here, so every operator action can be driven and checked in tests
+without a mouse.
+
+Threading: everything runs on the GUI thread's asyncio loop (qasync). The engine's
+listeners (run finished, private-stream event, alert) only stage model updates or ask
+for a debounced refresh; ledger reads go through `asyncio.to_thread`; each model applies
+its staged updates once per flush tick (see `models.base`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from console.domain import Balance, Fill, Order, Position
+from console.domain.alerts import Alert
+from console.domain.events import (
+    BalanceEvent,
+    ConnectionEvent,
+    ConnectionState,
+    FillEvent,
+    OrderEvent,
+    PositionEvent,
+    VenueEvent,
+)
+from console.domain.reconciliation import (
+    ActionKind,
+    ActionState,
+    AuditEntry,
+    DiscrepancyKind,
+    RunRecord,
+    RunStatus,
+    RunTrigger,
+    Severity,
+    evidence,
+)
+from console.engine.alerts import AlertChange, AlertEngine, AlertNotice
+from console.engine.demo import ChaosPort, DemoQuoter
+from console.engine.emergency import HALT_ACTION, EmergencyReport, ResumeOutcome
+from console.engine.order_manager import ReplaceResult, take_venue_view
+from console.engine.reconcile_service import RunOutcome, wall_clock_ms
+from console.engine.session import EngineSession
+from console.errors import UserFacingError
+from console.ui.dialogs.confirm import Confirmer
+from console.ui.format import fmt_decimal
+from console.ui.models.alerts import AlertsModel, alert_ref
+from console.ui.models.audit import AuditModel, audit_rows
+from console.ui.models.balances import BalancesModel
+from console.ui.models.fills import FillsModel
+from console.ui.models.inbox import InboxItem, InboxModel, items_for_run, pending_items
+from console.ui.models.orders import OrdersModel
+from console.ui.models.positions import PositionsModel
+from console.ui.models.runs import RunsModel
+from console.ui.notifications import Notifier
+from console.ui.ports import BookReader, Identity
+from console.ui.theme import ThemeState
+
+log = logging.getLogger(__name__)
+
+ORPHAN_REASONS = frozenset({DiscrepancyKind.ORPHANED_PROTECTION, DiscrepancyKind.UNKNOWN_OURS,
+                            DiscrepancyKind.BRACKET_CLOSED_OFFLINE,
+                            DiscrepancyKind.ORDER_UNKNOWN_LOCALLY})
+"""Cancel proposals that concern an order nobody owns any more ("Cancel orphans")."""
+FINISHED_TTL_MS = 10 * 60_000
+"""Orders that finished stay in the orders table (greyed) this long."""
+FILLS_LOOKBACK_MS = 24 * 3_600_000
+MAX_FILLS = 2_000
+MAX_FINISHED_LOOKUPS = 200
+RUNS_SHOWN = 50
+AUDIT_SHOWN = 500
+STRATEGY_STOP_S = 5.0
+
+
+def wall_ms() -> int:
+    """The engine's clock (epoch ms)."""
+    return wall_clock_ms()
+
+
+@dataclass(frozen=True, slots=True)
+class BookSnapshot:
+    orders: list[Order]
+    finished: list[Order]
+    positions: list[Position]
+    balances: list[Balance]
+    fills: list[Fill] | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxSnapshot:
+    runs: list[RunRecord]
+    pending: list[InboxItem]
+
+
+AmendAsker = Callable[[Order], Awaitable[tuple[Decimal | None, Decimal | None] | None]]
+
+
+def order_line(order: Order) -> str:
+    price = fmt_decimal(order.price) if order.price is not None else (
+        f"trigger {fmt_decimal(order.trigger_price)}" if order.trigger_price else "market")
+    ident = order.client_order_id or order.venue_order_id
+    return (f"{order.symbol} {order.side.value} {fmt_decimal(order.remaining_qty)} @ {price} "
+            f"({order.status.value}, {ident})")
+
+
+def position_line(position: Position) -> str:
+    side = "long" if position.size > 0 else "short"
+    return (f"{position.symbol} {side} {fmt_decimal(abs(position.size))} @ "
+            f"{fmt_decimal(position.entry_price)}: reduce-only market order to close")
+
+
+def describe_replace(result: ReplaceResult) -> str:
+    live = result.live
+    if live is not None:
+        how = "amended in place" if result.path.value == "amended" else (
+            f"cancelled and re-created as {live.client_order_id} ({result.reason})")
+        return (f"{result.old.symbol}: {how}; now {fmt_decimal(live.qty)} @ "
+                f"{fmt_decimal(live.price)} ({live.status.value})")
+    return f"{result.old.symbol}: not changed: {result.error or result.reason}"
+
+
+class ConsoleController(QObject):
+    message = Signal(str)
+    """One line for the status bar: what just happened."""
+    run_started = Signal(str)
+    run_progress = Signal(str)
+    run_finished = Signal(object)
+    """A `RunOutcome` (every run: startup, periodic, reconnect, manual)."""
+    stream_changed = Signal(str)
+    risk_changed = Signal()
+    inbox_changed = Signal()
+    emergency_reported = Signal(object)
+    """An `EmergencyReport`."""
+    engine_started = Signal()
+
+    def __init__(self, session: EngineSession, book: BookReader, identity: Identity, *,
+                 confirmer: Confirmer, notifier: Notifier, theme: ThemeState,
+                 operator: Callable[[], str], alerts: AlertEngine | None = None,
+                 chaos: ChaosPort | None = None, demo: DemoQuoter | None = None,
+                 clock_ms: Callable[[], int] = wall_ms, flush_ms: int = 150,
+                 book_refresh_s: float = 5.0, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.book = book
+        self.identity = identity
+        self.confirmer = confirmer
+        self.notifier = notifier
+        self.operator = operator
+        self.alerts = alerts
+        self.chaos = chaos
+        self.demo = demo
+        self.clock_ms = clock_ms
+        self.venue = session.venue.venue
+        self.account = session.venue.account
+        self.orders = OrdersModel(theme, flush_ms=flush_ms, parent=self)
+        self.positions = PositionsModel(theme, flush_ms=flush_ms, parent=self)
+        self.fills = FillsModel(theme, flush_ms=flush_ms, parent=self)
+        self.balances = BalancesModel(theme, flush_ms=flush_ms, parent=self)
+        self.inbox = InboxModel(theme, parent=self)
+        self.runs = RunsModel(theme, parent=self)
+        self.alerts_model = AlertsModel(theme, parent=self)
+        self.audit = AuditModel(theme, parent=self)
+        self.run_history: list[RunRecord] = []
+        self.pending: list[InboxItem] = []
+        self.results: list[str] = []
+        self.last_report: EmergencyReport | None = None
+        self.last_outcome: RunOutcome | None = None
+        self.last_ok_at: int | None = None
+        self.show_cleared_alerts = False
+        self.stream_state = ConnectionState.CONNECTING
+        self.started = False
+        self.reconciling = False
+        self.emergency_running = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wanted: set[str] = set()
+        self._refreshing = False
+        self._attached = False
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(300)
+        self._debounce.timeout.connect(self._refresh_wanted)
+        self._periodic = QTimer(self)
+        self._periodic.setInterval(int(book_refresh_s * 1000))
+        self._periodic.timeout.connect(lambda: self.refresh_soon("positions", "balances"))
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return self.identity.read_only or self.session.read_only
+
+    def attach(self) -> None:
+        """Listen to the engine (once)."""
+        if self._attached:
+            return
+        self._attached = True
+        self.session.reconciler.on_run(self._on_run)
+        self.session.stream.on_event(self._on_event)
+        if self.alerts is not None:
+            self.alerts.on_alert(self._on_alert)
+
+    async def start(self, *, engine: bool = True, stream: bool = True) -> RunOutcome | None:
+        """Load what the ledger holds, then start the engine (stream, startup
+        reconciliation, periodic loop), the alert timer and the demo strategy."""
+        self.attach()
+        self._periodic.start()
+        await self.refresh("book", "inbox", "audit", "alerts")
+        outcome = None
+        if engine:
+            self.reconciling = True
+            self.run_started.emit("startup")
+            self.run_progress.emit("startup reconciliation")
+            try:
+                outcome = await self.session.start(stream=stream)
+            finally:
+                self.reconciling = False
+            if self.alerts is not None:
+                self.alerts.start()
+            if self.demo is not None and not self.read_only and not self.session.halted:
+                self.session.register_strategy(self.demo)
+                self.demo.start()
+        self.started = True
+        self.engine_started.emit()
+        return outcome
+
+    async def aclose(self) -> None:
+        """Stop the demo, the alert timer and the engine; the ledger is the caller's."""
+        self._periodic.stop()
+        self._debounce.stop()
+        if self.demo is not None:
+            await self.demo.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
+        await self.session.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def say(self, text: str) -> None:
+        self.results.append(text)
+        log.info("%s", text)
+        self.message.emit(text)
+
+    # -- engine listeners (never raise: they run inside the engine) --------------------------
+
+    def _on_run(self, outcome: RunOutcome) -> None:
+        try:
+            run = outcome.run
+            self.last_outcome = outcome
+            if run.status is RunStatus.OK:
+                self.last_ok_at = max(self.last_ok_at or 0, run.finished_at)
+            self.run_finished.emit(outcome)
+            self.risk_changed.emit()
+            self.refresh_soon("book", "inbox", "audit", "alerts", delay_ms=0)
+        except Exception:
+            log.exception("console: run listener failed")
+
+    def _on_event(self, event: VenueEvent) -> None:
+        try:
+            self.apply_event(event)
+        except Exception:
+            log.exception("console: stream listener failed on %s", type(event).__name__)
+
+    def apply_event(self, event: VenueEvent) -> None:
+        """Stage what a private-stream event changes (the ledger gets it from the engine's
+        stream consumer; the table need not wait for the round trip)."""
+        if isinstance(event, OrderEvent):
+            seen = event.order
+            known = self.orders.latest(seen.ident) or (
+                self.orders.latest(f"venue:{seen.venue_order_id}")
+                if seen.venue_order_id else None)
+            if known is None:
+                self.refresh_soon("orders")  # new to us: the ledger says whose it is
+                return
+            if seen.updated_at < known.updated_at or (
+                    known.status.is_terminal and not seen.status.is_terminal):
+                return
+            self.orders.upsert([take_venue_view(known, seen)])
+        elif isinstance(event, FillEvent):
+            self.fills.upsert([event.fill])
+        elif isinstance(event, PositionEvent):
+            position = event.position
+            if position.is_flat:
+                self.positions.remove([position.key])
+            else:
+                self.positions.upsert([position])
+        elif isinstance(event, BalanceEvent):
+            self.balances.upsert([event.balance])
+        elif isinstance(event, ConnectionEvent):
+            self.stream_state = event.state
+            self.stream_changed.emit(event.state.value)
+
+    async def _on_alert(self, notice: AlertNotice) -> None:
+        try:
+            alert = notice.alert
+            if notice.change is AlertChange.RAISED and alert.severity is Severity.CRITICAL:
+                self.notifier.notify(f"Critical alert: {alert.rule}", alert.message)
+            self.refresh_soon("alerts")
+        except Exception:
+            log.exception("console: alert listener failed")
+
+    # -- refreshing (ledger reads off the GUI path) ---------------------------------------
+
+    def refresh_soon(self, *what: str, delay_ms: int = 300) -> None:
+        self._wanted.update(what)
+        if not self._debounce.isActive() or delay_ms < self._debounce.remainingTime():
+            self._debounce.start(delay_ms)
+
+    def _refresh_wanted(self) -> None:
+        if self._refreshing:
+            self._debounce.start(100)
+            return
+        wanted, self._wanted = self._wanted, set()
+        if wanted:
+            self._spawn(self.refresh(*wanted), "refresh")
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        async def run() -> None:
+            try:
+                await coro
+            except UserFacingError as exc:
+                self.say(str(exc))
+            except Exception:
+                log.exception("console: %s failed", name)
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for pending refreshes and flush every model (tests, screenshots)."""
+        for _ in range(50):
+            if self._debounce.isActive():
+                self._debounce.stop()
+                self._refresh_wanted()
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+                continue
+            if not self._wanted and not self._refreshing:
+                break
+            await asyncio.sleep(0.01)
+        for model in (self.orders, self.positions, self.fills, self.balances, self.inbox,
+                      self.runs, self.alerts_model, self.audit):
+            model.flush()
+
+    async def refresh(self, *what: str) -> None:
+        """Re-read parts of the ledger: "book" (= orders, positions, balances, fills),
+        "orders", "positions", "balances", "fills", "inbox", "audit", "alerts"."""
+        parts = set(what)
+        if "book" in parts:
+            parts |= {"orders", "positions", "balances", "fills"}
+        self._refreshing = True
+        try:
+            if parts & {"orders", "positions", "balances", "fills"}:
+                await self._refresh_book(parts)
+            if "inbox" in parts:
+                await self._refresh_inbox()
+            if "audit" in parts:
+                entries = await asyncio.to_thread(self.session.ledger.audit_log, AUDIT_SHOWN)
+                mine = [e for e in entries if not e.venue or (
+                    e.venue == self.venue and e.account == self.account)]
+                self.audit.replace_all(audit_rows(mine))
+            if "alerts" in parts and self.alerts is not None:
+                alerts = await (self.alerts.history(200) if self.show_cleared_alerts
+                                else self.alerts.active())
+                self.alerts_model.replace_all(alerts)
+        finally:
+            self._refreshing = False
+
+    async def _refresh_book(self, parts: set[str]) -> None:
+        now = self.clock_ms()
+        shown_active = [k for k in self.orders.row_keys()
+                        if (o := self.orders.latest(k)) is not None and o.is_active]
+        snap = await asyncio.to_thread(self._read_book, parts, shown_active, now)
+        if "orders" in parts:
+            fresh = {o.ident: o for o in (*snap.orders, *snap.finished)}
+            for key in self.orders.row_keys():
+                old = self.orders.latest(key)
+                if old is None or key in fresh:
+                    continue
+                if not old.is_active and now - old.updated_at < FINISHED_TTL_MS:
+                    fresh[key] = old  # finished recently: keep it visible, greyed
+            merged = []
+            for key, order in fresh.items():
+                mine = self.orders.latest(key)
+                merged.append(mine if mine is not None and mine.updated_at > order.updated_at
+                              else order)
+            self.orders.replace_all(merged)
+        if "positions" in parts:
+            self.positions.replace_all(p for p in snap.positions if not p.is_flat)
+        if "balances" in parts:
+            self.balances.replace_all(snap.balances)
+        if snap.fills is not None:
+            self.fills.replace_all(snap.fills)
+
+    def _read_book(self, parts: set[str], shown_active: list[str], now: int) -> BookSnapshot:
+        """Runs in a worker thread: one hop for all the reads."""
+        venue, account = self.venue, self.account
+        orders: list[Order] = []
+        finished: list[Order] = []
+        if "orders" in parts:
+            orders = self.book.orders(venue, account, True)
+            active = {o.ident for o in orders}
+            for key in [k for k in shown_active if k not in active][:MAX_FINISHED_LOOKUPS]:
+                found = self.book.get_order(venue, account, key)
+                if found is not None:
+                    finished.append(found)
+        positions = self.book.positions(venue, account) if "positions" in parts else []
+        balances = self.book.balances(venue, account) if "balances" in parts else []
+        fills = None
+        if "fills" in parts:
+            fills = self.book.fills(venue, account, now - FILLS_LOOKBACK_MS)[-MAX_FILLS:]
+        return BookSnapshot(orders, finished, positions, balances, fills)
+
+    async def _refresh_inbox(self) -> None:
+        ledger = self.session.ledger
+
+        def read() -> InboxSnapshot:
+            runs = ledger.list_runs(self.venue, self.account, RUNS_SHOWN)
+            pending = ledger.pending_actions(self.venue, self.account)
+            by_id = {r.run_id: r for r in runs}
+            for run_id in {p[0] for p in pending} - set(by_id):
+                run = ledger.load_run(run_id)
+                if run is not None:
+                    by_id[run_id] = run
+            return InboxSnapshot(runs, pending_items(pending, by_id))
+
+        snap = await asyncio.to_thread(read)
+        self.run_history = snap.runs
+        self.pending = snap.pending
+        ok = [r.finished_at for r in snap.runs if r.status is RunStatus.OK]
+        if ok:
+            self.last_ok_at = max(self.last_ok_at or 0, *ok)
+        self.runs.replace_all(snap.runs)
+        self.inbox_changed.emit()
+
+    def run_items(self, run_id: str | None) -> list[InboxItem]:
+        """The inbox rows: awaiting approval (None) or every action of one run."""
+        if run_id is None:
+            return list(self.pending)
+        for run in self.run_history:
+            if run.run_id == run_id:
+                return items_for_run(run)
+        return []
+
+    # -- operator actions -------------------------------------------------------------------
+
+    async def reconcile_now(self) -> RunOutcome | None:
+        """One manual run, with progress; the result is announced when it is recorded."""
+        if self.reconciling:
+            self.say("A reconciliation is already running.")
+            return None
+        self.reconciling = True
+        self.run_started.emit("manual")
+        try:
+            outcome = await self.session.reconciler.run_once(
+                RunTrigger.MANUAL, progress=self.run_progress.emit)
+        finally:
+            self.reconciling = False
+            self.risk_changed.emit()
+        run = outcome.run
+        waiting = sum(1 for p in run.actions if p.state is ActionState.PENDING
+                      and p.decision.value == "needs_approval")
+        self.say(f"Reconciliation {run.status.value}: {len(run.discrepancies)} discrepancies, "
+                 f"{waiting} awaiting approval ({outcome.duration_ms:.0f} ms)")
+        await self.refresh("book", "inbox", "audit", "alerts")
+        return outcome
+
+    async def approve(self, items: Sequence[InboxItem]) -> list[tuple[InboxItem, str]]:
+        """Approve each awaiting item through the engine's executor; the outcome per item."""
+        todo = [i for i in items if i.awaiting]
+        if not todo:
+            self.say("Nothing selected awaits approval.")
+            return []
+        venue_items = [i for i in todo if i.changes_venue]
+        if venue_items and self.read_only:
+            raise UserFacingError("This profile is read-only: venue-changing actions are "
+                                  "disabled.")
+        if len(venue_items) > 1 and not await self.confirmer.confirm(
+                f"Approve {len(venue_items)} venue actions",
+                "These requests will be sent to the venue:",
+                [i.planned.action.summary for i in venue_items], accept="Approve all"):
+            self.say("Approval cancelled.")
+            return []
+        out = await self._approve(todo)
+        await self.refresh("book", "inbox", "audit")
+        return out
+
+    async def _approve(self, todo: Sequence[InboxItem]) -> list[tuple[InboxItem, str]]:
+        out = []
+        operator = self.operator()
+        for item in todo:
+            try:
+                state = await self.session.executor.approve(item.run_id, item.index, operator)
+                text = state.value
+            except UserFacingError as exc:
+                text = f"refused: {exc}"
+            out.append((item, text))
+            self.say(f"Approved {item.planned.action.summary}: {text}")
+        return out
+
+    async def reject(self, items: Sequence[InboxItem], reason: str = "") -> int:
+        todo = [i for i in items if i.awaiting]
+        operator = self.operator()
+        done = 0
+        for item in todo:
+            try:
+                await self.session.executor.reject(item.run_id, item.index, operator,
+                                                   reason or "rejected in the console")
+                done += 1
+                self.say(f"Rejected {item.planned.action.summary}")
+            except UserFacingError as exc:
+                self.say(f"Could not reject {item.planned.action.summary}: {exc}")
+        if not todo:
+            self.say("Nothing selected awaits approval.")
+        await self.refresh("inbox", "audit")
+        return done
+
+    def orphan_items(self) -> list[InboxItem]:
+        return [i for i in self.pending if i.awaiting
+                and i.planned.action.kind is ActionKind.CANCEL_ORDER
+                and i.planned.action.reason in ORPHAN_REASONS]
+
+    async def cancel_orphans(self) -> list[tuple[InboxItem, str]]:
+        """Approve every pending cancel of an orphan order, after one confirmation that
+        lists exactly those orders."""
+        if self.read_only:
+            raise UserFacingError("This profile is read-only: cancelling is disabled.")
+        await self._refresh_inbox()
+        items = self.orphan_items()
+        if not items:
+            self.say("No orphan orders await cancellation.")
+            return []
+        lines = [order_line(i.planned.action.order) if i.planned.action.order is not None
+                 else i.planned.action.summary for i in items]
+        if not await self.confirmer.confirm(
+                f"Cancel {len(items)} orphan order{'s' if len(items) > 1 else ''}",
+                "Exactly these orders will be cancelled on the venue:", lines,
+                accept="Cancel these orders"):
+            self.say("Cancel orphans: cancelled by the operator; nothing sent.")
+            return []
+        out = await self._approve(items)
+        await self.refresh("book", "inbox", "audit")
+        return out
+
+    async def amend(self, order: Order, ask: AmendAsker) -> ReplaceResult | None:
+        """Ask for a new price and/or quantity, then amend first (cancel and re-create when
+        the venue or the policy says so). The result is announced."""
+        if self.read_only:
+            raise UserFacingError("This profile is read-only: amending is disabled.")
+        current = await asyncio.to_thread(self.book.get_order, self.venue, self.account,
+                                          order.ident) or order
+        if not current.is_active:
+            raise UserFacingError(f"{order_line(current)} is no longer active.")
+        answer = await ask(current)
+        if answer is None:
+            self.say("Amend cancelled.")
+            return None
+        price, qty = answer
+        if price is None and qty is None:
+            self.say("Amend: nothing changed.")
+            return None
+        result = await self.session.orders.replace(current, price=price, qty=qty)
+        self.say(f"Amend: {describe_replace(result)}")
+        await self.refresh("orders")
+        return result
+
+    # -- emergency ---------------------------------------------------------------------------
+
+    async def halt(self) -> bool:
+        """Open the circuit breaker and stop the strategies; nothing is sent to the venue,
+        so it needs no confirmation. False when already halted."""
+        risk = self.session.risk
+        operator = self.operator()
+        actor = f"emergency:{operator}"
+        now = self.clock_ms()
+        reason = f"halted from the console by {operator}"
+        newly = risk.halt(reason, by=actor, at=now)
+        self.risk_changed.emit()
+        if not newly:
+            self.say("Trading is already halted.")
+            return False
+        entry = AuditEntry(at=now, actor=actor, action=HALT_ACTION,
+                           subject=f"{self.venue}/{self.account}", venue=self.venue,
+                           account=self.account,
+                           details=evidence(reason=reason, flatten=False, already_halted=False,
+                                            cancel="not asked"))
+        await asyncio.to_thread(self.session.ledger.append_audit, entry)
+        for strategy in self.session.strategies:
+            try:
+                await asyncio.wait_for(strategy.stop(), STRATEGY_STOP_S)
+            except TimeoutError:
+                self.say(f"Strategy {strategy.name} did not stop within {STRATEGY_STOP_S:g} s")
+        self.say("HALTED: every new order is refused until an operator resumes.")
+        await self.refresh("audit")
+        return True
+
+    def emergency_effects(self, flatten: bool) -> list[str]:
+        active = [o for o in self.orders.records() if o.is_active]
+        lines = ["Trading halts: every new order is refused until an operator resumes.",
+                 "Every strategy is stopped.",
+                 f"Every open order on {self.venue}/{self.account} is cancelled with the "
+                 f"venue's bulk cancel ({len(active)} in the ledger):"]
+        lines += [f"  cancel {order_line(o)}" for o in active]
+        if flatten:
+            positions = self.positions.records()
+            lines.append(f"Every position is closed at market ({len(positions)} in the "
+                         "ledger):")
+            lines += [f"  {position_line(p)}" for p in positions]
+        lines.append("Then a reconciliation runs and the report lists what is still open.")
+        return lines
+
+    async def emergency_stop(self, *, flatten: bool) -> EmergencyReport | None:
+        """Cancel everything (and flatten), after one confirmation listing the effects.
+        Pressing again while it runs does nothing; afterwards it is safe to run again."""
+        if self.emergency_running:
+            self.say("The emergency stop is already running.")
+            return None
+        if self.read_only:
+            raise UserFacingError("This profile is read-only: cancel-all and flatten are "
+                                  "disabled; Halt still works.")
+        what = "Cancel all orders and flatten" if flatten else "Cancel all orders"
+        if not await self.confirmer.confirm(
+                f"Emergency stop: {what.lower()}", f"{what} on {self.identity.badge.value} "
+                f"{self.venue}/{self.account}. This will:", self.emergency_effects(flatten),
+                accept=what):
+            self.say("Emergency stop not confirmed: nothing sent (the halt, if any, stays).")
+            return None
+        self.emergency_running = True
+        self.risk_changed.emit()
+        try:
+            report = await self.session.emergency_stop(flatten=flatten, operator=self.operator(),
+                                                       reason=f"{what.lower()} from the console")
+        finally:
+            self.emergency_running = False
+        self.last_report = report
+        self.emergency_reported.emit(report)
+        self.risk_changed.emit()
+        open_orders = "?" if report.open_orders is None else str(len(report.open_orders))
+        self.say(f"Emergency stop: {len(report.cancelled) + len(report.cancelled_unknown)} "
+                 f"cancelled, {len(report.flattened)} flattened, {open_orders} orders still "
+                 "open" + ("" if report.clean else " — see the report"))
+        await self.refresh("book", "inbox", "audit", "alerts")
+        return report
+
+    async def resume(self) -> ResumeOutcome | None:
+        if not await self.confirmer.confirm(
+                "Resume trading", "Resume trading on "
+                f"{self.identity.badge.value} {self.venue}/{self.account}?",
+                ["The circuit breaker closes: new orders are accepted again.",
+                 "A desync pause is lifted; the next reconciliation decides afresh.",
+                 "Stopped strategies stay stopped until started again."],
+                accept="Resume", destructive=False):
+            return None
+        outcome = await self.session.resume(self.operator())
+        self.risk_changed.emit()
+        self.say("Trading resumed." if outcome.changed else "Nothing to resume.")
+        await self.refresh("audit")
+        return outcome
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    async def acknowledge(self, alerts: Sequence[Alert]) -> int:
+        if self.alerts is None:
+            return 0
+        done = 0
+        for alert in alerts:
+            if alert.is_acknowledged or not alert.is_active:
+                continue
+            ref: int | str = alert.alert_id if alert.alert_id is not None else alert.key
+            await self.alerts.acknowledge(ref, self.operator())
+            done += 1
+        self.say(f"Acknowledged {done} alert{'s' if done != 1 else ''}.")
+        await self.refresh("alerts", "audit")
+        return done
+
+    def set_show_cleared(self, show: bool) -> None:
+        self.show_cleared_alerts = show
+        self.refresh_soon("alerts", delay_ms=0)
+
+    # -- demo and chaos ----------------------------------------------------------------------
+
+    async def start_demo(self) -> None:
+        if self.demo is None:
+            return
+        if self.session.halted:
+            raise UserFacingError("Trading is halted: resume before starting the demo.")
+        self.session.register_strategy(self.demo)
+        self.demo.start()
+        self.say("Demo strategy quoting.")
+
+    async def stop_demo(self) -> None:
+        if self.demo is not None:
+            await self.demo.stop()
+            self.say("Demo strategy stopped.")
+
+    def chaos_action(self, name: str, *args: object) -> str:
+        """Run one chaos-menu action on the sim and announce it."""
+        if self.chaos is None:
+            raise UserFacingError("The chaos menu exists on the embedded sim only.")
+        methods: dict[str, Callable[..., str]] = {
+            "hand_cancel": self.chaos.hand_cancel, "hand_fill": self.chaos.hand_fill,
+            "close_position": self.chaos.close_position,
+            "drop_private_events": self.chaos.drop_private_events,
+            "cut_stream": self.chaos.cut_stream}
+        text = methods[name](*args)
+        self.say(f"Chaos: {text}")
+        self.refresh_soon("book")
+        return text
+
+    # -- status ------------------------------------------------------------------------------
+
+    def alert_age_ms(self) -> int:
+        if self.alerts is not None:
+            return self.alerts.config.stale_after_ms
+        return int(max(3 * self.session.reconciler.interval_s, 60) * 1000)
+
+    def alert_ref(self, alert: Alert) -> str:
+        return alert_ref(alert)

@@ -1,0 +1,1 @@
+"""Table models: one thin `RecordTableModel` per table (see `base`)."""

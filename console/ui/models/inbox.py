@@ -1,0 +1,130 @@
+"""The discrepancy inbox: every action a run planned, with the discrepancy behind it.
+
+An item pairs a `PlannedAction` with the `Discrepancy` that caused it (same subject and
+kind), so the evidence pane can put the ledger's and the venue's values side by side.
+Items awaiting approval are the operator's work; auto-applied ones are shown as done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject
+
+from console.domain.reconciliation import (
+    ActionState,
+    Decision,
+    Discrepancy,
+    PlannedAction,
+    RunRecord,
+    RunTrigger,
+)
+from console.ui.format import DASH, fmt_time, fmt_utc
+from console.ui.models.base import Column, RecordTableModel
+from console.ui.theme import ThemeState, Tone
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    run_id: str
+    index: int
+    run_started_at: int
+    trigger: RunTrigger
+    planned: PlannedAction
+    discrepancy: Discrepancy | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.index}"
+
+    @property
+    def awaiting(self) -> bool:
+        return (self.planned.decision is Decision.NEEDS_APPROVAL
+                and self.planned.state is ActionState.PENDING)
+
+    @property
+    def changes_venue(self) -> bool:
+        return self.planned.action.kind.changes_venue
+
+    @property
+    def state_text(self) -> str:
+        p = self.planned
+        if self.awaiting:
+            return "awaiting approval"
+        if p.state is ActionState.APPLIED:
+            return "done (auto)" if p.applied_by == "auto" else f"done ({p.applied_by})"
+        if p.state is ActionState.PENDING:
+            return "pending"
+        if p.state is ActionState.SUPERSEDED:
+            return "superseded"
+        by = f" ({p.applied_by})" if p.applied_by else ""
+        return f"{p.state.value}{by}"
+
+
+def match_discrepancy(run: RunRecord, planned: PlannedAction) -> Discrepancy | None:
+    """The discrepancy behind an action: same subject and kind, else same subject."""
+    action = planned.action
+    fallback = None
+    for d in run.discrepancies:
+        if d.subject != action.subject:
+            continue
+        if action.reason is None or d.kind is action.reason:
+            return d
+        fallback = fallback or d
+    return fallback
+
+
+def items_for_run(run: RunRecord) -> list[InboxItem]:
+    return [InboxItem(run.run_id, i, run.started_at, run.trigger, p, match_discrepancy(run, p))
+            for i, p in enumerate(run.actions)]
+
+
+def pending_items(pending: Iterable[tuple[str, int, PlannedAction]],
+                  runs: dict[str, RunRecord]) -> list[InboxItem]:
+    """Items for `LedgerPort.pending_actions` answers, with the runs they come from."""
+    out = []
+    for run_id, index, planned in pending:
+        run = runs.get(run_id)
+        out.append(InboxItem(run_id, index, run.started_at if run else 0,
+                             run.trigger if run else RunTrigger.MANUAL, planned,
+                             match_discrepancy(run, planned) if run else None))
+    return out
+
+
+def _state_tone(item: InboxItem) -> Tone | None:
+    if item.awaiting:
+        return Tone.WARNING
+    state = item.planned.state
+    if state is ActionState.APPLIED:
+        return Tone.OK
+    if state is ActionState.FAILED:
+        return Tone.CRITICAL
+    return Tone.MUTED
+
+
+def _kind_tone(item: InboxItem) -> Tone | None:
+    return Tone.WARNING if item.changes_venue else None
+
+
+COLUMNS: tuple[Column[InboxItem], ...] = (
+    Column("Run", lambda i: fmt_time(i.run_started_at), sort=lambda i: i.run_started_at,
+           tooltip=lambda i: f"run {i.run_id} ({i.trigger.value}) at "
+                             f"{fmt_utc(i.run_started_at)}", width=70),
+    Column("#", lambda i: str(i.index), sort=lambda i: i.index, numeric=True, width=32),
+    Column("Action", lambda i: i.planned.action.kind.value, tone=_kind_tone, width=130),
+    Column("Symbol", lambda i: (i.discrepancy.symbol if i.discrepancy else "") or DASH,
+           width=80),
+    Column("Summary", lambda i: i.planned.action.summary, tooltip=lambda i: (
+        i.discrepancy.summary if i.discrepancy else i.planned.action.summary), width=380),
+    Column("State", lambda i: i.state_text, tone=_state_tone, width=150),
+    Column("Reason", lambda i: i.discrepancy.kind.value if i.discrepancy else DASH,
+           width=160),
+)
+
+
+class InboxModel(RecordTableModel[InboxItem]):
+    def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 50,
+                 parent: QObject | None = None) -> None:
+        super().__init__(COLUMNS, lambda i: i.key, theme=theme, flush_ms=flush_ms,
+                         parent=parent)

@@ -1,0 +1,50 @@
+"""Positions as the ledger knows them; unrealised PnL coloured by sign."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from console.domain import Position
+from console.ui.format import fmt_decimal, fmt_time, fmt_utc
+from console.ui.models.base import Column, RecordTableModel
+from console.ui.theme import ThemeState, Tone
+
+
+def _side(p: Position) -> str:
+    return "Long" if p.size > 0 else "Short" if p.size < 0 else "Flat"
+
+
+def _side_tone(p: Position) -> Tone | None:
+    return Tone.BUY if p.size > 0 else Tone.SELL if p.size < 0 else Tone.MUTED
+
+
+def _pnl_tone(p: Position) -> Tone | None:
+    pnl = p.unrealised_pnl
+    if pnl is None or pnl == 0:
+        return None
+    return Tone.GAIN if pnl > 0 else Tone.LOSS
+
+
+COLUMNS: tuple[Column[Position], ...] = (
+    Column("Symbol", lambda p: p.symbol, width=90),
+    Column("Category", lambda p: p.category.value, width=70),
+    Column("Side", _side, tone=_side_tone, width=55),
+    Column("Size", lambda p: fmt_decimal(p.size), sort=lambda p: p.size, numeric=True,
+           tone=_side_tone, width=80),
+    Column("Entry", lambda p: fmt_decimal(p.entry_price), sort=lambda p: p.entry_price,
+           numeric=True, width=90),
+    Column("Mark", lambda p: fmt_decimal(p.mark_price), sort=lambda p: p.mark_price,
+           numeric=True, width=90),
+    Column("Unrealised PnL", lambda p: fmt_decimal(p.unrealised_pnl, signed=True),
+           sort=lambda p: p.unrealised_pnl, numeric=True, tone=_pnl_tone, width=110),
+    Column("Idx", lambda p: str(p.position_idx), sort=lambda p: p.position_idx, width=40),
+    Column("Updated", lambda p: fmt_time(p.updated_at), sort=lambda p: p.updated_at,
+           tooltip=lambda p: fmt_utc(p.updated_at), width=80),
+)
+
+
+class PositionsModel(RecordTableModel[Position]):
+    def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 150,
+                 parent: QObject | None = None) -> None:
+        super().__init__(COLUMNS, lambda p: p.key, theme=theme, flush_ms=flush_ms,
+                         parent=parent)

@@ -1,0 +1,109 @@
+"""What the window needs from the outside besides the `EngineSession`, as protocols.
+
+The composition root (`console.bootstrap_gui`) implements them over the concrete pieces
+(the SQLAlchemy ledger, the OS keyring, the profiles file); the UI never imports those.
+Every method here may block (database, D-Bus): the UI calls them with
+`asyncio.to_thread`, never on the GUI path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from console.domain import Balance, Fill, Order, Position
+
+
+class Badge(StrEnum):
+    """Which money is at stake: shown in the title and, permanently, in the status bar."""
+
+    SIMULATED = "SIMULATED"
+    TESTNET = "TESTNET"
+    MAINNET = "MAINNET"
+    CUSTOM = "CUSTOM"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the window is connected to."""
+
+    profile: str
+    venue: str
+    account: str
+    badge: Badge
+    read_only: bool = False
+    detail: str = ""
+    """One line for the status bar tooltip (scenario, URLs...). Never a secret."""
+
+
+class BookReader(Protocol):
+    """Ledger reads for the tables (the SQLAlchemy ledger satisfies it structurally)."""
+
+    def orders(self, venue: str, account: str, active_only: bool = False) -> list[Order]:
+        ...
+
+    def get_order(self, venue: str, account: str, ident: str) -> Order | None:
+        ...
+
+    def positions(self, venue: str, account: str) -> list[Position]:
+        ...
+
+    def balances(self, venue: str, account: str) -> list[Balance]:
+        ...
+
+    def fills(self, venue: str, account: str, since: int | None = None) -> list[Fill]:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyringStatus:
+    """The keyring backend the credentials would go to, and whether it is acceptable."""
+
+    backend: str
+    usable: bool
+    problem: str = ""
+    """When not usable: what is missing and what to start or unlock (shown as is)."""
+
+
+class CredentialsPort(Protocol):
+    """API credentials in the OS keyring. Errors are `console.errors.UserFacingError`s whose
+    text never holds a secret."""
+
+    def status(self) -> KeyringStatus:
+        ...
+
+    def has(self, profile: str) -> bool:
+        ...
+
+    def save(self, profile: str, api_key: str, api_secret: str) -> None:
+        ...
+
+    def delete(self, profile: str) -> bool:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileDraft:
+    """A venue profile as the profile dialog collects it (no secret)."""
+
+    name: str
+    venue: str
+    network: str
+    account: str = "main"
+    category: str = "linear"
+    symbols: tuple[str, ...] = ()
+    read_only: bool = False
+    rest_url: str | None = None
+    ws_url: str | None = None
+
+
+class ProfilesPort(Protocol):
+    """The profiles file. `save` validates and raises `UserFacingError` naming the field."""
+
+    def names(self) -> list[str]:
+        ...
+
+    def save(self, draft: ProfileDraft) -> str:
+        """Write the profile; returns where it went."""
+        ...

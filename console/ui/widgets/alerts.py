@@ -1,0 +1,37 @@
+"""Alerts panel: active alerts (critical first) with first/last seen, and acknowledge.
+Acknowledging records who has seen an alert; only its condition going away clears it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QPushButton, QVBoxLayout, QWidget
+
+from console.domain.alerts import Alert
+from console.ui.controller import ConsoleController
+from console.ui.settings import UiSettings
+from console.ui.widgets.table import TablePanel
+
+
+class AlertsPanel(QWidget):
+    acknowledge_requested = Signal(list)
+
+    def __init__(self, controller: ConsoleController, *, settings: UiSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.table: TablePanel[Alert] = TablePanel(
+            "alerts", controller.alerts_model, settings=settings,
+            placeholder="Filter alerts…", parent=self)
+        self.ack_button = QPushButton("Acknowledge", self)
+        self.ack_button.clicked.connect(
+            lambda: self.acknowledge_requested.emit(self.table.selected()))
+        self.show_cleared = QCheckBox("Show cleared", self)
+        self.show_cleared.toggled.connect(controller.set_show_cleared)
+        self.table.toolbar.insertWidget(0, self.show_cleared)
+        self.table.toolbar.insertWidget(0, self.ack_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        if controller.alerts is None:
+            self.ack_button.setEnabled(False)
+            self.table.filter.setPlaceholderText("Alerts are not available in this session")

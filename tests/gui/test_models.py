@@ -1,0 +1,189 @@
+"""The table models' contract (design.md §7): staged updates applied once per flush with
+one dataChanged per run of dirty rows, sorting in the source model (the proxy only
+filters), Decimal text exactly as recorded, CSV export of what is shown."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QModelIndex, Qt
+
+from console.domain import Category, Order, OrderStatus, OrderType, Position, Side
+from console.ui.format import fmt_decimal
+from console.ui.models.base import FilterProxy, runs
+from console.ui.models.orders import OrdersModel
+from console.ui.models.positions import PositionsModel
+from console.ui.theme import ThemeState, Tone
+from console.ui.widgets.table import TablePanel
+
+from .conftest import drive
+
+
+def _order(n: int, *, price: str = "100", status: OrderStatus = OrderStatus.NEW,
+           side: Side = Side.BUY, symbol: str = "BTCUSDT") -> Order:
+    return Order(venue="sim", account="main", category=Category.LINEAR, symbol=symbol,
+                 side=side, type=OrderType.LIMIT, qty=Decimal("0.5"), price=Decimal(price),
+                 status=status, client_order_id=f"rc-t-o-{n:05d}", created_at=1_000 + n,
+                 updated_at=1_000 + n)
+
+
+def test_runs_groups_consecutive_rows() -> None:
+    assert runs([5, 1, 2, 3, 9, 10, 7]) == [(1, 3), (5, 5), (7, 7), (9, 10)]
+    assert runs([]) == []
+
+
+def test_decimals_are_shown_exactly() -> None:
+    assert fmt_decimal(Decimal("0.00001000")) == "0.00001"
+    assert fmt_decimal(Decimal("60000.10")) == "60000.1"
+    assert fmt_decimal(Decimal("1E+2")) == "100"
+    assert fmt_decimal(Decimal("-3.50"), signed=True) == "-3.5"
+    assert fmt_decimal(Decimal("2"), signed=True) == "+2"
+    assert fmt_decimal(None) == "–"
+
+
+def test_updates_are_coalesced_into_one_data_changed_per_run(qapp: object) -> None:
+    model = OrdersModel(ThemeState("dark"), flush_ms=10_000)
+    model.replace_all(_order(i) for i in range(1000))
+    model.flush()
+    assert model.rowCount() == 1000
+    seen: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, _r=None: seen.append((a.row(), b.row())))
+    # 300 updates to rows 10..19, 500..509 and 990..999, some twice: still one flush
+    for _ in range(10):
+        for i in (*range(10, 20), *range(500, 510), *range(990, 1000)):
+            model.upsert([_order(i, price="101")])
+    assert model.pending and seen == []
+    model.flush()
+    assert seen == [(10, 19), (500, 509), (990, 999)]
+    assert model.flushes == 2
+    updated = model.get("rc-t-o-00500")
+    assert updated is not None and updated.price == Decimal("101")
+
+
+def test_sorting_happens_in_the_source_model_and_keeps_the_selection(qapp: object) -> None:
+    model = OrdersModel(flush_ms=10_000)
+    model.replace_all([_order(1, price="300"), _order(2, price="100"), _order(3, price="200")])
+    model.flush()
+    proxy = FilterProxy()
+    proxy.setSourceModel(model)
+    keep = model.index(0, 0)  # price 300
+    from PySide6.QtCore import QPersistentModelIndex
+
+    persistent = QPersistentModelIndex(keep)
+    layout_changes: list[int] = []
+    model.layoutChanged.connect(lambda *_a: layout_changes.append(1))
+    price = [c.title for c in model.columns].index("Price")
+    proxy.sort(price, Qt.SortOrder.AscendingOrder)  # the header asks the proxy: source sorts
+    assert [model.record(r).price for r in range(3)] == [Decimal(100), Decimal(200),
+                                                        Decimal(300)]
+    assert layout_changes == [1]
+    assert persistent.row() == 2
+    assert proxy.sortColumn() == -1  # the proxy itself never sorted
+    # an update that changes the sort column re-sorts; one that does not, does not
+    model.upsert([_order(2, price="400")])
+    model.flush()
+    assert [model.record(r).price for r in range(3)] == [Decimal(200), Decimal(300),
+                                                        Decimal(400)]
+    assert len(layout_changes) == 2
+    first = model.get("rc-t-o-00001")
+    assert first is not None
+    model.upsert([replace(first, filled_qty=Decimal("0.1"))])
+    model.flush()
+    assert len(layout_changes) == 2
+
+
+def test_free_text_filter_and_removals(qapp: object) -> None:
+    model = OrdersModel(flush_ms=10_000)
+    model.replace_all([_order(1, symbol="BTCUSDT"), _order(2, symbol="ETHUSDT", side=Side.SELL),
+                       _order(3, symbol="ETHUSDT")])
+    model.flush()
+    proxy = FilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_text("eth sell")
+    assert proxy.rowCount() == 1
+    assert proxy.index(0, 1).data() == "ETHUSDT"
+    proxy.set_text("")
+    assert proxy.rowCount() == 3
+    model.remove(["rc-t-o-00002"])
+    model.flush()
+    assert model.row_keys() == ["rc-t-o-00001", "rc-t-o-00003"]
+    assert model.row_of("rc-t-o-00003") == 1
+
+
+def test_side_and_pnl_are_coloured(qapp: object) -> None:
+    theme = ThemeState("dark")
+    orders = OrdersModel(theme, flush_ms=10_000)
+    orders.replace_all([_order(1), _order(2, side=Side.SELL),
+                        _order(3, status=OrderStatus.CANCELLED)])
+    orders.flush()
+    side = [c.title for c in orders.columns].index("Side")
+    fg = Qt.ItemDataRole.ForegroundRole
+    assert orders.index(0, side).data(fg) == theme.color(Tone.BUY)
+    assert orders.index(1, side).data(fg) == theme.color(Tone.SELL)
+    assert orders.index(2, side).data(fg) == theme.color(Tone.MUTED)  # finished: greyed
+    positions = PositionsModel(theme, flush_ms=10_000)
+    positions.replace_all([
+        Position("sim", "main", Category.LINEAR, "BTCUSDT", Decimal("0.1"), Decimal(60000),
+                 unrealised_pnl=Decimal("12.5")),
+        Position("sim", "main", Category.LINEAR, "ETHUSDT", Decimal("-2"), Decimal(3000),
+                 unrealised_pnl=Decimal("-4"))])
+    positions.flush()
+    pnl = [c.title for c in positions.columns].index("Unrealised PnL")
+    assert positions.index(0, pnl).data() == "+12.5"
+    assert positions.index(0, pnl).data(fg) == theme.color(Tone.GAIN)
+    assert positions.index(1, pnl).data(fg) == theme.color(Tone.LOSS)
+    theme.apply("light")
+    assert positions.index(1, pnl).data(fg) == theme.color(Tone.LOSS)
+    assert theme.color(Tone.LOSS).name() != ThemeState("dark").color(Tone.LOSS).name()
+
+
+def test_csv_export_writes_what_is_shown(qapp: object, loop: qasync.QEventLoop,
+                                        tmp_path: Path) -> None:
+    model = OrdersModel(flush_ms=10_000)
+    model.replace_all([_order(1, symbol="BTCUSDT", price="60000.10"),
+                       _order(2, symbol="ETHUSDT")])
+    model.flush()
+    panel: TablePanel[Order] = TablePanel("orders", model)
+    panel.filter.setText("btc")
+    path = tmp_path / "orders.csv"
+    written = drive(loop, panel.export_csv(path))
+    assert written == 1
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0][:3] == ["Created", "Symbol", "Side"]
+    assert rows[1][1] == "BTCUSDT" and "60000.1" in rows[1]
+
+
+def test_big_table_view_settings(qapp: object) -> None:
+    model = OrdersModel(flush_ms=10_000)
+    model.replace_all(_order(i) for i in range(10_000))
+    model.flush()
+    panel: TablePanel[Order] = TablePanel("orders", model)
+    header = panel.view.verticalHeader()
+    from PySide6.QtWidgets import QHeaderView
+
+    assert header.sectionResizeMode(0) is QHeaderView.ResizeMode.Fixed
+    h = panel.view.horizontalHeader()
+    assert all(h.sectionResizeMode(i) is not QHeaderView.ResizeMode.ResizeToContents
+               for i in range(model.columnCount()))
+    assert not panel.view.isSortingEnabled()  # the source model sorts (header signal)
+    assert panel.count.text() == "10000 rows"
+    assert model.rowCount(model.index(0, 0)) == 0 and model.rowCount(QModelIndex()) == 10_000
+
+
+def test_row_count_label_follows_removals(qapp: object) -> None:
+    model = OrdersModel(flush_ms=10_000)
+    panel: TablePanel[Order] = TablePanel("orders", model)
+    model.replace_all([_order(1), _order(2)])
+    model.flush()
+    assert panel.count.text() == "2 rows"
+    model.replace_all([])
+    model.flush()
+    assert panel.count.text() == "0 rows"
+    model.replace_all([_order(3), _order(4, symbol="ETHUSDT")])
+    model.flush()
+    panel.filter.setText("eth")
+    assert panel.count.text() == "1 of 2 rows"
