@@ -100,6 +100,30 @@ class StreamConsumer:
         self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[EventListener] = []
+        self._known: dict[str, Order] | None = None
+        # The ledger's orders by venue id and client id, kept between batches: reloading
+        # every active order per batch costs a full read at 10k orders (measured: the UI's
+        # event-loop lag p99 went from 4 ms to 73 ms). Reloaded on a miss (an order placed
+        # since) and after every reconciliation (which rewrites the ledger).
+        reconciler.on_run(self._forget)
+
+    def _forget(self, _outcome: object) -> None:
+        self._known = None
+
+    async def _index(self, batch: list[VenueEvent]) -> dict[str, Order]:
+        orders = [e.order for e in batch if isinstance(e, OrderEvent)]
+        known = self._known
+        if known is None or any(o.venue_order_id not in known
+                                and o.client_order_id not in known for o in orders):
+            venue, account = self.venue.venue, self.venue.account
+            known = {}
+            for order in await asyncio.to_thread(self.ledger.orders, venue, account, True):
+                if order.venue_order_id:
+                    known[order.venue_order_id] = order
+                if order.client_order_id:
+                    known[order.client_order_id] = order
+            self._known = known
+        return known
 
     def on_event(self, listener: EventListener) -> None:
         self._listeners.append(listener)
@@ -157,15 +181,19 @@ class StreamConsumer:
     async def _apply(self, batch: list[VenueEvent]) -> None:
         venue, account = self.venue.venue, self.venue.account
         needs_orders = any(isinstance(e, OrderEvent) for e in batch)
-        known: dict[str, Order] = {}
-        if needs_orders:
-            for order in await asyncio.to_thread(self.ledger.orders, venue, account, True):
-                if order.venue_order_id:
-                    known[order.venue_order_id] = order
-                if order.client_order_id:
-                    known[order.client_order_id] = order
+        known = await self._index(batch) if needs_orders else {}
         changes = changes_for(batch, known)
         if not changes.is_empty:
-            await asyncio.to_thread(self.ledger.apply_changes, venue, account, changes)
+            try:
+                await asyncio.to_thread(self.ledger.apply_changes, venue, account, changes)
+            except BaseException:
+                self._known = None  # the ledger may or may not hold them: read it again
+                raise
+            if self._known is not None:
+                for order in changes.orders:
+                    if order.venue_order_id:
+                        self._known[order.venue_order_id] = order
+                    if order.client_order_id:
+                        self._known[order.client_order_id] = order
         self.events += len(batch)
         self.batches += 1
