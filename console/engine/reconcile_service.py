@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from console.domain import LedgerSnapshot, Order, VenueSnapshot
+from console.domain import Balance, Fill, LedgerSnapshot, Order, Position, VenueSnapshot
 from console.domain.reconciliation import (
     ActionState,
     AuditEntry,
@@ -52,6 +52,11 @@ class _Failed:
 
 
 FAILED = _Failed()
+
+_Lists = tuple[
+    "list[Order] | _Failed", "list[Position] | _Failed", "list[Balance] | _Failed",
+    "list[Fill] | _Failed",
+]
 ProgressFn = Callable[[str], None]
 
 
@@ -141,8 +146,15 @@ class ReconcileService:
             last_exec = await asyncio.to_thread(self.ledger.last_exec_time, venue_name, account)
             probe = LedgerSnapshot(venue_name, account, last_exec_time=last_exec)
             since = fills_since(probe, started, self.config)
+            # The venue first, the ledger after: an order placed while we fetch is then in
+            # the ledger (its intent is written before it is sent), never "unknown"; a
+            # record the stream updates meanwhile is newer than the snapshot and deferred.
+            progress("fetching venue snapshot")
+            taken = self.clock_ms()
+            lists, errors = await self._fetch_lists(since, taken)
+            progress("loading ledger")
             ledger = await asyncio.to_thread(
-                self.ledger.load_snapshot, venue_name, account, now=started,
+                self.ledger.load_snapshot, venue_name, account, now=taken,
                 retention_ms=self.config.terminal_retention_ms, fills_from=since)
         except Exception as exc:
             # The ledger is unreadable: nothing can be compared. Record what we can.
@@ -153,8 +165,8 @@ class ReconcileService:
                             errors=(f"ledger: {_describe(exc)}",))
             return RunOutcome(run, (time.perf_counter() - t0) * 1000)
 
-        progress("fetching venue snapshot")
-        snapshot = await self._venue_snapshot(ledger, since, started)
+        progress("asking for orders missing from the open list")
+        snapshot = await self._venue_snapshot(ledger, lists, errors, since, taken)
         progress("comparing")
         now = self.clock_ms()
         config = self.config
@@ -173,7 +185,8 @@ class ReconcileService:
             started_at=started, finished_at=self.clock_ms(), status=status,
             mode=result.plan.mode, pause_reason=result.plan.pause_reason,
             venue_calls=venue_calls, discrepancies=result.discrepancies, actions=actions,
-            errors=snapshot.errors, unverified=result.unverified,
+            errors=snapshot.errors,
+            unverified=(*result.unverified, *(f"deferred: {d}" for d in result.deferred)),
             fills_window=snapshot.fills_window,
         )
         progress("recording")
@@ -223,10 +236,7 @@ class ReconcileService:
                            details=(("reason", run.pause_reason or "clean reconciliation"),))
         await asyncio.to_thread(self.ledger.append_audit, entry)
 
-    async def _venue_snapshot(self, ledger: LedgerSnapshot, since: int, now: int) -> VenueSnapshot:
-        venue = self.venue
-        errors: list[str] = []
-
+    def _guard(self, errors: list[str]) -> Callable[[str, Awaitable[_T]], Awaitable[_T | _Failed]]:
         async def guarded(name: str, call: Awaitable[_T]) -> _T | _Failed:
             try:
                 return await call
@@ -234,13 +244,30 @@ class ReconcileService:
                 errors.append(f"{name}: {_describe(exc)}")
                 log.warning("reconcile: %s failed: %s", name, _describe(exc))
                 return FAILED
+        return guarded
 
-        open_orders, positions, balances, fills = await asyncio.gather(
+    async def _fetch_lists(self, since: int, now: int) -> tuple[_Lists, list[str]]:
+        """Every page of open orders, positions, balances and fills, concurrently. A failed
+        list is FAILED (never "empty"); its error text is collected."""
+        venue = self.venue
+        errors: list[str] = []
+        guarded = self._guard(errors)
+        lists = await asyncio.gather(
             guarded("open orders", venue.fetch_open_orders()),
             guarded("positions", venue.fetch_positions()),
             guarded("balances", venue.fetch_balances()),
             guarded("fills", venue.fetch_fills(since, now)),
         )
+        return lists, errors
+
+    async def _venue_snapshot(self, ledger: LedgerSnapshot, lists: _Lists, errors: list[str],
+                              since: int, taken: int) -> VenueSnapshot:
+        """Ask by id for the ledger-active orders the open list did not show, and assemble
+        the snapshot. `taken` is when the fetch began: anything the ledger learned after
+        that is newer than what the venue told us."""
+        venue = self.venue
+        guarded = self._guard(errors)
+        open_orders, positions, balances, fills = lists
         queried: dict[str, Order] = {}
         not_found: set[str] = set()
         if not isinstance(open_orders, _Failed):
@@ -255,14 +282,12 @@ class ReconcileService:
                     queried[order.ident] = answer
 
             await asyncio.gather(*(ask(o) for o in missing))
-        # The snapshot counts as taken when the last answer is in: the ledger snapshot was
-        # read before the first request, so nothing in it can be newer.
         return VenueSnapshot(
-            venue=venue.venue, account=venue.account, taken_at=max(now, self.clock_ms()),
+            venue=venue.venue, account=venue.account, taken_at=taken,
             open_orders=None if isinstance(open_orders, _Failed) else tuple(open_orders),
             queried_orders=queried, not_found=frozenset(not_found),
             fills=None if isinstance(fills, _Failed) else tuple(fills),
-            fills_window=None if isinstance(fills, _Failed) else (since, now),
+            fills_window=None if isinstance(fills, _Failed) else (since, taken),
             positions=None if isinstance(positions, _Failed) else tuple(positions),
             balances=None if isinstance(balances, _Failed) else tuple(balances),
             errors=tuple(errors),

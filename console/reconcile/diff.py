@@ -72,6 +72,8 @@ class DiffResult:
     unverified: tuple[str, ...]
     tracked_orders: int
     findings: tuple[Finding, ...] = ()
+    deferred: tuple[str, ...] = ()
+    """Ledger records newer than the venue snapshot: compared next run, not a failure."""
 
 
 def orders_to_query(ledger: LedgerSnapshot, open_orders: Sequence[Order]) -> list[Order]:
@@ -126,7 +128,8 @@ def diff(ledger: LedgerSnapshot, venue: VenueSnapshot, now: int,
     return DiffResult(
         venue=venue.venue, account=venue.account, taken_at=venue.taken_at,
         discrepancies=tuple(f.discrepancy for f in findings if f.discrepancy is not None),
-        unverified=tuple(out.unverified), tracked_orders=tracked, findings=findings)
+        unverified=tuple(out.unverified), tracked_orders=tracked, findings=findings,
+        deferred=tuple(out.deferred))
 
 
 # -- orders ------------------------------------------------------------------------------
@@ -142,7 +145,7 @@ def _order_pass(ctx: Context, open_orders: Sequence[Order], out: Collector) -> i
     for i in disagreeing(twins, venues):
         twin, v = twins[i], venues[i]
         if twin.updated_at > taken:
-            out.skip(f"order {twin.ident}: ledger changed at {twin.updated_at}, after the venue "
+            out.defer(f"order {twin.ident}: ledger changed at {twin.updated_at}, after the venue "
                      f"snapshot ({taken}); compared next run")
             continue
         _order_finding(ctx, out, twin, v, in_open_list=True)
@@ -380,7 +383,7 @@ def _position_pass(ctx: Context, positions: Sequence[Position], out: Collector) 
     for key, v in venue_open.items():
         mine = ledger_all.get(key)
         if mine is not None and mine.updated_at > taken:
-            out.skip(f"position {key}: ledger changed after the venue snapshot; compared "
+            out.defer(f"position {key}: ledger changed after the venue snapshot; compared "
                      "next run")
             continue
         target = v if v.updated_at <= taken else _evolve_position(v, taken)
@@ -408,7 +411,7 @@ def _position_pass(ctx: Context, positions: Sequence[Position], out: Collector) 
         if mine.is_flat or key in venue_open:
             continue
         if mine.updated_at > taken:
-            out.skip(f"position {key}: ledger changed after the venue snapshot; compared "
+            out.defer(f"position {key}: ledger changed after the venue snapshot; compared "
                      "next run")
             continue
         summary = f"{_pos_title(mine)}: ledger {mine.size} @ {mine.entry_price}, venue flat"
@@ -458,7 +461,7 @@ def _balance_pass(ctx: Context, balances: Sequence[Balance], out: Collector) -> 
         have = mine.get(asset)
         venue_b = theirs.get(asset)
         if have is not None and have.updated_at > taken:
-            out.skip(f"balance {asset}: ledger changed after the venue snapshot; compared "
+            out.defer(f"balance {asset}: ledger changed after the venue snapshot; compared "
                      "next run")
             continue
         if venue_b is None:

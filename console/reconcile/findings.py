@@ -31,9 +31,15 @@ class Collector:
 
     findings: list[Finding] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
 
     def add(self, discrepancy: Discrepancy | None, *steps: Step) -> None:
         self.findings.append(Finding(discrepancy, steps))
 
     def skip(self, text: str) -> None:
         self.unverified.append(text)
+
+    def defer(self, text: str) -> None:
+        """The ledger learned something newer than the venue snapshot (the stream wrote it
+        while we were fetching): not a failure, just compared on the next run."""
+        self.deferred.append(text)

@@ -34,6 +34,7 @@ class Reconciliation:
     plan: Plan
     changes: LedgerChanges
     tracked_orders: int
+    deferred: tuple[str, ...] = ()
 
 
 def plan(diff_result: DiffResult, ledger: LedgerSnapshot, venue: VenueSnapshot,  # noqa: PLR0917
@@ -100,4 +101,5 @@ def reconcile(ledger: LedgerSnapshot, venue: VenueSnapshot, now: int, config: Re
     the_plan = plan(result, ledger, venue, now, config, current_mode)
     changes = apply_actions(ledger, the_plan.auto, now)
     return Reconciliation(discrepancies=result.discrepancies, unverified=result.unverified,
-                          plan=the_plan, changes=changes, tracked_orders=result.tracked_orders)
+                          plan=the_plan, changes=changes, tracked_orders=result.tracked_orders,
+                          deferred=result.deferred)

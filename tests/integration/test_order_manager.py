@@ -167,3 +167,29 @@ def test_duplicated_and_reordered_events_change_nothing(session: SimSession) -> 
     assert [o.status for o in changes.orders] == [OrderStatus.FILLED]
     assert changes.orders[0].strategy_id == "s1"
     assert isinstance(session.engine.stream, StreamConsumer)
+
+
+def test_orders_placed_during_a_reconciliation_are_not_taken_for_strangers(
+        session: SimSession) -> None:
+    """A busy bot places orders while the open-orders listing is paged: they must not come
+    out as "unknown ours" (a cancel proposal for a live order) nor pause trading."""
+    session.venue.page_limits["fetch_open_orders"] = 1  # one order per page: a long listing
+    for price in ("40000", "40001", "40002"):
+        asyncio.run(session.engine.orders.place(fresh(session, price=price)))
+
+    async def race() -> object:
+        async def trade() -> None:
+            for price in ("41000", "41001", "41002", "41003"):
+                await asyncio.sleep(0)
+                await session.engine.orders.place(fresh(session, price=price))
+
+        outcome, _ = await asyncio.gather(session.service.run_once(RunTrigger.PERIODIC),
+                                          trade())
+        return outcome
+
+    run = asyncio.run(race()).run  # type: ignore[attr-defined]
+    kinds = {d.kind.value for d in run.discrepancies}
+    assert not kinds & {"unknown_ours", "order_unknown_locally", "status_mismatch"}, [
+        d.summary for d in run.discrepancies]
+    assert run.mode is TradingMode.TRADING
+    assert run.status.value == "ok"
