@@ -78,7 +78,9 @@ def test_the_gui_keeps_breathing_while_a_reconciliation_waits_on_the_venue(
 
     h.run(scenario())
     assert len(lags) > 10
-    assert max(lags) < 50, f"the loop stalled {max(lags):.1f} ms"
+    # A call that blocked on the venue would stall the loop for the injected 150-200 ms;
+    # the bound sits below that and well above scheduling noise on a loaded CI machine.
+    assert max(lags) < 120, f"the loop stalled {max(lags):.1f} ms"
 
 
 def test_critical_alert_notifies_and_can_be_acknowledged(make_console: MakeConsole) -> None:

@@ -72,8 +72,24 @@ def _style_plot(plot: pg.PlotItem, theme: ThemeState) -> None:
         axis.setTextPen(pg.mkPen(fg, width=1))
 
 
+def _mount(chart: LatencyChart | HistoryChart, widget: QWidget, theme: ThemeState) -> None:
+    """Put the plot widget in the chart, redraw on a timer (5-10 Hz, never per update,
+    design.md §7) and follow theme changes."""
+    layout = QVBoxLayout(chart)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(widget)
+    chart.timer = QTimer(chart)
+    chart.timer.setInterval(REDRAW_MS)
+    chart.timer.timeout.connect(chart.redraw)
+    chart.timer.start()
+    theme.changed.connect(chart.restyle)
+    chart.restyle()
+
+
 class LatencyChart(QWidget):
     """Recent latency per stage, fed from `Metrics.snapshot()`."""
+
+    timer: QTimer
 
     def __init__(self, theme: ThemeState, *, capacity: int = 2048,
                  parent: QWidget | None = None) -> None:
@@ -92,15 +108,7 @@ class LatencyChart(QWidget):
                                                 pen=pg.mkPen(color, width=1))
         self.dirty = False
         self.redraws = 0
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.widget)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start()
-        theme.changed.connect(self.restyle)
-        self.restyle()
+        _mount(self, self.widget, theme)
 
     def restyle(self) -> None:
         t = self.theme.theme
@@ -146,6 +154,8 @@ class LatencyChart(QWidget):
 class HistoryChart(QWidget):
     """Per run: duration (top) and discrepancies found (bottom), coloured by status."""
 
+    timer: QTimer
+
     def __init__(self, theme: ThemeState, *, keep: int = 300,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,15 +172,7 @@ class HistoryChart(QWidget):
         self.found.addItem(self.bars)
         self.runs: dict[str, tuple[float, float, int, RunStatus]] = {}
         self.dirty = False
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.widget)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start()
-        theme.changed.connect(self.restyle)
-        self.restyle()
+        _mount(self, self.widget, theme)
 
     def restyle(self) -> None:
         t = self.theme.theme
