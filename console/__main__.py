@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from console import __version__
 from console.domain.reconciliation import ActionState, Decision, RunRecord, RunStatus, RunTrigger
 from console.errors import UserFacingError
 
@@ -458,7 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recon-console",
         description="Keeps a trading bot's book of record in line with the exchange.")
-    parser.add_argument("--version", action="version", version=f"recon-console {__version__}")
+    parser.add_argument("--version", action="store_true",
+                        help="print the version, the commit it was built from and the "
+                             "versions of Qt, PySide6, pybit, ccxt and SQLAlchemy")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more (-v info, -vv debug) to stderr")
     parser.add_argument("--self-test", action="store_true",
@@ -596,6 +597,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version:
+        from console.version import version_report
+
+        print(version_report())
+        return 0
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command is None:

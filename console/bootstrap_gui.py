@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import platform
 import random
 import shutil
 import sys
@@ -29,7 +28,6 @@ from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -457,22 +455,10 @@ def build_demo_session(db_url: str | None = None, scenario: str = "clean", *,
 
 
 def versions_text() -> str:
-    from PySide6 import __version__ as pyside_version
-    from PySide6.QtCore import qVersion
+    """The same report as `recon-console --version` (one list of what we depend on)."""
+    from console.version import version_report
 
-    def dist(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "not installed"
-
-    return "\n".join([
-        f"Python {platform.python_version()}",
-        f"Qt {qVersion()}",
-        f"PySide6 {pyside_version}",
-        f"pybit {dist('pybit')}",
-        f"SQLAlchemy {dist('SQLAlchemy')}",
-    ])
+    return version_report()
 
 
 def keyring_text() -> tuple[str, bool]:

@@ -170,8 +170,9 @@ class ReconcileService:
         progress("comparing")
         now = self.clock_ms()
         config = self.config
-        if trigger is RunTrigger.STARTUP and self.local_workers:
-            config = replace(config, cold_start_workers=frozenset(self.local_workers))
+        if trigger is RunTrigger.STARTUP:
+            config = replace(config, startup=True,
+                             cold_start_workers=frozenset(self.local_workers))
         result = reconcile(ledger, snapshot, now, config, self.risk.mode)
         actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
         venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))

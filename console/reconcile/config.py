@@ -41,6 +41,9 @@ class ReconcileConfig:
       this session's own workers are listed: on a shared ledger another process's live
       workers must never be taken for gone. A live worker's resting entry is simply
       waiting to fill.
+    - `startup`: the startup reconciliation, before this session sends anything. Otherwise
+      a PENDING_NEW order younger than `pending_grace_ms` that the venue shows live is in
+      flight (its sender records the answer) and is deferred rather than "corrected".
     """
 
     our_prefix: str = "rc"
@@ -57,6 +60,7 @@ class ReconcileConfig:
     fill_margin_ms: int = 5 * MINUTE_MS
     fill_default_lookback_ms: int = 7 * DAY_MS
     cold_start_workers: frozenset[tuple[str, str]] = frozenset()
+    startup: bool = False
     worker_idle_ms: int = 5 * MINUTE_MS
 
     def __post_init__(self) -> None:

@@ -144,6 +144,10 @@ def _order_pass(ctx: Context, open_orders: Sequence[Order], out: Collector) -> i
     twins, venues = matching.twins, matching.venues
     for i in disagreeing(twins, venues):
         twin, v = twins[i], venues[i]
+        if _in_flight(ctx, twin, v):
+            out.defer(f"order {twin.ident}: in flight (venue {order_state(v)}); its sender "
+                      "records the answer")
+            continue
         if twin.updated_at > taken:
             out.defer(f"order {twin.ident}: ledger changed at {twin.updated_at}, after the venue "
                      f"snapshot ({taken}); compared next run")
@@ -192,6 +196,15 @@ def _order_finding(ctx: Context, out: Collector, twin: Order, v: Order, *,
                     order=take_venue(twin, v, taken), worker_id=twin.worker_id)))
 
 
+def _in_flight(ctx: Context, twin: Order, venue_view: Order) -> bool:
+    """Ours, sent moments ago, live on the venue, and the sender has not recorded the answer
+    yet: the sender will (the order manager writes the venue's view as it arrives). Not a
+    disagreement. Past `pending_grace_ms` (a sender that died) the ledger takes the answer."""
+    return (not ctx.config.startup
+            and twin.status is OrderStatus.PENDING_NEW and venue_view.status not in _TERMINAL
+            and ctx.now - (twin.created_at or twin.updated_at) < ctx.config.pending_grace_ms)
+
+
 def _missing_order(ctx: Context, out: Collector, twin: Order) -> None:
     """A ledger-active order the open list did not show: take the by-id answer."""
     answer, queried = ctx.answer(twin)
@@ -201,6 +214,10 @@ def _missing_order(ctx: Context, out: Collector, twin: Order) -> None:
             ctx.answered_live.append((queried, twin))
         if agrees(twin, queried):
             return  # live elsewhere (e.g. untriggered) and the ledger already knows it
+        if _in_flight(ctx, twin, queried):
+            out.defer(f"order {twin.ident}: in flight (venue {order_state(queried)}); "
+                      "its sender records the answer")
+            return
         _order_finding(ctx, out, twin, queried, in_open_list=False)
         return
     title = order_title(twin)

@@ -25,8 +25,20 @@ def db(tmp_path: Path) -> str:
 def test_help_lists_every_command() -> None:
     out = recon("--help")
     assert out.returncode == 0
-    for command in ("reconcile", "runs", "inbox", "audit", "scenarios"):
+    for command in ("reconcile", "run", "runs", "inbox", "audit", "scenarios", "sim",
+                    "credentials", "profiles", "stop", "resume", "alerts", "--self-test",
+                    "--version"):
         assert command in out.stdout
+
+
+def test_version_names_the_build_and_the_libraries() -> None:
+    out = recon("--version")
+    assert out.returncode == 0
+    from console import __version__
+
+    assert out.stdout.startswith(f"recon-console {__version__}\n")
+    for library in ("commit ", "Qt ", "PySide6 ", "pybit ", "ccxt ", "SQLAlchemy "):
+        assert library in out.stdout
 
 
 def test_restart_with_position_is_found_then_nothing_is_left(db: str) -> None:

@@ -396,3 +396,28 @@ def test_the_same_ledger_order_matched_twice_counts_once() -> None:
     result = run(ledger(orders=(known,)), venue(open_orders=(venue_view(known), twin_by_cid)))
     assert result.discrepancies == ()
     assert result.tracked_orders == 1
+
+
+@pytest.mark.parametrize(("age_ms", "startup", "in_flight"), [
+    (2_000, False, True),     # sent moments ago by a live sender: it records the answer
+    (2_000, True, False),     # at startup nothing of ours is in flight: take the answer
+    (120_000, False, False),  # past the grace period the sender is gone: take the answer
+])
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_pending_order_the_venue_shows_live_is_in_flight_only_while_young(
+        age_ms: int, startup: bool, in_flight: bool, listed: bool) -> None:
+    known = order(cid(7), status=OrderStatus.PENDING_NEW, created_at=NOW - age_ms,
+                  updated_at=NOW - age_ms)
+    live = venue_view(known, venue_order_id="v7", status=OrderStatus.NEW)
+    ven = venue(open_orders=(live,)) if listed else venue(
+        open_orders=(), queried={known.ident: live})
+    result = run(ledger(orders=(known,)), ven, cfg=ReconcileConfig(startup=startup))
+    if in_flight:
+        assert result.discrepancies == () and result.plan.actions == ()
+        assert any("in flight" in d for d in result.deferred)
+    else:
+        [d] = result.discrepancies
+        assert d.subject == known.ident
+        [update] = [p.action for p in result.plan.actions if p.action.order is not None]
+        assert update.order is not None and update.order.status is OrderStatus.NEW
+        assert update.order.venue_order_id == "v7"
