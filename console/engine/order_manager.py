@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -211,6 +211,8 @@ class OrderManager:
         for a reconciliation, which records the fills themselves."""
         self._waiters: dict[str, list[asyncio.Future[Order]]] = {}
         self._inflight: dict[str, Order] = {}
+        self._flight_seq = 0
+        self._flights: deque[tuple[int, str]] = deque(maxlen=10_000)
         self._landed_while_halted: list[Order] = []
         self._replacing: set[str] = set()
         self._retired: OrderedDict[str, None] = OrderedDict()
@@ -221,6 +223,16 @@ class OrderManager:
         refusal = self.risk.refusal(reduce_only=reduce_only, emergency=emergency)
         if refusal:
             raise (TradingHaltedError if self.risk.halted else TradingPausedError)(refusal)
+
+    def flight_mark(self) -> int:
+        """A point in the stream of sends, for `in_flight_since`."""
+        return self._flight_seq
+
+    def in_flight_since(self, mark: int) -> frozenset[str]:
+        """Idents of orders in flight at any moment since `mark`: sending now, or started
+        and finished since. A ledger read taken meanwhile may show any of them PENDING_NEW."""
+        recent = {ident for seq, ident in self._flights if seq > mark}
+        return frozenset(self._inflight) | frozenset(recent)
 
     async def place(self, order: Order, *, emergency: bool = False) -> Order:
         """Send `order` (its client id is minted here when empty); returns the venue's view.
@@ -234,16 +246,26 @@ class OrderManager:
         intent = order.evolve(status=OrderStatus.PENDING_NEW, venue_order_id="",
                               filled_qty=Decimal(0), avg_price=None,
                               created_at=order.created_at or now, updated_at=now)
-        await self._record(intent)
+        if not emergency:
+            # In flight from before its intent exists: a reconciliation reading the ledger
+            # meanwhile must know that a PENDING_NEW it sees has a sender.
+            self._flight_seq += 1
+            self._flights.append((self._flight_seq, intent.ident))
+            self._inflight[intent.ident] = intent
+        try:
+            await self._record(intent)
+        except BaseException:
+            self._inflight.pop(intent.ident, None)
+            raise
         if not emergency:
             try:
                 # a halt may have come while the intent was written: check again, last
                 self._refuse(reduce_only=order.reduce_only)
             except TradingPausedError:
+                self._inflight.pop(intent.ident, None)
                 await self._record(intent.evolve(status=OrderStatus.REJECTED,
                                                   updated_at=self.clock_ms()))
                 raise
-            self._inflight[intent.ident] = intent
         try:
             placed = await self._send(intent)
         finally:

@@ -109,6 +109,10 @@ class ReconcileService:
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[RunOutcome], Awaitable[None] | None]] = []
         self.last_outcome: RunOutcome | None = None
+        self.flight_mark: Callable[[], int] = lambda: 0
+        self.in_flight_since: Callable[[int], frozenset[str]] = lambda _mark: frozenset()
+        """Orders being sent around the ledger read (the order manager's, wired by the
+        session): read PENDING_NEW, their senders record the venue's answer."""
         self.local_workers: set[tuple[str, str]] = set()
         """(user_id, worker_id) of the workers this session runs: at the startup run their
         saved brackets get cold-start treatment (another process's workers never do)."""
@@ -153,9 +157,14 @@ class ReconcileService:
             taken = self.clock_ms()
             lists, errors = await self._fetch_lists(since, taken)
             progress("loading ledger")
+            # Orders being sent while the ledger is read may be read PENDING_NEW: their
+            # senders record the venue's answer, so they are not disagreements.
+            mark = self.flight_mark()
+            flying = self.in_flight_since(mark)  # in flight when the read begins
             ledger = await asyncio.to_thread(
                 self.ledger.load_snapshot, venue_name, account, now=taken,
                 retention_ms=self.config.terminal_retention_ms, fills_from=since)
+            in_flight = flying | self.in_flight_since(mark)  # ... or at any moment since
         except Exception as exc:
             # The ledger is unreadable: nothing can be compared. Record what we can.
             log.exception("reconcile %s: ledger unavailable", run_id)
@@ -169,10 +178,9 @@ class ReconcileService:
         snapshot = await self._venue_snapshot(ledger, lists, errors, since, taken)
         progress("comparing")
         now = self.clock_ms()
-        config = self.config
+        config = replace(self.config, in_flight=in_flight)
         if trigger is RunTrigger.STARTUP:
-            config = replace(config, startup=True,
-                             cold_start_workers=frozenset(self.local_workers))
+            config = replace(config, cold_start_workers=frozenset(self.local_workers))
         result = reconcile(ledger, snapshot, now, config, self.risk.mode)
         actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
         venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))

@@ -57,6 +57,8 @@ class EngineSession:
         self.reconciler = ReconcileService(venue, ledger, config, executor=self.executor,
                                            clock_ms=clock_ms, interval_s=interval_s,
                                            risk=self.risk)
+        self.reconciler.flight_mark = self.orders.flight_mark
+        self.reconciler.in_flight_since = self.orders.in_flight_since
         self.reconciler.on_run(self._record_metrics)
         self.stream = StreamConsumer(venue, ledger, self.reconciler, telemetry=self.metrics)
         self.stream.on_event(self.orders.observe)

@@ -41,9 +41,10 @@ class ReconcileConfig:
       this session's own workers are listed: on a shared ledger another process's live
       workers must never be taken for gone. A live worker's resting entry is simply
       waiting to fill.
-    - `startup`: the startup reconciliation, before this session sends anything. Otherwise
-      a PENDING_NEW order younger than `pending_grace_ms` that the venue shows live is in
-      flight (its sender records the answer) and is deferred rather than "corrected".
+    - `in_flight`: idents of orders this session is sending right now (intent written,
+      answer not yet recorded). Such a PENDING_NEW order that the venue shows live is
+      deferred, not "corrected": its sender records the answer. A sender that gave up
+      leaves the set, and the reconciler settles the order.
     """
 
     our_prefix: str = "rc"
@@ -60,7 +61,7 @@ class ReconcileConfig:
     fill_margin_ms: int = 5 * MINUTE_MS
     fill_default_lookback_ms: int = 7 * DAY_MS
     cold_start_workers: frozenset[tuple[str, str]] = frozenset()
-    startup: bool = False
+    in_flight: frozenset[str] = frozenset()
     worker_idle_ms: int = 5 * MINUTE_MS
 
     def __post_init__(self) -> None:

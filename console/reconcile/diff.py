@@ -197,12 +197,10 @@ def _order_finding(ctx: Context, out: Collector, twin: Order, v: Order, *,
 
 
 def _in_flight(ctx: Context, twin: Order, venue_view: Order) -> bool:
-    """Ours, sent moments ago, live on the venue, and the sender has not recorded the answer
-    yet: the sender will (the order manager writes the venue's view as it arrives). Not a
-    disagreement. Past `pending_grace_ms` (a sender that died) the ledger takes the answer."""
-    return (not ctx.config.startup
-            and twin.status is OrderStatus.PENDING_NEW and venue_view.status not in _TERMINAL
-            and ctx.now - (twin.created_at or twin.updated_at) < ctx.config.pending_grace_ms)
+    """Being sent right now by this session, and already live on the venue: the sender
+    records the answer as it arrives. Not a disagreement."""
+    return (twin.status is OrderStatus.PENDING_NEW and twin.ident in ctx.config.in_flight
+            and venue_view.status not in _TERMINAL)
 
 
 def _missing_order(ctx: Context, out: Collector, twin: Order) -> None:
