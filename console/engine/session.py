@@ -14,6 +14,8 @@ halt recorded by another process on the same ledger is adopted at the next recon
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -70,6 +72,8 @@ class EngineSession:
         self.emergency.restore()
         self.reconciler.on_run(self.emergency.follow_other_processes)
         self._streaming = False
+        self.halt_watch_s = 2.0
+        self._halt_watch: asyncio.Task[None] | None = None
 
     def _record_metrics(self, outcome: RunOutcome) -> None:
         run = outcome.run
@@ -95,9 +99,24 @@ class EngineSession:
                 await warm()
             except (VenueError, OSError) as exc:
                 log.info("priority lane not warmed: %s", exc)
-        return await self.reconciler.start()
+        outcome = await self.reconciler.start()
+        self._halt_watch = asyncio.create_task(self._watch_halts(), name="halt-watch")
+        return outcome
+
+    async def _watch_halts(self) -> None:
+        """A halt recorded by another process on this ledger (`recon-console stop` beside a
+        running daemon or window) is adopted within `halt_watch_s`, not at the next
+        reconciliation: until then this process could still send orders."""
+        while True:
+            await asyncio.sleep(self.halt_watch_s)
+            await self.emergency.follow_other_processes()
 
     async def stop(self) -> None:
+        task, self._halt_watch = self._halt_watch, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.reconciler.stop()
         if self._streaming:
             await self.stream.stop()
