@@ -13,14 +13,15 @@ import json
 import logging
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from console.domain.reconciliation import ActionState, Decision, RunRecord, RunStatus, RunTrigger
 from console.errors import UserFacingError
 
 log = logging.getLogger("console")
+_T = TypeVar("_T")
 
 
 def _ts(ms: int | None) -> str:
@@ -144,18 +145,24 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if outcome.run.status is RunStatus.OK else 2
 
 
-def _reconcile_profile(args: argparse.Namespace) -> int:
+def _on_profile(args: argparse.Namespace, use: Callable[[Any], Awaitable[_T]]) -> tuple[Any, _T]:
+    """Open the profile's session, run `use(session)` on a fresh loop, always close it."""
     from console.bootstrap import build_profile_session
 
     session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
 
-    async def once() -> Any:
+    async def run() -> _T:
         try:
-            return await session.engine.reconciler.run_once(RunTrigger.STARTUP)
+            return await use(session)
         finally:
             await session.aclose()
 
-    outcome = asyncio.run(once())
+    return session, asyncio.run(run())
+
+
+def _reconcile_profile(args: argparse.Namespace) -> int:
+    session, outcome = _on_profile(
+        args, lambda s: s.engine.reconciler.run_once(RunTrigger.STARTUP))
     _print_outcome(args, outcome.run, outcome.duration_ms,
                    f"Startup reconciliation, profile {args.profile} "
                    f"({session.profile.venue.value} {session.profile.network.value})",
@@ -213,19 +220,8 @@ def _operator(args: argparse.Namespace) -> str:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """Emergency stop: halt, bulk-cancel, optionally flatten, reconcile, report."""
-    from console.bootstrap import build_profile_session
-
-    session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
-
-    async def stop() -> Any:
-        try:
-            return await session.engine.emergency_stop(flatten=args.flatten,
-                                                       operator=_operator(args),
-                                                       reason=args.reason or "")
-        finally:
-            await session.aclose()
-
-    report = asyncio.run(stop())
+    _, report = _on_profile(args, lambda s: s.engine.emergency_stop(
+        flatten=args.flatten, operator=_operator(args), reason=args.reason or ""))
     data = report.to_dict()
     if args.json:
         print(json.dumps(data))
@@ -250,17 +246,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from console.bootstrap import build_profile_session
-
-    session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
-
-    async def resume() -> Any:
-        try:
-            return await session.engine.resume(_operator(args))
-        finally:
-            await session.aclose()
-
-    outcome = asyncio.run(resume())
+    _, outcome = _on_profile(args, lambda s: s.engine.resume(_operator(args)))
     print(f"Profile {args.profile}: " + ("trading resumed." if outcome.changed
                                          else "trading was not halted or paused."))
     return 0

@@ -20,12 +20,13 @@ from PySide6.QtWidgets import QApplication
 
 from console.engine.alerts import AlertEngine
 from console.engine.demo import ChaosPort, DemoQuoter
+from console.engine.ports import LedgerPort
 from console.engine.session import EngineSession
 from console.ui.controller import ConsoleController, wall_ms
 from console.ui.dialogs.confirm import Confirmer, DialogConfirmer
 from console.ui.main_window import MainWindow
 from console.ui.notifications import Notifier
-from console.ui.ports import BookReader, CredentialsPort, Identity, ProfilesPort
+from console.ui.ports import CredentialsPort, Identity, ProfilesPort
 from console.ui.settings import UiSettings
 from console.ui.theme import ThemeState
 
@@ -37,7 +38,7 @@ class ConsoleParts:
     """Everything the window runs on, built by the composition root."""
 
     session: EngineSession
-    book: BookReader
+    book: LedgerPort
     identity: Identity
     alerts: AlertEngine | None = None
     chaos: ChaosPort | None = None

@@ -44,6 +44,7 @@ from console.engine.alerts import AlertChange, AlertEngine, AlertNotice
 from console.engine.demo import ChaosPort, DemoQuoter
 from console.engine.emergency import HALT_ACTION, EmergencyReport, ResumeOutcome
 from console.engine.order_manager import ReplaceResult, take_venue_view
+from console.engine.ports import LedgerPort
 from console.engine.reconcile_service import RunOutcome, wall_clock_ms
 from console.engine.session import EngineSession
 from console.errors import UserFacingError
@@ -58,7 +59,7 @@ from console.ui.models.orders import OrdersModel
 from console.ui.models.positions import PositionsModel
 from console.ui.models.runs import RunsModel
 from console.ui.notifications import Notifier
-from console.ui.ports import BookReader, Identity
+from console.ui.ports import Identity
 from console.ui.theme import ThemeState
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class ConsoleController(QObject):
     """An `EmergencyReport`."""
     engine_started = Signal()
 
-    def __init__(self, session: EngineSession, book: BookReader, identity: Identity, *,
+    def __init__(self, session: EngineSession, book: LedgerPort, identity: Identity, *,
                  confirmer: Confirmer, notifier: Notifier, theme: ThemeState,
                  operator: Callable[[], str], alerts: AlertEngine | None = None,
                  chaos: ChaosPort | None = None, demo: DemoQuoter | None = None,

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from console.domain import Balance, Fill, Order, Position
-
 
 class Badge(StrEnum):
     """Which money is at stake: shown in the title and, permanently, in the status bar."""
@@ -35,25 +33,6 @@ class Identity:
     read_only: bool = False
     detail: str = ""
     """One line for the status bar tooltip (scenario, URLs...). Never a secret."""
-
-
-class BookReader(Protocol):
-    """Ledger reads for the tables (the SQLAlchemy ledger satisfies it structurally)."""
-
-    def orders(self, venue: str, account: str, active_only: bool = False) -> list[Order]:
-        ...
-
-    def get_order(self, venue: str, account: str, ident: str) -> Order | None:
-        ...
-
-    def positions(self, venue: str, account: str) -> list[Position]:
-        ...
-
-    def balances(self, venue: str, account: str) -> list[Balance]:
-        ...
-
-    def fills(self, venue: str, account: str, since: int | None = None) -> list[Fill]:
-        ...
 
 
 @dataclass(frozen=True, slots=True)
