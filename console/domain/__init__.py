@@ -7,6 +7,7 @@ from console.domain.enums import (
     OrderStatus,
     OrderType,
     Origin,
+    PositionSide,
     Side,
     TimeInForce,
     TriggerDirection,
@@ -26,6 +27,6 @@ from console.domain.values import ZERO, DomainValueError
 __all__ = [
     "ZERO", "Balance", "BracketState", "Category", "DomainValueError", "ExecType", "Fill",
     "LedgerChanges", "LedgerSnapshot", "Order", "OrderRole", "OrderStatus", "OrderType",
-    "Origin", "Position", "RunnerState", "Side", "TimeInForce", "TriggerDirection",
+    "Origin", "Position", "PositionSide", "RunnerState", "Side", "TimeInForce", "TriggerDirection",
     "VenueSnapshot", "position_key",
 ]

@@ -68,6 +68,15 @@ class OrderStatus(StrEnum):
 _TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
 
 
+class PositionSide(StrEnum):
+    """Which book a position sits in: one-way accounts hold one netted position per
+    instrument; hedge-mode accounts hold a long and a short one side by side."""
+
+    ONE_WAY = "one_way"
+    LONG = "long"
+    SHORT = "short"
+
+
 class OrderRole(StrEnum):
     ENTRY = "entry"
     STOP_LOSS = "sl"

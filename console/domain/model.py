@@ -18,6 +18,7 @@ from console.domain.enums import (
     OrderStatus,
     OrderType,
     Origin,
+    PositionSide,
     Side,
     TimeInForce,
     TriggerDirection,
@@ -46,8 +47,8 @@ def _check_ms(name: str, value: object) -> None:
         raise DomainValueError(f"{name}: {value!r} is not an epoch-millisecond timestamp")
 
 
-def position_key(category: Category, symbol: str, position_idx: int) -> str:
-    return f"{category.value}:{symbol}:{position_idx}"
+def position_key(category: Category, symbol: str, position_side: PositionSide) -> str:
+    return f"{category.value}:{symbol}:{position_side.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ class Position:
     symbol: str
     size: Decimal
     entry_price: Decimal
-    position_idx: int = 0
+    position_side: PositionSide = PositionSide.ONE_WAY
     mark_price: Decimal | None = None
     unrealised_pnl: Decimal | None = None
     updated_at: int = 0
@@ -177,12 +178,17 @@ class Position:
         _check_decimal("position.unrealised_pnl", self.unrealised_pnl, allow_none=True,
                        signed=True)
         _check_ms("position.updated_at", self.updated_at)
-        if self.position_idx not in (0, 1, 2):
-            raise DomainValueError(f"position.position_idx: {self.position_idx!r} not in 0, 1, 2")
+        if not isinstance(self.position_side, PositionSide):
+            raise DomainValueError(f"position.position_side: {self.position_side!r} "
+                                   "is not a PositionSide")
+        if (self.position_side is PositionSide.LONG and self.size < 0) or (
+                self.position_side is PositionSide.SHORT and self.size > 0):
+            raise DomainValueError(f"position.size: {self.size} has the wrong sign for a "
+                                   f"{self.position_side.value} position")
 
     @property
     def key(self) -> str:
-        return position_key(self.category, self.symbol, self.position_idx)
+        return position_key(self.category, self.symbol, self.position_side)
 
     @property
     def side(self) -> Side | None:

@@ -445,7 +445,7 @@ def _evolve_position(p: Position, taken: int) -> Position:
 
 
 def _pos_title(p: Position) -> str:
-    return f"{p.symbol} {p.category.value} idx{p.position_idx}"
+    return f"{p.symbol} {p.category.value} {p.position_side.value}"
 
 
 def _pos_evidence(p: Position) -> tuple[tuple[str, str], ...]:

@@ -15,6 +15,7 @@ from console.domain.enums import (
     Category,
     OrderStatus,
     OrderType,
+    PositionSide,
     Side,
     TimeInForce,
     TriggerDirection,
@@ -92,7 +93,7 @@ class SimOrder:
 
 @dataclass(slots=True, eq=False)
 class SimPosition:
-    """One-way (position_idx 0) linear position. `size` is signed."""
+    """One-way linear position. `size` is signed."""
 
     category: Category
     symbol: str
@@ -114,7 +115,8 @@ class SimPosition:
     def snapshot(self, venue: str, account: str, mark: Decimal | None) -> Position:
         return Position(
             venue=venue, account=account, category=self.category, symbol=self.symbol,
-            size=self.size, entry_price=self.entry_price, position_idx=0, mark_price=mark,
+            size=self.size, entry_price=self.entry_price, position_side=PositionSide.ONE_WAY,
+            mark_price=mark,
             unrealised_pnl=self.unrealised_pnl(mark), updated_at=self.updated_at,
         )
 

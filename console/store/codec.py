@@ -24,6 +24,7 @@ from console.domain import (
     OrderType,
     Origin,
     Position,
+    PositionSide,
     RunnerState,
     Side,
     TimeInForce,
@@ -137,7 +138,7 @@ def position_to_row(p: Position) -> Row:
     return {
         "venue": p.venue, "account": p.account, "key": p.key, "category": p.category.value,
         "symbol": p.symbol, "size": p.size, "entry_price": p.entry_price,
-        "position_idx": p.position_idx, "mark_price": p.mark_price,
+        "position_side": p.position_side.value, "mark_price": p.mark_price,
         "unrealised_pnl": p.unrealised_pnl, "updated_at": p.updated_at,
     }
 
@@ -146,7 +147,7 @@ def position_from_row(r: Mapping[Any, Any]) -> Position:
     return Position(
         venue=r["venue"], account=r["account"], category=Category(r["category"]),
         symbol=r["symbol"], size=_dec(r["size"]), entry_price=_dec(r["entry_price"]),
-        position_idx=int(r["position_idx"]), mark_price=_opt_dec(r["mark_price"]),
+        position_side=PositionSide(r["position_side"]), mark_price=_opt_dec(r["mark_price"]),
         unrealised_pnl=_opt_dec(r["unrealised_pnl"]), updated_at=int(r["updated_at"]),
     )
 

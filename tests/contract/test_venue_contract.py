@@ -178,8 +178,8 @@ def test_positions_have_signed_sizes(contract: Contract) -> None:
         for pos in positions.values():
             sim = h.exchange.position(ACCOUNT, L, pos.symbol)
             assert sim is not None
-            assert (pos.size, pos.entry_price, pos.position_idx) == (
-                sim.size, sim.entry_price, sim.position_idx)
+            assert (pos.size, pos.entry_price, pos.position_side) == (
+                sim.size, sim.entry_price, sim.position_side)
         await h.venue.place_order(intent(h, "rc-w1-e-flat-1", side=Side.SELL,
                                          type=OrderType.MARKET, price=None, qty=D(3),
                                          reduce_only=True))

@@ -31,6 +31,7 @@ from console.domain import (
     OrderType,
     Origin,
     Position,
+    PositionSide,
     RunnerState,
     Side,
     TimeInForce,
@@ -142,11 +143,12 @@ class Builders:
             "is_maker": True, "exec_type": ExecType.TRADE, **changes})
 
     @staticmethod
-    def position(symbol: str = "BTCUSDT", *, size: str = "-1.5", idx: int = 0,
+    def position(symbol: str = "BTCUSDT", *, size: str = "-1.5",
+                 side: PositionSide = PositionSide.ONE_WAY,
                  venue: str = VENUE, account: str = ACCOUNT) -> Position:
         return Position(venue=venue, account=account, category=Category.LINEAR, symbol=symbol,
                         size=Decimal(size), entry_price=Decimal("123456789.123456789"),
-                        position_idx=idx, mark_price=Decimal("1E+3"),
+                        position_side=side, mark_price=Decimal("1E+3"),
                         unrealised_pnl=Decimal("-0.00000001"), updated_at=3_000)
 
     @staticmethod

@@ -51,7 +51,7 @@ def test_0002_upgrades_a_0001_ledger_in_place(ledger_url, build):
         old.save_runner_state(build.runner_state())
     with Ledger.open(ledger_url) as ledger:
         with ledger.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0002"
+            assert MigrationContext.configure(conn).get_current_revision() == db.head_revision()
         assert ledger.orders("bybit", "main") == [build.order("c1")]
         assert ledger.runner_states("bybit", "main") == [build.runner_state()]
         ledger.upsert_alerts([alert("balance_mismatch", "USDT", 1_000)])

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 
-from console.domain import LedgerChanges, OrderStatus
+from console.domain import LedgerChanges, OrderStatus, PositionSide
 from console.domain.reconciliation import AuditEntry
 from console.errors import LedgerError
 from console.store import Ledger, default_ledger_path, tables
@@ -195,7 +195,8 @@ def test_a_fill_is_never_duplicated(ledger, build):
 
 
 def test_positions_upsert_and_removal_by_key(ledger, build):
-    btc, eth = build.position("BTCUSDT"), build.position("ETHUSDT", idx=1)
+    btc = build.position("BTCUSDT")
+    eth = build.position("ETHUSDT", size="1.5", side=PositionSide.LONG)
     ledger.apply_changes(V, A, LedgerChanges(positions=(btc, eth)))
     ledger.apply_changes(V, "other", LedgerChanges(positions=(build.position(account="other"),)))
     ledger.apply_changes(V, A, LedgerChanges(positions=(build.position("BTCUSDT", size="2"),),

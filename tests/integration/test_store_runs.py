@@ -53,7 +53,7 @@ def full_run(build, run_id: str = "run-1", started_at: int = 10_000) -> RunRecor
             PlannedAction(Action(ActionKind.ADD_FILL, "e1", fill=build.fill("e1")),
                           Decision.AUTO, ActionState.FAILED, applied_by="auto",
                           applied_at=10_210, error="boom"),
-            PlannedAction(Action(ActionKind.UPSERT_POSITION, "linear:BTCUSDT:0",
+            PlannedAction(Action(ActionKind.UPSERT_POSITION, "linear:BTCUSDT:one_way",
                                  position=build.position(), severity=Severity.CRITICAL),
                           Decision.AUTO),
             PlannedAction(Action(ActionKind.UPDATE_BALANCE, "USDT", balance=build.balance()),

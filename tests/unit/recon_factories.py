@@ -16,6 +16,7 @@ from console.domain import (
     OrderStatus,
     OrderType,
     Position,
+    PositionSide,
     RunnerState,
     Side,
     VenueSnapshot,
@@ -72,10 +73,11 @@ def fill(exec_id: str, *, order_cid: str = "", vid: str = "", qty: str = "1",
                 client_order_id=order_cid, fee=D("0.01"), fee_asset="USDT")
 
 
-def position(size: str, *, entry: str = "100", symbol: str = "BTCUSDT", idx: int = 0,
+def position(size: str, *, entry: str = "100", symbol: str = "BTCUSDT",
+             side: PositionSide = PositionSide.ONE_WAY,
              category: Category = Category.LINEAR, updated_at: int = NOW - 60_000) -> Position:
     return Position(venue=VENUE, account=ACCOUNT, category=category, symbol=symbol,
-                    size=D(size), entry_price=D(entry), position_idx=idx,
+                    size=D(size), entry_price=D(entry), position_side=side,
                     updated_at=updated_at)
 
 

@@ -19,7 +19,7 @@ from recon_factories import (
     venue_view,
 )
 
-from console.domain import Category
+from console.domain import Category, PositionSide
 from console.domain.reconciliation import ActionKind, Decision, DiscrepancyKind, TradingMode
 from console.reconcile import ReconcileConfig, diff, reconcile
 
@@ -113,13 +113,14 @@ def test_agreeing_positions(mine, theirs) -> None:
 
 
 def test_positions_are_keyed_by_category_symbol_and_index() -> None:
-    mine = (position("1", idx=1), position("-1", idx=2))
-    theirs = (position("1", idx=1), position("-1", idx=2, category=Category.INVERSE))
+    mine = (position("1", side=PositionSide.LONG), position("-1", side=PositionSide.SHORT))
+    theirs = (position("1", side=PositionSide.LONG),
+              position("-1", side=PositionSide.SHORT, category=Category.INVERSE))
     found = {(d.kind, d.subject) for d in run(ledger(positions=mine),
                                               venue(positions=theirs)).discrepancies}
     assert found == {
-        (DiscrepancyKind.POSITION_MISSING_ON_VENUE, "linear:BTCUSDT:2"),
-        (DiscrepancyKind.POSITION_MISSING_LOCALLY, "inverse:BTCUSDT:2"),
+        (DiscrepancyKind.POSITION_MISSING_ON_VENUE, "linear:BTCUSDT:short"),
+        (DiscrepancyKind.POSITION_MISSING_LOCALLY, "inverse:BTCUSDT:short"),
     }
 
 
@@ -133,7 +134,7 @@ def test_position_tolerance_is_configurable() -> None:
 def test_position_evidence() -> None:
     [d] = run(ledger(positions=(position("1", entry="100"),)),
               venue(positions=(position("2", entry="101"),))).discrepancies
-    assert d.summary == "BTCUSDT linear idx0: ledger 1 @ 100, venue 2 @ 101"
+    assert d.summary == "BTCUSDT linear one_way: ledger 1 @ 100, venue 2 @ 101"
     assert ("size", "1") in d.ledger and ("size", "2") in d.venue
     assert d.ledger_seen_at == NOW - 60_000 and d.venue_seen_at == TAKEN
 

@@ -268,14 +268,14 @@ def test_apply_actions_ignores_venue_and_mode_actions() -> None:
 def test_close_and_upsert_positions() -> None:
     led = ledger(positions=(position("1"), position("2", symbol="ETHUSDT")))
     changes = apply_actions(led, [
-        Action(ActionKind.CLOSE_LOCAL_POSITION, "linear:BTCUSDT:0", position=position("1")),
-        Action(ActionKind.CLOSE_LOCAL_POSITION, "linear:SOLUSDT:0"),  # not there: nothing
-        Action(ActionKind.UPSERT_POSITION, "linear:ETHUSDT:0",
+        Action(ActionKind.CLOSE_LOCAL_POSITION, "linear:BTCUSDT:one_way", position=position("1")),
+        Action(ActionKind.CLOSE_LOCAL_POSITION, "linear:SOLUSDT:one_way"),  # not there: nothing
+        Action(ActionKind.UPSERT_POSITION, "linear:ETHUSDT:one_way",
                position=position("2", symbol="ETHUSDT", updated_at=NOW)),  # same but time
-        Action(ActionKind.UPSERT_POSITION, "linear:XRPUSDT:0",
+        Action(ActionKind.UPSERT_POSITION, "linear:XRPUSDT:one_way",
                position=position("5", symbol="XRPUSDT")),
     ], NOW)
-    assert changes.removed_positions == ("linear:BTCUSDT:0",)
+    assert changes.removed_positions == ("linear:BTCUSDT:one_way",)
     assert [p.symbol for p in changes.positions] == ["XRPUSDT"]
     after = apply_changes(led, changes)
     assert sorted(p.symbol for p in after.positions) == ["ETHUSDT", "XRPUSDT"]

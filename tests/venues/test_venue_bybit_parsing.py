@@ -238,7 +238,7 @@ def test_position_refusals() -> None:
         parse_position(position_json(size="-5"), account="a", category=L)
     with pytest.raises(MalformedVenueDataError, match="side: unknown value 'Long'"):
         parse_position(position_json(side="Long"), account="a", category=L)
-    with pytest.raises(MalformedVenueDataError, match=r"position_idx: 3 not in 0, 1, 2"):
+    with pytest.raises(MalformedVenueDataError, match=r"positionIdx: unknown value 3"):
         parse_position(position_json(positionIdx=3), account="a", category=L)
 
 

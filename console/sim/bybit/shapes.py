@@ -19,7 +19,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Final
 
-from console.domain.enums import Category, OrderStatus, OrderType, TriggerDirection
+from console.domain.enums import (
+    Category,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TriggerDirection,
+)
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.values import ZERO
 
@@ -33,6 +39,9 @@ _STATUS: Final = {
     OrderStatus.FILLED: "Filled",
     OrderStatus.REJECTED: "Rejected",
 }
+# positionIdx: 0 one-way mode, 1 hedge-mode buy side, 2 hedge-mode sell side
+POSITION_IDX: Final[dict[PositionSide, int]] = {
+    PositionSide.ONE_WAY: 0, PositionSide.LONG: 1, PositionSide.SHORT: 2}
 
 # sim reason -> (cancelType, rejectReason)
 _REASONS: Final = {
@@ -202,7 +211,7 @@ def position_json(position: Position, *, leverage: int, initial_margin: Decimal,
     size = abs(position.size)
     price_key = "entryPrice" if stream else "avgPrice"
     out: JsonObj = {
-        "positionIdx": position.position_idx,
+        "positionIdx": POSITION_IDX[position.position_side],
         "riskId": 1,
         "riskLimitValue": "2000000",
         "symbol": position.symbol,

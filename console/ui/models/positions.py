@@ -37,7 +37,7 @@ COLUMNS: tuple[Column[Position], ...] = (
            numeric=True, width=90),
     Column("Unrealised PnL", lambda p: fmt_decimal(p.unrealised_pnl, signed=True),
            sort=lambda p: p.unrealised_pnl, numeric=True, tone=_pnl_tone, width=110),
-    Column("Idx", lambda p: str(p.position_idx), sort=lambda p: p.position_idx, width=40),
+    Column("Mode", lambda p: p.position_side.value.replace("_", "-"), width=60),
     Column("Updated", lambda p: fmt_time(p.updated_at), sort=lambda p: p.updated_at,
            tooltip=lambda p: fmt_utc(p.updated_at), width=80),
 )

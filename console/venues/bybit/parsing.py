@@ -36,6 +36,7 @@ from console.domain.enums import (
     OrderRole,
     OrderStatus,
     OrderType,
+    PositionSide,
     Side,
     TimeInForce,
     TriggerDirection,
@@ -90,6 +91,10 @@ TRIGGER_DIRECTION: Final[Mapping[int, TriggerDirection | None]] = {
 TRIGGER_DIRECTION_CODE: Final[Mapping[TriggerDirection, int]] = {
     TriggerDirection.RISE: 1, TriggerDirection.FALL: 2}
 POSITION_SIDE_FLAT: Final = frozenset({"", "None"})
+# positionIdx: 0 one-way mode, 1 hedge-mode buy side, 2 hedge-mode sell side
+POSITION_SIDE: Final[Mapping[int, PositionSide]] = {
+    0: PositionSide.ONE_WAY, 1: PositionSide.LONG, 2: PositionSide.SHORT}
+POSITION_IDX: Final[Mapping[PositionSide, int]] = {v: k for k, v in POSITION_SIDE.items()}
 
 PRIVATE_TOPICS: Final = ("order", "execution", "position", "wallet")
 
@@ -347,11 +352,14 @@ def parse_position(raw: object, *, account: str, category: Category | None = Non
         if size != 0:
             raise _fail(f"{item.label(price_field)}: missing for an open position")
         entry = ZERO
-    idx = item.integer("positionIdx")
+    idx_code = item.integer("positionIdx")
+    if idx_code not in POSITION_SIDE:
+        raise _fail(f"{item.label('positionIdx')}: unknown value {idx_code!r} (known: 0, 1, 2)")
+    idx = POSITION_SIDE[idx_code]
     return _build(  # type: ignore[no-any-return]
         item.what, Position,
         venue=venue, account=account, category=item.category(category), symbol=symbol,
-        size=signed, entry_price=entry, position_idx=idx,
+        size=signed, entry_price=entry, position_side=idx,
         mark_price=item.optional_decimal("markPrice", missing_ok=True),
         unrealised_pnl=item.optional_decimal("unrealisedPnl", missing_ok=True, signed=True),
         updated_at=item.ms("updatedTime", empty_is_zero=True))
