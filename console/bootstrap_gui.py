@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +47,7 @@ from console.credentials import (
     insecure_allowed_by_env,
 )
 from console.domain import Balance, Category, Fill, Order, Position
+from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
 from console.domain.events import ConnectionEvent, ConnectionState, VenueEvent
 from console.domain.telemetry import Telemetry
 from console.engine.alerts import AlertEngine, attach_alerts
@@ -105,9 +107,37 @@ class ChaosVenue:
         self.lost_events = 0
         self._reconnect: asyncio.TimerHandle | None = None
 
+    # -- the port's declared capabilities, forwarded one by one ---------------------------
+
+    @property
+    def capabilities(self) -> VenueCapabilities:
+        return self.inner.capabilities
+
     @property
     def categories(self) -> tuple[Category, ...]:
         return self.inner.categories
+
+    def priority(self) -> AbstractContextManager[None]:
+        return self.inner.priority()
+
+    @property
+    def priority_calls(self) -> Counter[str]:
+        return self.inner.priority_calls
+
+    async def warm_priority_lane(self) -> None:
+        await self.inner.warm_priority_lane()
+
+    async def cancel_all_ids(self, category: Category,
+                             symbol: str | None = None) -> list[tuple[str, str]]:
+        result: list[tuple[str, str]] = await self._timed(
+            lambda: self.inner.cancel_all_ids(category, symbol))
+        return result
+
+    def rate_budget(self) -> RateBudget | None:
+        return self.inner.rate_budget()
+
+    async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
+        return await self.inner.set_dead_man_switch(timeout_ms)
 
     async def _timed(self, call: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()

@@ -65,6 +65,12 @@ class OrderNotFoundError(FatalVenueError):
     """The venue does not know this order (by venue id or client id)."""
 
 
+class CapabilityUnsupported(FatalVenueError):
+    """The connector declares that it does not offer this capability (see
+    `console.domain.capabilities.VenueCapabilities`); asking for it is a programming or
+    configuration error, never a reason to fall back silently."""
+
+
 class MalformedVenueDataError(FatalVenueError):
     """The venue answered with data we cannot trust (unknown enum, bad number, missing field).
 

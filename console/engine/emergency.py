@@ -30,9 +30,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 
 from console.domain import (
     Category,
@@ -59,30 +58,6 @@ RESUME_HALT_ACTION: Final = "resume_halted"
 """An operator closed the circuit breaker (actor "operator:<who>")."""
 RESUME_PAUSE_ACTION: Final = "resume_trading"
 """A desync pause was lifted: by the reconciler (actor "auto") or an operator."""
-
-
-@runtime_checkable
-class PriorityLane(Protocol):
-    """An adapter with a lane reserved for urgent requests (Bybit: `priority()`)."""
-
-    def priority(self) -> AbstractContextManager[None]:
-        ...
-
-
-@runtime_checkable
-class BulkCancelIds(Protocol):
-    """An adapter whose bulk cancel can answer with the acknowledged ids alone."""
-
-    async def cancel_all_ids(self, category: Category,
-                             symbol: str | None = None) -> list[tuple[str, str]]:
-        ...
-
-
-@runtime_checkable
-class CategoryScope(Protocol):
-    @property
-    def categories(self) -> tuple[Category, ...]:
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,15 +211,11 @@ class EmergencyStop:
 
     @contextlib.contextmanager
     def _lane(self) -> Iterator[None]:
-        if isinstance(self.venue, PriorityLane):
-            with self.venue.priority():
-                yield
-        else:
+        with self.venue.priority():
             yield
 
     def _calls(self) -> Counter[str]:
-        lane = getattr(self.venue, "priority_calls", None)
-        return Counter(lane if isinstance(lane, Counter) else self.venue.calls)
+        return Counter(self.venue.priority_calls)
 
     async def run(self, *, operator: str, flatten: bool = False,
                   reason: str = "") -> EmergencyReport:
@@ -394,9 +365,7 @@ class EmergencyStop:
     # -- steps -----------------------------------------------------------------------------
 
     def _categories(self) -> tuple[Category, ...]:
-        if isinstance(self.venue, CategoryScope):
-            return self.venue.categories
-        return tuple(Category)
+        return self.venue.categories
 
     async def _cancel_everything(
         self, run: _Run, *, stage: str = "cancel_acknowledged",
@@ -405,7 +374,7 @@ class EmergencyStop:
         categories = self._categories()
 
         async def bulk(category: Category) -> tuple[list[Order], list[tuple[str, str]]]:
-            if isinstance(venue, BulkCancelIds):
+            if venue.capabilities.bulk_cancel_ids:
                 acks = await venue.cancel_all_ids(category)
                 run.mark(stage)
                 return await self.orders.record_bulk_cancel(acks)

@@ -382,6 +382,8 @@ class OrderManager:
                        qty: Decimal | None) -> ReplaceResult:
         why = amend_decision(order, price=price, qty=qty, now=self.clock_ms(),
                              policy=self.amend_policy)
+        if not why and not self.venue.capabilities.amend:
+            why = f"{self.venue.venue} cannot amend in place"
         if not why:
             try:
                 answer = await self.venue.amend_order(order, qty=qty, price=price)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from console.domain import (
@@ -21,18 +22,63 @@ from console.domain import (
     RunnerState,
 )
 from console.domain.alerts import Alert
+from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
 from console.domain.events import VenueEvent
 from console.domain.reconciliation import ActionState, AuditEntry, PlannedAction, RunRecord
 
 
 class VenuePort(Protocol):
-    """One account on one venue (design.md §6). Methods raise `console.errors.VenueError`
-    subclasses; a malformed venue answer raises `MalformedVenueDataError`."""
+    """One account on one venue (docs/architecture.md, "The venue port"). Methods raise
+    `console.errors.VenueError` subclasses; a malformed venue answer raises
+    `MalformedVenueDataError`.
+
+    Every member is required. Optional behaviour is declared in `capabilities`; a member
+    whose capability is off still exists and answers in the documented way, so the engine
+    branches on declared flags, never on `getattr`, and a wrapper must forward each member
+    (the type checker refuses one that does not).
+    """
 
     venue: str
     account: str
     calls: Counter[str]
     """Requests made so far, by method (pages count one each): the run reports the delta."""
+
+    @property
+    def capabilities(self) -> VenueCapabilities:
+        ...
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        """The categories in scope: what a reconciliation reads and a bulk cancel covers."""
+        ...
+
+    def priority(self) -> AbstractContextManager[None]:
+        """Requests made inside take the emergency lane (a no-op without `priority_lane`)."""
+        ...
+
+    @property
+    def priority_calls(self) -> Counter[str]:
+        """Requests made in the priority lane (`calls` itself without a lane)."""
+        ...
+
+    async def warm_priority_lane(self) -> None:
+        """Open the lane's connections ahead of an emergency (a no-op without a lane)."""
+        ...
+
+    async def cancel_all_ids(self, category: Category,
+                             symbol: str | None = None) -> list[tuple[str, str]]:
+        """Bulk cancel answering with the acknowledged (venue id, client id) pairs alone.
+        Raises `CapabilityUnsupported` without `bulk_cancel_ids`."""
+        ...
+
+    def rate_budget(self) -> RateBudget | None:
+        """The venue's last reported rate-limit figures (None without `rate_budget`)."""
+        ...
+
+    async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
+        """Arm (timeout) or disarm (None) the venue-side cancel-all-on-silence. Raises
+        `CapabilityUnsupported` without `dead_man_switch`."""
+        ...
 
     async def fetch_open_orders(self) -> list[Order]:
         """Every open order (active and untriggered) in the configured scope, all pages."""

@@ -93,10 +93,9 @@ class EngineSession:
         if stream:
             self.stream.start()
             self._streaming = True
-        warm = getattr(self.venue, "warm_priority_lane", None)
-        if callable(warm):
+        if self.venue.capabilities.priority_lane:
             try:
-                await warm()
+                await self.venue.warm_priority_lane()
             except (VenueError, OSError) as exc:
                 log.info("priority lane not warmed: %s", exc)
         outcome = await self.reconciler.start()

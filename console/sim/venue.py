@@ -24,9 +24,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from types import MappingProxyType
 from typing import Final, TypeVar
 
+from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
 from console.domain.enums import Category, OrderRole, OrderType, Origin
 from console.domain.events import (
     BalanceEvent,
@@ -40,7 +42,12 @@ from console.domain.events import (
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.records import from_record, to_record
 from console.domain.values import DomainValueError, to_decimal
-from console.errors import FatalVenueError, MalformedVenueDataError, UnknownOutcomeError
+from console.errors import (
+    CapabilityUnsupported,
+    FatalVenueError,
+    MalformedVenueDataError,
+    UnknownOutcomeError,
+)
 from console.sim.core import SimExchange
 from console.sim.errors import SimErrorCode
 from console.sim.events import SimEvent
@@ -89,6 +96,9 @@ class SimVenue:
         self._faults: dict[str, deque[BaseException]] = {}
         self._corruptions: dict[str, deque[dict[str, object]]] = {}
         self._lost: dict[str, int] = {}
+
+    capabilities: Final = VenueCapabilities(amend=True, hedge_mode=True)
+    """In process: no lane, no rate limits, no venue-side dead-man's switch."""
 
     @property
     def categories(self) -> tuple[Category, ...]:
@@ -274,6 +284,30 @@ class SimVenue:
 
     async def aclose(self) -> None:
         """Nothing to release in process (the port interface asks for it)."""
+
+    # -- capabilities this port does not have (declared in `capabilities`) ---------------
+
+    def priority(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    @property
+    def priority_calls(self) -> Counter[str]:
+        return self.calls
+
+    async def warm_priority_lane(self) -> None:
+        return None
+
+    async def cancel_all_ids(self, category: Category,
+                             symbol: str | None = None) -> list[tuple[str, str]]:
+        raise CapabilityUnsupported("the in-process sim venue answers bulk cancels with "
+                                    "orders, not ids", venue=self.venue)
+
+    def rate_budget(self) -> RateBudget | None:
+        return None
+
+    async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
+        raise CapabilityUnsupported("the in-process sim venue has no dead-man's switch",
+                                    venue=self.venue)
 
     # -- private stream --------------------------------------------------------------------
 

@@ -177,7 +177,7 @@ def test_every_port_method_round_trips() -> None:
             rest_latency = [labels for stage, _, labels in h.telemetry.latencies
                             if stage == "rest"]
             assert (("endpoint", "/v5/order/create"),) in rest_latency
-            budget = venue.rate_budget.get("/v5/order/create")
+            budget = venue.rate_budget().get("/v5/order/create")
             assert budget is not None and budget.limit == 10
 
     run(main())
@@ -278,7 +278,7 @@ def test_a_spent_budget_waits_for_the_reset_header() -> None:
             elapsed = time.monotonic() - started
             assert elapsed >= 0.8  # the third call waited for the one-second window
             assert h.telemetry.errors("rate_limited") >= 1
-            budget = h.venue.rate_budget.get("/v5/order/realtime")
+            budget = h.venue.rate_budget().get("/v5/order/realtime")
             assert budget is not None and budget.limit == 2
 
     run(main())

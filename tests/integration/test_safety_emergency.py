@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from console.domain import Category, LedgerChanges, Order, OrderRole, OrderStatus, OrderType, Side
+from console.domain.capabilities import EndpointBudget
 from console.domain.events import ConnectionState
 from console.domain.ids import ClientOrderIdGenerator
 from console.engine.emergency import HALT_ACTION, RESUME_HALT_ACTION, EmergencyReport
@@ -32,7 +33,7 @@ from console.sim.core import SimExchange, wall_clock_ms
 from console.sim.instruments import numbered_linear_instruments
 from console.sim.server import SimServerHandle, run_sim_server_in_thread
 from console.store import Ledger
-from console.venues.bybit import BybitConfig, BybitVenue, EndpointBudget
+from console.venues.bybit import BybitConfig, BybitVenue
 
 pytestmark = pytest.mark.timeout(60)
 SYMBOLS = 20

@@ -206,7 +206,7 @@ def test_a_spent_rate_budget_delays_the_next_call_until_its_reset() -> None:
 
     async def twice() -> None:
         await v.fetch_open_orders()
-        budget = v.rate_budget.get("/v5/order/realtime")
+        budget = v.rate_budget().get("/v5/order/realtime")
         assert budget is not None and (budget.limit, budget.remaining) == (10, 0)
         assert budget.reset_at == NOW + 400
         await v.fetch_open_orders()

@@ -2,7 +2,7 @@
 account. The same code talks to api.bybit.com and to the simulated Bybit front-end on
 loopback: only `BybitConfig.rest_url` and `ws_private_url` differ."""
 
-from console.venues.bybit.client import BybitVenue, EndpointBudget, RateBudget
+from console.venues.bybit.client import BybitVenue
 from console.venues.bybit.config import BybitConfig
 from console.venues.bybit.errors import (
     ClockSkewError,
@@ -13,5 +13,5 @@ from console.venues.bybit.stream import BybitPrivateStream
 
 __all__ = [
     "BybitConfig", "BybitPrivateStream", "BybitVenue", "ClockSkewError",
-    "DuplicateClientOrderIdError", "EndpointBudget", "RateBudget", "VenueAuthError",
+    "DuplicateClientOrderIdError", "VenueAuthError",
 ]

@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import requests
@@ -52,11 +52,18 @@ from pybit import _helpers as pybit_helpers
 from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
+from console.domain.capabilities import (
+    DeadManState,
+    EndpointBudget,
+    RateBudget,
+    VenueCapabilities,
+)
 from console.domain.enums import Category, OrderRole, OrderStatus
 from console.domain.events import VenueEvent
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import (
+    CapabilityUnsupported,
     FatalVenueError,
     MalformedVenueDataError,
     VenueError,
@@ -130,29 +137,6 @@ CANCEL_ALL: Final = Endpoint("cancel_all_orders", "/v5/order/cancel-all", write=
 SERVER_TIME: Final = Endpoint("get_server_time", "/v5/market/time")
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointBudget:
-    """The last rate-limit headers seen for one endpoint (None: not reported)."""
-
-    endpoint: str
-    limit: int | None
-    remaining: int | None
-    reset_at: int | None
-    """Venue time (ms) at which `remaining` is refilled."""
-    seen_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class RateBudget:
-    endpoints: tuple[EndpointBudget, ...] = field(default=())
-
-    def get(self, endpoint: str) -> EndpointBudget | None:
-        for budget in self.endpoints:
-            if budget.endpoint == endpoint:
-                return budget
-        return None
-
-
 class _SignedHTTP(HTTP):  # type: ignore[misc]
     """pybit's HTTP with clock-corrected signing timestamps and a repr without secrets."""
 
@@ -200,6 +184,8 @@ class BybitVenue:
     """One Bybit account as a `VenuePort` (see the module docstring for the how)."""
 
     venue: str = VENUE
+    capabilities: Final = VenueCapabilities(
+        amend=True, bulk_cancel_ids=True, priority_lane=True, rate_budget=True)
 
     def __init__(self, config: BybitConfig, api_key: str, api_secret: str, *,
                  profile: str = "", telemetry: Telemetry = NULL_TELEMETRY,
@@ -746,7 +732,10 @@ class BybitVenue:
         finally:
             await events.aclose()
 
-    @property
+    async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
+        raise CapabilityUnsupported("bybit: disconnection protection is not wired into "
+                                    "this connector yet", venue=VENUE)
+
     def rate_budget(self) -> RateBudget:
         return RateBudget(tuple(self._budgets[k] for k in sorted(self._budgets)))
 
