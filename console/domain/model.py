@@ -121,6 +121,24 @@ class Order:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def keep_ownership(venue_view: Order, ledger: Order) -> Order:
+    """The venue's view of an order, carrying the ledger's ownership of it.
+
+    The venue is the truth for what an order is (ids, status, fills, terms); the ledger is
+    the truth for whose it is: strategy, worker, role in a bracket, origin and label. Every
+    adapter answer and every reconcile update goes through this one rule. A venue view
+    may fill in what the ledger does not know (a role read from our client-id format, a
+    venue label) but never overwrites what it does.
+    """
+    return venue_view.evolve(
+        strategy_id=ledger.strategy_id or venue_view.strategy_id,
+        worker_id=ledger.worker_id or venue_view.worker_id,
+        role=ledger.role if ledger.role is not OrderRole.OTHER else venue_view.role,
+        origin=ledger.origin,
+        label=ledger.label or venue_view.label,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Fill:
     venue: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from console.domain.model import Balance, Fill, Order, Position, RunnerState
+from console.domain.model import Balance, Fill, Order, Position, RunnerState, keep_ownership
 from console.domain.reconciliation import Action, ActionKind
 from console.domain.snapshot import LedgerChanges, LedgerSnapshot
 
@@ -22,11 +22,9 @@ _BRACKET_SETS = frozenset({ActionKind.RESTORE_BRACKET, ActionKind.UPDATE_BRACKET
 
 def keep_ledger_metadata(known: Order, update: Order) -> Order:
     """The update's venue facts; the ledger's intent and ownership. Identity never moves."""
-    merged = update.evolve(
+    merged = keep_ownership(update, known).evolve(
         client_order_id=known.client_order_id,
         venue_order_id=update.venue_order_id or known.venue_order_id,
-        strategy_id=known.strategy_id, worker_id=known.worker_id, role=known.role,
-        origin=known.origin, label=known.label,
         created_at=known.created_at or update.created_at,
         updated_at=max(known.updated_at, update.updated_at),
     )

@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Final, TypeVar
 
 from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
-from console.domain.enums import Category, OrderRole, OrderType, Origin
+from console.domain.enums import Category, OrderType
 from console.domain.events import (
     BalanceEvent,
     ConnectionEvent,
@@ -39,7 +39,7 @@ from console.domain.events import (
     PositionEvent,
     VenueEvent,
 )
-from console.domain.model import Balance, Fill, Order, Position
+from console.domain.model import Balance, Fill, Order, Position, keep_ownership
 from console.domain.records import from_record, to_record
 from console.domain.values import DomainValueError, to_decimal
 from console.errors import (
@@ -257,7 +257,7 @@ class SimVenue:
             reduce_only=order.reduce_only, trigger_price=order.trigger_price,
             trigger_direction=order.trigger_direction, label=order.label)
         self._lose("place_order")
-        return _with_intent(placed, order)
+        return keep_ownership(placed, order)
 
     async def amend_order(self, order: Order, *, qty: object = None,
                           price: object = None) -> Order:
@@ -270,13 +270,13 @@ class SimVenue:
                                   code=SimErrorCode.INVALID_REQUEST.value) from None
         amended = self.exchange.amend_order(self.account, _ref(order), qty=new_qty,
                                             price=new_price)
-        return _with_intent(amended, order)
+        return keep_ownership(amended, order)
 
     async def cancel_order(self, order: Order) -> Order:
         self._call("cancel_order")
         cancelled = self.exchange.cancel_order(self.account, _ref(order))
         self._lose("cancel_order")
-        return _with_intent(cancelled, order)
+        return keep_ownership(cancelled, order)
 
     async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
         self._call("cancel_all")
@@ -339,10 +339,3 @@ def _ref(order: Order) -> str:
     return order.venue_order_id or order.client_order_id
 
 
-def _with_intent(venue_view: Order, request: Order) -> Order:
-    """The venue's answer, carrying the ledger's ownership of the order it answers."""
-    if request.role is OrderRole.OTHER and not request.strategy_id and not request.worker_id \
-            and request.origin is Origin.OURS:
-        return venue_view
-    return venue_view.evolve(strategy_id=request.strategy_id, worker_id=request.worker_id,
-                             role=request.role, origin=request.origin)

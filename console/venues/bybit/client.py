@@ -58,9 +58,9 @@ from console.domain.capabilities import (
     RateBudget,
     VenueCapabilities,
 )
-from console.domain.enums import Category, OrderRole, OrderStatus
+from console.domain.enums import Category, OrderStatus
 from console.domain.events import VenueEvent
-from console.domain.model import Balance, Fill, Order, Position
+from console.domain.model import Balance, Fill, Order, Position, keep_ownership
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import (
     CapabilityUnsupported,
@@ -581,7 +581,7 @@ class BybitVenue:
                 else OrderStatus.NEW
             view = sent.evolve(status=status, created_at=order.created_at or now,
                                updated_at=now)
-        return _with_intent(view, order)
+        return keep_ownership(view, order)
 
     async def amend_order(self, order: Order, *, qty: object = None,
                           price: object = None) -> Order:
@@ -594,7 +594,7 @@ class BybitVenue:
             new_qty, new_price = decimal_arg(qty, "qty"), decimal_arg(price, "price")
             view = sent.evolve(qty=new_qty or order.qty, price=new_price or order.price,
                                updated_at=self._clock_ms())
-        return _with_intent(view, order)
+        return keep_ownership(view, order)
 
     async def cancel_order(self, order: Order) -> Order:
         result, _ = await self._request("cancel_order", CANCEL, ref_params(order))
@@ -605,7 +605,7 @@ class BybitVenue:
             # accepted, not yet seen terminal: the venue's next answer decides
             view = (view or sent).evolve(status=OrderStatus.PENDING_CANCEL,
                                          updated_at=self._clock_ms())
-        return _with_intent(view, order)
+        return keep_ownership(view, order)
 
     @property
     def categories(self) -> tuple[Category, ...]:
@@ -771,8 +771,3 @@ def _server_time_ms(result: Mapping[str, Any], payload: Any) -> int | None:
     return envelope_time(payload) or None
 
 
-def _with_intent(view: Order, request: Order) -> Order:
-    """The venue's answer, carrying the ledger's ownership of the order it answers."""
-    return view.evolve(strategy_id=request.strategy_id, worker_id=request.worker_id,
-                       role=request.role if request.role is not OrderRole.OTHER else view.role,
-                       origin=request.origin, label=request.label)
