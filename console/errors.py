@@ -1,8 +1,8 @@
 """Errors that cross layer boundaries.
 
 `UserFacingError` carries a message fit for an operator: what went wrong and what to do.
-The venue taxonomy mirrors design.md §5: how the caller must react decides the class,
-not where the error came from.
+The venue taxonomy (docs/architecture.md, "The venue port"): how the caller must react
+decides the class, not where the error came from.
 """
 
 from __future__ import annotations

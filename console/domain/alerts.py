@@ -23,7 +23,7 @@ _SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 class AlertRule(StrEnum):
-    """The rules the alert engine evaluates (seed 002's alert conditions, and ours).
+    """The rules the alert engine evaluates (the conditions our users asked for, and ours).
 
     `Alert.rule` is plain text so that other parts of the engine (an emergency stop, a
     strategy) can raise alerts under their own keys; these are the built-in ones.

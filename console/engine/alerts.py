@@ -1,6 +1,6 @@
 """Alert rules, evaluated after every reconciliation and on a timer, kept in the ledger.
 
-Rules (seed 002's alert conditions, and the two a bracket book adds):
+Rules (the alert conditions our users asked for, and the two a bracket book adds):
 
 =====================  ========  ==========================================================
 rule                   severity  fires when

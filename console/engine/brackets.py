@@ -59,7 +59,8 @@ worker's resting entry is void.
 Cold start
 ----------
 `resume()` runs after the startup reconciliation, which matched the saved bracket against
-the venue and planned seed 003's outcomes; the runner acts on that plan, within policy:
+the venue and planned the five cold-start outcomes (docs/architecture.md, "Orders");
+the runner acts on that plan, within policy:
 
 - fully matched: the (restored) bracket is monitored again;
 - missing protection: with `venue_actions = auto` the reconciler has re-placed the leg

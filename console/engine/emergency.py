@@ -1,5 +1,5 @@
-"""The emergency stop (design §5, seed 002): halt, cancel everything, optionally flatten,
-stop the strategies, reconcile, report what is left.
+"""The emergency stop (docs/architecture.md, "Orders"): halt, cancel everything,
+optionally flatten, stop the strategies, reconcile, report what is left.
 
 Order of work, and why:
 1. Halt first, in memory, before any request: from that instant the order manager refuses

@@ -1,8 +1,8 @@
 """Latency (rest, ws, reconcile over time) and reconcile history (duration and
 discrepancies per run) charts, with pyqtgraph.
 
-Smoothness rules (design.md §7): samples go into preallocated numpy ring buffers, pens are
-1 px wide, curves clip to the view with peak downsampling, and redraws happen on a 5 Hz
+Smoothness rules (docs/architecture.md, "Qt and the event loop"): samples go into
+preallocated numpy ring buffers, pens are 1 px wide, curves clip to the view with peak downsampling, and redraws happen on a 5 Hz
 timer, only when something changed. Floats are fine here: these are coordinates
 (seconds and milliseconds), never money.
 """
@@ -74,7 +74,7 @@ def _style_plot(plot: pg.PlotItem, theme: ThemeState) -> None:
 
 def _mount(chart: LatencyChart | HistoryChart, widget: QWidget, theme: ThemeState) -> None:
     """Put the plot widget in the chart, redraw on a timer (5-10 Hz, never per update,
-    design.md §7) and follow theme changes."""
+    docs/architecture.md) and follow theme changes."""
     layout = QVBoxLayout(chart)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(widget)
