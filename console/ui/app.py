@@ -3,8 +3,9 @@
 `console.bootstrap_gui` decides *what* the window runs on (the embedded sim or a
 profile's venue) and hands over a `ConsoleParts`; this module only knows Qt and the
 engine. Loop rules (docs/architecture.md, "Qt and the event loop"): start with
-`asyncio.Runner(loop_factory=qasync.QEventLoop)` (Python 3.11 has no loop_factory in asyncio.run), close the loop
-before the QApplication goes, and never run a modal exec() inside a coroutine.
+`asyncio.Runner(loop_factory=qasync.QEventLoop)` (Python 3.11 has no loop_factory in
+asyncio.run), close the loop before the QApplication goes, and never run a modal exec()
+inside a coroutine.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One thin QAbstractTableModel per table, over records keyed by a string.
 
 Why this shape (docs/architecture.md, "Qt and the event loop"; measured): a
-QAbstractTableModel shows 10k rows in ~30 ms; a proxy that sorts a ticking column costs ~0.3 s per 1000 updates. So:
+QAbstractTableModel shows 10k rows in ~30 ms; a proxy that sorts a ticking column costs
+~0.3 s per 1000 updates. So:
 - updates are *staged* (`upsert`, `remove`, `replace_all`) and applied by one flush on a
   timer (default 150 ms): one `dataChanged` per run of consecutive dirty rows, one
   insert and one remove notification per run, whatever the update rate;

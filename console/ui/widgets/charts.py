@@ -2,9 +2,9 @@
 discrepancies per run) charts, with pyqtgraph.
 
 Smoothness rules (docs/architecture.md, "Qt and the event loop"): samples go into
-preallocated numpy ring buffers, pens are 1 px wide, curves clip to the view with peak downsampling, and redraws happen on a 5 Hz
-timer, only when something changed. Floats are fine here: these are coordinates
-(seconds and milliseconds), never money.
+preallocated numpy ring buffers, pens are 1 px wide, curves clip to the view with peak
+downsampling, and redraws happen on a 5 Hz timer, only when something changed. Floats
+are fine here: these are coordinates (seconds and milliseconds), never money.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A table with a free-text filter and CSV export, over a `RecordTableModel`.
 
 View settings follow docs/architecture.md ("Qt and the event loop"): fixed row heights
-(never ResizeToContents), sorting by the source model on header clicks (the proxy only filters), widths from the columns and
-then from the saved header state.
+(never ResizeToContents), sorting by the source model on header clicks (the proxy only
+filters), widths from the columns and then from the saved header state.
 """
 
 from __future__ import annotations
