@@ -74,7 +74,7 @@ def to_decimal(raw: object, field: str, *, allow_empty: bool = False) -> Decimal
     else:
         raise DomainValueError(f"{field}: {raw!r} is not a number (got {type(raw).__name__})")
     if not value.is_finite():
-        raise DomainValueError(f"{field}: {_clip(raw)!r} is not a finite number")
+        raise DomainValueError(f"{field}: {_clip(str(raw))!r} is not a finite number")
     check_bounds(value, field)
     return value
 

@@ -355,6 +355,8 @@ class MainWindow(QMainWindow):
         if self.show_error_dialogs:
             box = QMessageBox(QMessageBox.Icon.Warning, "Recon Console", message,
                               QMessageBox.StandardButton.Ok, self)
+            # venue and exception text: shown as written, never as HTML with live links
+            box.setTextFormat(Qt.TextFormat.PlainText)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
 

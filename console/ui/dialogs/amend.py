@@ -4,7 +4,9 @@ The engine amends in place when it may, else cancels (confirmed) and re-creates.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from html import escape
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -37,15 +39,17 @@ class AmendDialog(QDialog):
         self.setWindowTitle(f"Amend {order.symbol} {order.side.value}")
         self.result_value: tuple[Decimal | None, Decimal | None] | None = None
         info = QLabel(
-            f"{order.symbol} {order.side.value} {fmt_decimal(order.qty)} @ "
+            f"{escape(order.symbol)} {order.side.value} {fmt_decimal(order.qty)} @ "
             f"{fmt_decimal(order.price)} — {order.status.value}, filled "
-            f"{fmt_decimal(order.filled_qty)}<br>{order.client_order_id or order.venue_order_id}",
+            f"{fmt_decimal(order.filled_qty)}"
+            f"<br>{escape(order.client_order_id or order.venue_order_id)}",
             self)
         self.price = QLineEdit(fmt_decimal(order.price) if order.price is not None else "", self)
         self.price.setEnabled(order.type is OrderType.LIMIT)
         self.qty = QLineEdit(fmt_decimal(order.qty), self)
         self.qty.setToolTip("The new total quantity, fills included")
         self.error = QLabel(self)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # venue/exception text
         self.error.setObjectName("errorText")
         self.error.setWordWrap(True)
         form = QFormLayout()

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -55,7 +56,9 @@ class CredentialsDialog(QDialog):
         self.backend = QLabel("Keyring: checking…", self)
         self.backend.setWordWrap(True)
         self.stored = QLabel(self)
+        self.stored.setTextFormat(Qt.TextFormat.PlainText)  # venue/exception text
         self.outcome = QLabel(self)
+        self.outcome.setTextFormat(Qt.TextFormat.PlainText)  # venue/exception text
         self.outcome.setWordWrap(True)
         self.save_button = QPushButton("Save to keyring", self)
         self.save_button.setEnabled(False)

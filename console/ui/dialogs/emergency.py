@@ -3,7 +3,7 @@ the list of side effects (by the controller), offered in a non-modal dialog."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
@@ -16,6 +16,7 @@ class EmergencyDialog(QDialog):
         self.setWindowTitle("Emergency stop")
         self.setModal(False)
         self.status = QLabel(self)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # venue/exception text
         self.status.setWordWrap(True)
         self.cancel_all = QPushButton("Cancel all orders…", self)
         self.cancel_all.setToolTip("Bulk-cancel every open order (asks once, listing them)")

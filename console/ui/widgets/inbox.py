@@ -63,6 +63,7 @@ class EvidencePane(QWidget):
         self.table.setColumnWidth(0, 95)
         self.table.setColumnWidth(1, 170)
         self.details = QLabel(self)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)  # venue/exception text
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import re
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -54,10 +55,24 @@ def configure_view(view: QTableView) -> None:
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def csv_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs: venue text starting with = + - @
+    (or a tab/CR) is a formula to Excel and LibreOffice ("=HYPERLINK(...)", "@SUM(...)"),
+    so it gets a leading apostrophe. Plain numbers ("-1.5") are left as they are."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def write_csv(path: str | Path, rows: list[list[str]]) -> int:
-    """Write rows (header first); returns the number of data rows. Runs in a thread."""
+    """Write rows (header first), every cell neutralised (`csv_cell`); returns the number
+    of data rows. Runs in a thread."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows(rows)
+        csv.writer(fh).writerows([csv_cell(cell) for cell in row] for row in rows)
     return max(0, len(rows) - 1)
 
 
