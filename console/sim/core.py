@@ -38,10 +38,24 @@ front-ends (Bybit, Binance, Deribit over HTTP + WebSocket) and the in-process
   what each resting order and position holds: linear orders lock initial margin
   (remaining * price / leverage, default leverage 10) and positions lock
   |size| * entry / leverage, both in the settle coin; spot buys lock quote, spot sells
-  lock base. free = total - locked. Linear fills charge fees in the settle coin and book
-  realised PnL there when a position is reduced, closed or flipped; spot fills charge the
-  fee in the asset received. Unrealised PnL is computed from the mark on demand and does
-  not change balances, so moving the mark never emits balance or position events.
+  lock base. free = total - locked. Derivative fills charge fees in the settle coin and
+  book realised PnL there when a position is reduced, closed or flipped; spot fills
+  charge the fee in the asset received. Unrealised PnL is computed from the mark on
+  demand and does not change balances, so moving the mark never emits balance or
+  position events.
+* Inverse contracts (Bybit BTCUSD, Deribit BTC-PERPETUAL) work like linear ones with
+  inverse money: the quantity is USD contracts, the settle coin is the base coin, margin
+  is qty / price / leverage, fees qty / price * rate, the entry is the harmonic mean and
+  PnL is size * (1 / entry - 1 / price); `console.sim.accounting` has the rules and their
+  rounding (coin amounts to 8 places).
+* Position modes. Each account holds one netted position per derivative (one-way, the
+  default) or, in hedge mode (`set_position_mode`, per account or per instrument), a
+  LONG and a SHORT position side by side. A hedge-mode order names its position
+  (`position_side` LONG or SHORT; when left at ONE_WAY the sim infers it: a buy opens
+  LONG, a sell opens SHORT, a reduce-only sell closes LONG, a reduce-only buy closes
+  SHORT). An order on the side that closes its position (a sell on LONG, a buy on SHORT)
+  is treated as reduce-only. Each position has its own entry, realised PnL, fees and
+  margin; leverage is the instrument's and applies to both.
 * Events. Every change of an account emits private events with a per-account sequence
   number: order updates and executions as they happen, then position and balance updates
   once per operation. Events are delivered to listeners after the operation completes
@@ -70,6 +84,7 @@ from console.domain.enums import (
     Category,
     OrderStatus,
     OrderType,
+    PositionSide,
     Side,
     TimeInForce,
     TriggerDirection,
@@ -77,7 +92,7 @@ from console.domain.enums import (
 from console.domain.ids import MAX_LABEL
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.values import ZERO
-from console.sim.accounting import initial_margin
+from console.sim.accounting import contract_math
 from console.sim.book import (
     BookView,
     book_view,
@@ -93,7 +108,15 @@ from console.sim.errors import (
 from console.sim.events import EventCallback, EventFeed, EventKind, Payload, SimEvent
 from console.sim.instruments import DEFAULT_INSTRUMENTS, Instrument, InstrumentKey
 from console.sim.matching import Matcher
-from console.sim.state import SimAccount, SimOrder
+from console.sim.state import (
+    PositionFigures,
+    PositionKey,
+    PositionMode,
+    SimAccount,
+    SimOrder,
+    SimPosition,
+    closing_side,
+)
 
 T = TypeVar("T")
 
@@ -213,8 +236,9 @@ class SimExchange:
             if acct.dirty_positions:
                 for key in acct.dirty_positions:
                     pos = acct.positions[key]
+                    mark = self._marks.get((key[0], key[1]))
                     self._emit(acct, EventKind.POSITION,
-                               pos.snapshot(self.venue, acct.name, self._marks.get(key)), now)
+                               pos.snapshot(self.venue, acct.name, mark), now)
                 acct.dirty_positions.clear()
             if acct.dirty_assets:
                 for asset in acct.dirty_assets:
@@ -339,12 +363,18 @@ class SimExchange:
 
     # -- accounts --------------------------------------------------------------------------
 
-    def create_account(self, name: str, balances: Mapping[str, Decimal] | None = None) -> None:
+    def create_account(self, name: str, balances: Mapping[str, Decimal] | None = None, *,
+                       position_mode: PositionMode = PositionMode.ONE_WAY) -> None:
+        """Open an account with opening `balances`, holding positions in `position_mode`."""
         if not name:
             self._reject(SimErrorCode.INVALID_REQUEST, "an account needs a name")
+        if not isinstance(position_mode, PositionMode):
+            self._reject(SimErrorCode.INVALID_REQUEST,
+                         f"position mode {position_mode!r} is not a PositionMode")
         if name in self._accounts:
             self._reject(SimErrorCode.ACCOUNT_EXISTS, f"account {name!r} already exists")
-        acct = SimAccount(name, EventFeed(name, self._event_log_size))
+        acct = SimAccount(name, EventFeed(name, self._event_log_size),
+                          position_mode=position_mode)
         for asset, amount in (balances or {}).items():
             if not asset or not isinstance(amount, Decimal) or not amount.is_finite() \
                     or amount < 0:
@@ -377,10 +407,11 @@ class SimExchange:
         return self._account(account).leverage.get(key, self.default_leverage)
 
     def set_leverage(self, account: str, category: Category, symbol: str, leverage: int) -> None:
-        """Leverage of a linear contract; resting orders and the position are re-margined."""
+        """Leverage of a derivative (both hedge-mode positions share it); resting orders and
+        the positions are re-margined."""
         acct = self._account(account)
         instr = self._instrument(category, symbol)
-        if instr.category is not Category.LINEAR:
+        if not instr.is_derivative:
             self._reject(SimErrorCode.INVALID_REQUEST, f"{instr.label} has no leverage")
         if not isinstance(leverage, int) or not 1 <= leverage <= MAX_LEVERAGE:
             self._reject(SimErrorCode.INVALID_REQUEST,
@@ -390,10 +421,71 @@ class SimExchange:
             for order in acct.open_orders.values():
                 if order.key == instr.key:
                     self._matcher.relock(acct, order)
-            pos = acct.positions.get(instr.key)
-            if pos is not None:
-                acct.set_position_margin(pos, instr.settle_coin, initial_margin(
+            math = contract_math(instr.category)
+            for pos in acct.instrument_positions(instr.key):
+                acct.set_position_margin(pos, instr.settle_coin, math.margin(
                     abs(pos.size), pos.entry_price, leverage))
+
+    def position_mode(self, account: str, category: Category, symbol: str) -> PositionMode:
+        """The position mode `account` trades the instrument in."""
+        return self._account(account).mode_of(self._instrument(category, symbol).key)
+
+    def set_position_mode(self, account: str, mode: PositionMode, *,
+                          category: Category | None = None, symbol: str | None = None) -> None:
+        """Switch to one-way or hedge mode: the account's default (no category, no symbol)
+        or one derivative's. Refused, as venues refuse it, while an instrument whose mode
+        would change has an active order or an open position."""
+        acct = self._account(account)
+        if not isinstance(mode, PositionMode):
+            self._reject(SimErrorCode.INVALID_REQUEST, f"position mode {mode!r} is not a "
+                         "PositionMode")
+        if (category is None) != (symbol is None):
+            self._reject(SimErrorCode.INVALID_REQUEST,
+                         "set_position_mode takes both category and symbol, or neither")
+        if category is not None and symbol is not None:
+            instr = self._instrument(category, symbol)
+            if not instr.is_derivative:
+                self._reject(SimErrorCode.INVALID_REQUEST,
+                             f"{instr.label} holds no positions: it has no position mode")
+            changing = [instr.key] if acct.mode_of(instr.key) is not mode else []
+        else:
+            changing = [key for key, instr in self._instruments.items()
+                        if instr.is_derivative and key not in acct.position_modes
+                        and acct.position_mode is not mode]
+        for key in changing:
+            busy = any(o.key == key for o in acct.open_orders.values()) or any(
+                pos.size != 0 for pos in acct.instrument_positions(key))
+            if busy:
+                self._reject(SimErrorCode.INVALID_REQUEST,
+                             f"{self._instruments[key].label} has an open position or active "
+                             f"orders: its position mode cannot change")
+        if category is not None and symbol is not None:
+            acct.position_modes[(category, symbol)] = mode
+        else:
+            acct.position_mode = mode
+
+    def _resolve_position_side(self, acct: SimAccount, instr: Instrument, side: Side,
+                               reduce_only: bool, position_side: object) -> PositionSide:
+        """The position an order's fills change: ONE_WAY in one-way mode (and on spot);
+        in hedge mode LONG or SHORT, inferred from the side when the request says
+        ONE_WAY (a buy opens LONG, a sell SHORT; reduce-only, the other way round)."""
+        if not isinstance(position_side, PositionSide):
+            self._reject(SimErrorCode.INVALID_REQUEST,
+                         f"position side {position_side!r} is not a PositionSide")
+        hedge = instr.is_derivative and acct.mode_of(instr.key) is PositionMode.HEDGE
+        if not hedge:
+            if position_side is not PositionSide.ONE_WAY:
+                self._reject(SimErrorCode.INVALID_REQUEST,
+                             f"{instr.label} is traded in one-way mode: an order cannot name "
+                             f"the {position_side.value} position")
+            return PositionSide.ONE_WAY
+        if position_side is PositionSide.ONE_WAY:
+            return PositionSide.LONG if (side is Side.BUY) != reduce_only else PositionSide.SHORT
+        if reduce_only and closing_side(position_side) is not side:
+            self._reject(SimErrorCode.REDUCE_ONLY_REJECTED,
+                         f"a reduce-only {side.value} cannot reduce the {position_side.value} "
+                         f"position on {instr.label}")
+        return position_side
 
     # -- orders: the API -------------------------------------------------------------------
 
@@ -413,12 +505,15 @@ class SimExchange:
         trigger_price: Decimal | None = None,
         trigger_direction: TriggerDirection | None = None,
         label: str = "",
+        position_side: PositionSide = PositionSide.ONE_WAY,
     ) -> Order:
         """Accept (and match) an order, or raise `SimRejectedError` without creating one.
 
         The returned order is the venue's view after immediate matching: NEW or
         PARTIALLY_FILLED (resting), FILLED, CANCELLED (IOC/FOK/PostOnly outcome), or
-        UNTRIGGERED for a conditional order.
+        UNTRIGGERED for a conditional order. `position_side` names the hedge-mode position
+        the order opens or closes (LONG or SHORT); ONE_WAY, the default, is the only
+        value a one-way instrument takes, and in hedge mode lets the sim infer it.
         """
         acct = self._account(account)
         instr = self._instrument(category, symbol)
@@ -449,6 +544,9 @@ class SimExchange:
         if reduce_only and instr.category is Category.SPOT:
             self._reject(SimErrorCode.REDUCE_ONLY_REJECTED,
                          f"reduce-only applies to derivatives, not {instr.label}")
+        position_side = self._resolve_position_side(acct, instr, side, reduce_only,
+                                                     position_side)
+        closing = reduce_only or closing_side(position_side) is side
         mark = self._marks.get(instr.key)
         direction: TriggerDirection | None = None
         if trigger_price is not None:
@@ -461,12 +559,14 @@ class SimExchange:
             if order_type is OrderType.MARKET and mark is None:
                 self._reject(SimErrorCode.NO_MARKET_PRICE,
                              f"{instr.label} has no price yet: a market order cannot fill")
-            if reduce_only:
-                allowed = acct.reducible(instr.key, side)
+            if closing:
+                allowed = acct.reducible(instr.key, side, position_side)
                 if allowed == 0:
+                    what = "" if position_side is PositionSide.ONE_WAY else \
+                        f" ({position_side.value})"
                     self._reject(SimErrorCode.REDUCE_ONLY_REJECTED,
                                  f"reduce-only {side.value} on {instr.label} would not reduce "
-                                 "a position")
+                                 f"a position{what}")
                 qty = min(qty, allowed)
             else:
                 ok, why = self._matcher.has_funds(acct, instr, side=side, order_type=order_type,
@@ -478,7 +578,8 @@ class SimExchange:
                 acct, instr, side=side, order_type=order_type, qty=qty, price=price,
                 trigger_price=trigger_price, trigger_direction=direction,
                 reduce_only=reduce_only, time_in_force=time_in_force,
-                client_order_id=client_order_id, label=label, now=now)
+                client_order_id=client_order_id, label=label, now=now,
+                position_side=position_side)
             if order.status is OrderStatus.UNTRIGGERED:
                 self._matcher.rest(acct, order)
                 self._matcher.emit_order(acct, order, now)
@@ -530,7 +631,7 @@ class SimExchange:
                 self._reject(SimErrorCode.POST_ONLY_WOULD_TAKE,
                              f"post-only price {new_price} would take liquidity")
             asset, amount = self._matcher.lock_for(acct, instr, side=order.side,
-                                                   reduce_only=order.reduce_only,
+                                                   reduce_only=order.closing,
                                                    remaining=new_qty - order.filled_qty,
                                                    price=new_price)
             extra = amount - (order.lock_amount if order.lock_asset == asset else ZERO)
@@ -618,8 +719,8 @@ class SimExchange:
                 self._reject(SimErrorCode.NO_MARKET_PRICE,
                              f"{instr.label} has no price: give the hand fill a price")
             fill_price = candidate
-        if order.reduce_only:
-            allowed = acct.reducible(instr.key, order.side)
+        if order.closing:
+            allowed = acct.reducible_by(order)
             if allowed == 0:
                 self._reject(SimErrorCode.REDUCE_ONLY_REJECTED,
                              f"reduce-only order {order_ref!r} has no position left to reduce")
@@ -634,7 +735,7 @@ class SimExchange:
                 if order.type is OrderType.MARKET:
                     self._matcher.finish(acct, order, OrderStatus.CANCELLED,
                                          "unfilled_remainder", now)
-                elif order.reduce_only and acct.reducible(instr.key, order.side) == 0:
+                elif order.closing and acct.reducible_by(order) == 0:
                     self._matcher.finish(acct, order, OrderStatus.CANCELLED,
                                          "reduce_only_no_position", now)
                 else:
@@ -642,14 +743,29 @@ class SimExchange:
             self._matcher.emit_order(acct, order, now)
             return order.snapshot(self.venue, acct.name)
 
-    def close_position(self, account: str, category: Category, symbol: str) -> Order:
+    def close_position(self, account: str, category: Category, symbol: str,
+                       position_side: PositionSide = PositionSide.ONE_WAY) -> Order:
         """Close the whole position with a reduce-only market order (no client id), as an
-        operator does on the exchange's UI. Returns that order, FILLED."""
+        operator does on the exchange's UI. Returns that order, FILLED. In hedge mode
+        `position_side` says which (LONG or SHORT; ONE_WAY: the only open one)."""
         acct = self._account(account)
         instr = self._instrument(category, symbol)
-        pos = acct.positions.get(instr.key)
+        if not isinstance(position_side, PositionSide):
+            self._reject(SimErrorCode.INVALID_REQUEST,
+                         f"position side {position_side!r} is not a PositionSide")
+        if position_side is PositionSide.ONE_WAY and instr.is_derivative \
+                and acct.mode_of(instr.key) is PositionMode.HEDGE:
+            open_sides = [p.position_side for p in acct.instrument_positions(instr.key)
+                          if p.size != 0 and p.position_side is not PositionSide.ONE_WAY]
+            if len(open_sides) > 1:
+                self._reject(SimErrorCode.INVALID_REQUEST,
+                             f"{instr.label} has a long and a short position: say which to close")
+            if open_sides:
+                position_side = open_sides[0]
+        pos = acct.positions.get((instr.key[0], instr.key[1], position_side))
         if pos is None or pos.size == 0:
-            self._reject(SimErrorCode.NO_POSITION, f"no open position on {instr.label}")
+            what = "" if position_side is PositionSide.ONE_WAY else f" {position_side.value}"
+            self._reject(SimErrorCode.NO_POSITION, f"no open{what} position on {instr.label}")
         if self._marks.get(instr.key) is None:
             self._reject(SimErrorCode.NO_MARKET_PRICE, f"{instr.label} has no price")
         side = Side.SELL if pos.size > 0 else Side.BUY
@@ -657,7 +773,8 @@ class SimExchange:
             order = self._matcher.new_order(
                 acct, instr, side=side, order_type=OrderType.MARKET, qty=abs(pos.size),
                 price=None, trigger_price=None, trigger_direction=None, reduce_only=True,
-                time_in_force=TimeInForce.IOC, client_order_id="", label="", now=now)
+                time_in_force=TimeInForce.IOC, client_order_id="", label="", now=now,
+                position_side=position_side)
             self._matcher.activate(acct, instr, order, now, sweep=True)
             return order.snapshot(self.venue, acct.name)
 
@@ -791,23 +908,51 @@ class SimExchange:
 
     def positions(self, account: str, *, include_flat: bool = False,
                   category: Category | None = None) -> list[Position]:
-        """Positions by (category, symbol); flat ones (ever traded) only on request."""
+        """Positions by (category, symbol, position side: long, one_way, short); flat ones
+        (ever traded) only on request. A hedge-mode instrument lists LONG and SHORT."""
         acct = self._account(account)
-        return [pos.snapshot(self.venue, acct.name, self._marks.get(key))
+        return [pos.snapshot(self.venue, acct.name, self._marks.get((key[0], key[1])))
                 for key, pos in sorted(acct.positions.items(), key=lambda kv: kv[0])
                 if (include_flat or pos.size != 0)
                 and (category is None or key[0] is category)]
 
-    def position(self, account: str, category: Category, symbol: str) -> Position | None:
+    def _sim_position(self, account: str, category: Category, symbol: str,
+                      position_side: PositionSide) -> tuple[SimAccount, PositionKey,
+                                                            SimPosition | None]:
+        acct = self._account(account)
+        instr = self._instrument(category, symbol)
+        if not isinstance(position_side, PositionSide):
+            self._reject(SimErrorCode.INVALID_REQUEST,
+                         f"position side {position_side!r} is not a PositionSide")
+        key = (instr.category, instr.symbol, position_side)
+        return acct, key, acct.positions.get(key)
+
+    def position(self, account: str, category: Category, symbol: str,
+                 position_side: PositionSide = PositionSide.ONE_WAY) -> Position | None:
+        """The instrument's one-way position, or in hedge mode its LONG or SHORT one; None
+        if the account never held it."""
+        acct, key, pos = self._sim_position(account, category, symbol, position_side)
+        return None if pos is None else pos.snapshot(self.venue, acct.name,
+                                                     self._marks.get((key[0], key[1])))
+
+    def position_figures(self, account: str, category: Category, symbol: str,
+                         position_side: PositionSide = PositionSide.ONE_WAY,
+                         ) -> PositionFigures | None:
+        """What the sim booked on one position: gross realised PnL, fees paid and the
+        margin it locks, in the settle coin; None if the account never held it."""
+        _acct, _key, pos = self._sim_position(account, category, symbol, position_side)
+        return None if pos is None else pos.figures()
+
+    def realised_pnl(self, account: str, category: Category, symbol: str,
+                     position_side: PositionSide | None = None) -> Decimal:
+        """Gross realised PnL so far (fees not deducted) of one position, or with
+        `position_side` None of every position the account held on the instrument."""
         acct = self._account(account)
         key = self._instrument(category, symbol).key
-        pos = acct.positions.get(key)
-        return None if pos is None else pos.snapshot(self.venue, acct.name, self._marks.get(key))
-
-    def realised_pnl(self, account: str, category: Category, symbol: str) -> Decimal:
-        """Gross realised PnL of the position so far (fees not deducted)."""
-        pos = self._account(account).positions.get(self._instrument(category, symbol).key)
-        return ZERO if pos is None else pos.realised_pnl
+        if position_side is not None:
+            pos = self._sim_position(account, category, symbol, position_side)[2]
+            return ZERO if pos is None else pos.realised_pnl
+        return sum((pos.realised_pnl for pos in acct.instrument_positions(key)), ZERO)
 
     def balances(self, account: str) -> list[Balance]:
         acct = self._account(account)

@@ -1,6 +1,9 @@
 """What the sim lists: instruments with their price and size grids and synthetic book shape.
 
-An `Instrument` is a linear perpetual (settled in its quote coin, USDT) or a spot pair.
+An `Instrument` is a linear perpetual (quantity in the base coin, settled in its quote
+coin, USDT), an inverse perpetual (quantity in USD contracts, settled in its base coin:
+Bybit's BTCUSD, Deribit's BTC-PERPETUAL; see `console.sim.accounting` for its money
+rules) or a spot pair.
 `tick_size`, `qty_step` and `min_qty`/`max_qty` are the grid every price and quantity must
 sit on; `half_spread_ticks`, `level_ticks`, `level_qty` and `book_levels` shape the
 synthetic order book the sim builds around the mark price (see `console.sim.book`).
@@ -16,7 +19,8 @@ from console.domain.enums import Category
 
 InstrumentKey = tuple[Category, str]
 
-_SUPPORTED = (Category.LINEAR, Category.SPOT)
+_SUPPORTED = (Category.LINEAR, Category.INVERSE, Category.SPOT)
+DERIVATIVES = frozenset({Category.LINEAR, Category.INVERSE})
 
 
 def _positive(name: str, value: object) -> Decimal:
@@ -48,7 +52,7 @@ class Instrument:
     def __post_init__(self) -> None:
         if self.category not in _SUPPORTED:
             raise ValueError(f"instrument {self.symbol}: category {self.category!r} is not "
-                             "simulated (linear and spot are)")
+                             "simulated (linear, inverse and spot are)")
         if not self.symbol or not self.base or not self.quote:
             raise ValueError("instrument: symbol, base and quote are required")
         for name in ("tick_size", "qty_step", "min_qty", "level_qty", "max_qty"):
@@ -75,8 +79,18 @@ class Instrument:
 
     @property
     def settle_coin(self) -> str:
-        """The coin margin, PnL and fees of a linear contract are booked in."""
-        return self.quote
+        """The coin margin, PnL and fees of a contract are booked in: the quote coin of a
+        linear contract (and of a spot pair), the base coin of an inverse one."""
+        return self.base if self.category is Category.INVERSE else self.quote
+
+    @property
+    def is_derivative(self) -> bool:
+        """Linear or inverse: traded as positions with margin and leverage."""
+        return self.category in DERIVATIVES
+
+    @property
+    def is_inverse(self) -> bool:
+        return self.category is Category.INVERSE
 
     @property
     def label(self) -> str:
@@ -131,6 +145,15 @@ def spot(symbol: str, base: str, *, tick: str, step: str, min_qty: str, level_qt
                       reference_price=None if reference_price is None else Decimal(reference_price))
 
 
+def inverse(symbol: str, base: str, *, tick: str, step: str, min_qty: str, level_qty: str,
+            reference_price: str | None = None, quote: str = "USD") -> Instrument:
+    """An inverse perpetual: `step`, `min_qty` and `level_qty` are USD contracts (the
+    contract size is the step), margin and PnL are in `base` (numbers as text)."""
+    return Instrument(Category.INVERSE, symbol, base, quote, Decimal(tick), Decimal(step),
+                      Decimal(min_qty), Decimal(level_qty),
+                      reference_price=None if reference_price is None else Decimal(reference_price))
+
+
 # symbol, base, tick, qty step, min qty, depth per book level, reference price
 _LINEAR = (
     ("BTCUSDT", "BTC", "0.1", "0.001", "0.001", "0.5", "60000"),
@@ -155,6 +178,22 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
     *(spot(sym, base, tick=tick, step=step, min_qty=mn, level_qty=lvl, reference_price=ref)
       for sym, base, tick, step, mn, lvl, ref in _SPOT),
 )
+
+# Bybit's inverse perpetuals (1 USD contracts) and Deribit's (BTC in 10 USD contracts)
+_INVERSE = (
+    ("BTCUSD", "BTC", "0.5", "1", "1", "100000", "60000"),
+    ("ETHUSD", "ETH", "0.05", "1", "1", "50000", "3000"),
+    ("BTC-PERPETUAL", "BTC", "0.5", "10", "10", "100000", "60000"),
+    ("ETH-PERPETUAL", "ETH", "0.05", "1", "1", "50000", "3000"),
+)
+
+INVERSE_INSTRUMENTS: tuple[Instrument, ...] = tuple(
+    inverse(sym, base, tick=tick, step=step, min_qty=mn, level_qty=lvl, reference_price=ref)
+    for sym, base, tick, step, mn, lvl, ref in _INVERSE)
+"""Inverse perpetuals for venues that list them. Not in `DEFAULT_INSTRUMENTS`: adding
+them there would change what every default exchange lists and serves (the Bybit
+front-end lists the exchange's instruments); pass `(*DEFAULT_INSTRUMENTS,
+*INVERSE_INSTRUMENTS)` to list both."""
 
 
 def numbered_linear_instruments(count: int, *, prefix: str = "SIM",

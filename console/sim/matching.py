@@ -15,17 +15,17 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from console.domain.enums import (
-    Category,
     ExecType,
     OrderStatus,
     OrderType,
+    PositionSide,
     Side,
     TimeInForce,
     TriggerDirection,
 )
 from console.domain.model import Fill
 from console.domain.values import ZERO
-from console.sim.accounting import apply_trade, fee_for, initial_margin, margin_for
+from console.sim.accounting import contract_math, fee_for, inverse_average
 from console.sim.book import best_price, crosses, takeable, trigger_due, walk
 from console.sim.events import EventKind, Payload
 from console.sim.instruments import Instrument, InstrumentKey
@@ -79,10 +79,14 @@ class Matcher:
 
     def lock_for(self, acct: SimAccount, instr: Instrument, *, side: Side, reduce_only: bool,
                  remaining: Decimal, price: Decimal) -> tuple[str, Decimal]:
-        if instr.category is Category.LINEAR:
+        """What a resting order locks: initial margin in the settle coin on a derivative
+        (nothing when it can only close: `reduce_only` is `SimOrder.closing`), the quote
+        coin of a spot buy, the base coin of a spot sell."""
+        if instr.is_derivative:
             if reduce_only:
                 return "", ZERO
-            return instr.settle_coin, initial_margin(remaining, price, self.lev(acct, instr.key))
+            return instr.settle_coin, contract_math(instr.category).margin(
+                remaining, price, self.lev(acct, instr.key))
         if side is Side.BUY:
             return instr.quote, remaining * price
         return instr.base, remaining
@@ -93,7 +97,7 @@ class Matcher:
             return
         instr = self.instruments[order.key]
         asset, amount = self.lock_for(acct, instr, side=order.side,
-                                      reduce_only=order.reduce_only, remaining=order.remaining,
+                                      reduce_only=order.closing, remaining=order.remaining,
                                       price=self.limit_price(order))
         acct.set_order_lock(order, asset, amount)
 
@@ -101,14 +105,15 @@ class Matcher:
                      order_type: OrderType, qty: Decimal, price: Decimal | None,
                      mark: Decimal | None) -> tuple[str, Decimal]:
         if order_type is OrderType.LIMIT and price is not None:
-            notional = qty * price
+            executions = [(price, qty)]
         elif mark is not None:
-            notional = sum((p * q for p, q in walk(instr, mark, side, qty, None, sweep=True)),
-                           ZERO)
+            executions = walk(instr, mark, side, qty, None, sweep=True)
         else:
-            notional = ZERO
-        if instr.category is Category.LINEAR:
-            return instr.settle_coin, margin_for(notional, self.lev(acct, instr.key))
+            executions = []
+        if instr.is_derivative:
+            return instr.settle_coin, contract_math(instr.category).margin_of(
+                executions, self.lev(acct, instr.key))
+        notional = sum((p * q for p, q in executions), ZERO)
         if side is Side.BUY:
             return instr.quote, notional
         return instr.base, qty
@@ -144,7 +149,8 @@ class Matcher:
                   order_type: OrderType, qty: Decimal, price: Decimal | None,
                   trigger_price: Decimal | None, trigger_direction: TriggerDirection | None,
                   reduce_only: bool, time_in_force: TimeInForce, client_order_id: str,
-                  label: str, now: int) -> SimOrder:
+                  label: str, now: int,
+                  position_side: PositionSide = PositionSide.ONE_WAY) -> SimOrder:
         self.order_seq += 1
         status = OrderStatus.NEW if trigger_price is None else OrderStatus.UNTRIGGERED
         order = SimOrder(
@@ -152,7 +158,8 @@ class Matcher:
             category=instr.category, symbol=instr.symbol, side=side, type=order_type, qty=qty,
             price=price, trigger_price=trigger_price, trigger_direction=trigger_direction,
             reduce_only=reduce_only, time_in_force=time_in_force, label=label, status=status,
-            created_at=now, updated_at=now, priority=self.next_priority())
+            created_at=now, updated_at=now, priority=self.next_priority(),
+            position_side=position_side)
         acct.add_order(order)
         return order
 
@@ -161,19 +168,20 @@ class Matcher:
         """Book one execution: wallet, position, order progress, and its event."""
         rate = self.maker_fee if is_maker else self.taker_fee
         notional = price * qty
-        if instr.category is Category.LINEAR:
+        if instr.is_derivative:
             settle = instr.settle_coin
-            fee, fee_asset = fee_for(notional, rate), settle
-            pos = acct.position(instr.key)
-            change = apply_trade(pos.size, pos.entry_price, qty * order.side.sign, price)
+            math = contract_math(instr.category)
+            fee, fee_asset = math.fee(qty, price, rate), settle
+            pos = acct.position(order.position_key)
+            change = math.trade(pos.size, pos.entry_price, qty * order.side.sign, price)
             pos.size, pos.entry_price = change.size, change.entry_price
             pos.realised_pnl += change.realised_pnl
             pos.fees_paid += fee
             pos.updated_at = now
             acct.add_total(settle, change.realised_pnl - fee)
-            acct.set_position_margin(pos, settle, initial_margin(
+            acct.set_position_margin(pos, settle, math.margin(
                 abs(pos.size), pos.entry_price, self.lev(acct, instr.key)))
-            acct.dirty_positions[instr.key] = None
+            acct.dirty_positions[pos.key] = None
         elif order.side is Side.BUY:
             fee, fee_asset = fee_for(qty, rate), instr.base
             acct.add_total(instr.quote, -notional)
@@ -182,6 +190,8 @@ class Matcher:
             fee, fee_asset = fee_for(notional, rate), instr.quote
             acct.add_total(instr.base, -qty)
             acct.add_total(instr.quote, notional - fee)
+        if instr.is_inverse:
+            order.avg_fill = inverse_average(order.filled_qty, order.avg_fill, qty, price)
         order.filled_qty += qty
         order.filled_value += notional
         order.updated_at = now
@@ -205,11 +215,11 @@ class Matcher:
         """Match a live order as a taker, then rest, cancel or reject what is left."""
         mark = self.marks.get(instr.key)
         target = order.remaining
-        if order.reduce_only:
-            target = min(target, acct.reducible(instr.key, order.side))
+        if order.closing:
+            target = min(target, acct.reducible_by(order))
         executions: list[tuple[Decimal, Decimal]] = []
         outcome: tuple[OrderStatus, str] | None = None
-        if order.reduce_only and target == 0:
+        if order.closing and target == 0:
             outcome = (OrderStatus.CANCELLED, "reduce_only_no_position")
         elif order.type is OrderType.LIMIT:
             limit = self.limit_price(order)
@@ -237,7 +247,7 @@ class Matcher:
         for price, qty in executions:
             self.fill(acct, instr, order, price, qty, is_maker=False, now=now)
         if order.is_active:
-            if order.reduce_only and acct.reducible(instr.key, order.side) == 0:
+            if order.closing and acct.reducible_by(order) == 0:
                 self.finish(acct, order, OrderStatus.CANCELLED, "reduce_only_no_position", now)
             elif order.type is OrderType.MARKET or order.time_in_force in (
                     TimeInForce.IOC, TimeInForce.FOK):
@@ -250,7 +260,7 @@ class Matcher:
         order.status = OrderStatus.NEW
         order.updated_at = now
         order.priority = self.next_priority()
-        if not order.reduce_only:
+        if not order.closing:
             ok, _why = self.has_funds(acct, instr, side=order.side, order_type=order.type,
                                       qty=order.remaining, price=order.price,
                                       mark=self.marks.get(instr.key))
@@ -297,12 +307,12 @@ class Matcher:
                 if available <= 0:
                     break
                 qty = min(order.remaining, available)
-                if order.reduce_only:
-                    qty = min(qty, acct.reducible(key, side))
+                if order.closing:
+                    qty = min(qty, acct.reducible_by(order))
                 if qty > 0:
                     self.fill(acct, instr, order, limit, qty, is_maker=True, now=now)
                     consumed += qty
-                if order.is_active and order.reduce_only and acct.reducible(key, side) == 0:
+                if order.is_active and order.closing and acct.reducible_by(order) == 0:
                     self.finish(acct, order, OrderStatus.CANCELLED, "reduce_only_no_position",
                                 now)
                 self.emit_order(acct, order, now)

@@ -3,6 +3,16 @@
 These never leave the package: queries and events hand out frozen domain objects built
 by `snapshot()`. Locked amounts are kept incrementally: each order and position remembers
 what it locks, so a change moves only the difference (`SimAccount.set_order_lock`).
+
+Position modes. An account holds, per derivative instrument, either one netted position
+(`PositionMode.ONE_WAY`, the default: size signed, buys add, sells reduce) or two side by
+side (`PositionMode.HEDGE`: a LONG position with size >= 0 and a SHORT one with size <= 0).
+Positions are keyed by (category, symbol, position side), the side being
+`PositionSide.ONE_WAY` in one-way mode. In hedge mode every order belongs to one of the
+two positions (`SimOrder.position_side`): a buy on LONG or a sell on SHORT opens or adds,
+the opposite side closes (`SimOrder.closing`), and a closing order behaves like a
+reduce-only one whether or not it was sent as one, since the LONG position can never go
+short (nor the SHORT one long).
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 
 from console.domain.enums import (
     Category,
@@ -22,11 +33,30 @@ from console.domain.enums import (
 )
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.values import ZERO
-from console.sim.accounting import quantize_price
+from console.sim.accounting import contract_math, quantize_price
 from console.sim.events import EventFeed
 from console.sim.instruments import InstrumentKey
 
 RESTING = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
+
+PositionKey = tuple[Category, str, PositionSide]
+
+
+class PositionMode(StrEnum):
+    """How an account holds positions on a derivative: one netted position, or a long
+    and a short one side by side (Bybit's hedge mode, Binance's dual side position)."""
+
+    ONE_WAY = "one_way"
+    HEDGE = "hedge"
+
+
+def closing_side(position_side: PositionSide) -> Side | None:
+    """The order side that reduces a hedge-mode position (None for one-way: either may)."""
+    if position_side is PositionSide.LONG:
+        return Side.SELL
+    if position_side is PositionSide.SHORT:
+        return Side.BUY
+    return None
 
 
 @dataclass(slots=True, eq=False)
@@ -54,10 +84,23 @@ class SimOrder:
     lock_asset: str = ""
     lock_amount: Decimal = ZERO
     reason: str = ""
+    position_side: PositionSide = PositionSide.ONE_WAY
+    avg_fill: Decimal = ZERO  # inverse orders: harmonic mean of the fill prices
 
     @property
     def key(self) -> InstrumentKey:
         return (self.category, self.symbol)
+
+    @property
+    def position_key(self) -> PositionKey:
+        """The position this order's fills change."""
+        return (self.category, self.symbol, self.position_side)
+
+    @property
+    def closing(self) -> bool:
+        """Can only reduce a position: reduce-only, or a hedge-mode order on the side
+        that closes its position (a sell on LONG, a buy on SHORT)."""
+        return self.reduce_only or closing_side(self.position_side) is self.side
 
     @property
     def remaining(self) -> Decimal:
@@ -76,6 +119,8 @@ class SimOrder:
     def avg_price(self) -> Decimal | None:
         if self.filled_qty == 0:
             return None
+        if self.category is Category.INVERSE:
+            return self.avg_fill
         return quantize_price(self.filled_value / self.filled_qty)
 
     def snapshot(self, venue: str, account: str) -> Order:
@@ -93,7 +138,8 @@ class SimOrder:
 
 @dataclass(slots=True, eq=False)
 class SimPosition:
-    """One-way linear position. `size` is signed."""
+    """A linear or inverse position. `size` is signed (a LONG hedge position's is >= 0, a
+    SHORT one's <= 0); money (PnL, fees, margin) is in the settle coin."""
 
     category: Category
     symbol: str
@@ -104,21 +150,47 @@ class SimPosition:
     margin_asset: str = ""
     margin: Decimal = ZERO
     updated_at: int = 0
+    position_side: PositionSide = PositionSide.ONE_WAY
+
+    @property
+    def key(self) -> PositionKey:
+        return (self.category, self.symbol, self.position_side)
 
     def unrealised_pnl(self, mark: Decimal | None) -> Decimal | None:
         if mark is None:
             return None
-        if self.size == 0:
-            return ZERO
-        return (mark - self.entry_price) * self.size
+        return contract_math(self.category).pnl(self.size, self.entry_price, mark)
 
     def snapshot(self, venue: str, account: str, mark: Decimal | None) -> Position:
         return Position(
             venue=venue, account=account, category=self.category, symbol=self.symbol,
-            size=self.size, entry_price=self.entry_price, position_side=PositionSide.ONE_WAY,
+            size=self.size, entry_price=self.entry_price, position_side=self.position_side,
             mark_price=mark,
             unrealised_pnl=self.unrealised_pnl(mark), updated_at=self.updated_at,
         )
+
+    def figures(self) -> PositionFigures:
+        return PositionFigures(
+            category=self.category, symbol=self.symbol, position_side=self.position_side,
+            size=self.size, entry_price=self.entry_price, realised_pnl=self.realised_pnl,
+            fees_paid=self.fees_paid, margin_asset=self.margin_asset, margin=self.margin)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFigures:
+    """What the sim books on one position beyond its snapshot: gross realised PnL, fees
+    paid and the margin it locks now, all in `margin_asset` (the settle coin; "" while
+    the position locks nothing)."""
+
+    category: Category
+    symbol: str
+    position_side: PositionSide
+    size: Decimal
+    entry_price: Decimal
+    realised_pnl: Decimal
+    fees_paid: Decimal
+    margin_asset: str
+    margin: Decimal
 
 
 @dataclass(slots=True, eq=False)
@@ -133,11 +205,17 @@ class SimAccount:
     latest_client_ids: dict[str, str] = field(default_factory=dict)
     fill_keys: list[tuple[int, int]] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
-    positions: dict[InstrumentKey, SimPosition] = field(default_factory=dict)
+    positions: dict[PositionKey, SimPosition] = field(default_factory=dict)
     leverage: dict[InstrumentKey, int] = field(default_factory=dict)
     balance_times: dict[str, int] = field(default_factory=dict)
     dirty_assets: dict[str, None] = field(default_factory=dict)
-    dirty_positions: dict[InstrumentKey, None] = field(default_factory=dict)
+    dirty_positions: dict[PositionKey, None] = field(default_factory=dict)
+    position_mode: PositionMode = PositionMode.ONE_WAY
+    position_modes: dict[InstrumentKey, PositionMode] = field(default_factory=dict)
+
+    def mode_of(self, key: InstrumentKey) -> PositionMode:
+        """The instrument's own position mode, else the account's."""
+        return self.position_modes.get(key, self.position_mode)
 
     # -- wallet ----------------------------------------------------------------------
 
@@ -213,15 +291,27 @@ class SimAccount:
         self.fill_keys.insert(index, key)
         self.fills.insert(index, fill)
 
-    def position(self, key: InstrumentKey) -> SimPosition:
+    def position(self, key: PositionKey) -> SimPosition:
+        """The position at `key`, created flat on first use."""
         pos = self.positions.get(key)
         if pos is None:
-            pos = self.positions[key] = SimPosition(key[0], key[1])
+            pos = self.positions[key] = SimPosition(key[0], key[1], position_side=key[2])
         return pos
 
-    def reducible(self, key: InstrumentKey, side: Side) -> Decimal:
-        """How much an order on `side` can reduce the position without increasing it."""
-        pos = self.positions.get(key)
+    def instrument_positions(self, key: InstrumentKey) -> list[SimPosition]:
+        """Every position (any side, flat ones too) held on the instrument."""
+        found = (self.positions.get((key[0], key[1], side)) for side in PositionSide)
+        return [pos for pos in found if pos is not None]
+
+    def reducible(self, key: InstrumentKey, side: Side,
+                  position_side: PositionSide = PositionSide.ONE_WAY) -> Decimal:
+        """How much an order on `side` can reduce the position (`position_side`'s, in
+        hedge mode) without increasing it."""
+        pos = self.positions.get((key[0], key[1], position_side))
         if pos is None or pos.size == 0 or (pos.size > 0) == (side is Side.BUY):
             return ZERO
         return abs(pos.size)
+
+    def reducible_by(self, order: SimOrder) -> Decimal:
+        """How much `order` can reduce the position its fills change."""
+        return self.reducible(order.key, order.side, order.position_side)

@@ -17,6 +17,11 @@ one real venue data would raise.
 Orders returned by `place_order`, `amend_order` and `cancel_order` are the venue's view
 with the request's ledger metadata (strategy, worker, role, origin) carried over; the
 fetch methods return the venue's view alone, as a real venue would.
+
+Hedge mode: a domain `Order` names no position side, so `place_order` takes it as an
+extra keyword (`position_side`, default ONE_WAY: the one-way position, or in hedge mode
+the side the sim infers from the order; see `SimExchange.place_order`). Positions of a
+hedge-mode instrument are listed as a LONG and a SHORT `Position`.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from types import MappingProxyType
 from typing import Final, TypeVar
 
 from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
-from console.domain.enums import Category, OrderType
+from console.domain.enums import Category, OrderType, PositionSide
 from console.domain.events import (
     BalanceEvent,
     ConnectionEvent,
@@ -247,7 +252,10 @@ class SimVenue:
 
     # -- writes ----------------------------------------------------------------------------
 
-    async def place_order(self, order: Order) -> Order:
+    async def place_order(self, order: Order, *,
+                          position_side: PositionSide = PositionSide.ONE_WAY) -> Order:
+        """Place `order`; in hedge mode `position_side` (LONG or SHORT) names the position
+        it opens or closes."""
         self._call("place_order")
         placed = self.exchange.place_order(
             self.account, category=order.category, symbol=order.symbol, side=order.side,
@@ -255,7 +263,8 @@ class SimVenue:
             price=order.price if order.type is OrderType.LIMIT else None,
             time_in_force=order.time_in_force, client_order_id=order.client_order_id,
             reduce_only=order.reduce_only, trigger_price=order.trigger_price,
-            trigger_direction=order.trigger_direction, label=order.label)
+            trigger_direction=order.trigger_direction, label=order.label,
+            position_side=position_side)
         self._lose("place_order")
         return keep_ownership(placed, order)
 
