@@ -2,9 +2,11 @@
 
 `serve()` builds a `SimExchange` (a named scenario, or an account "main" holding 100000
 USDT), gives every instrument without a price its reference price so that market orders
-can fill, starts the Bybit front-end on the loop it runs in, reports where it listens
-through `ready(dict)` and serves until `stop_event` is set or the process gets SIGINT or
-SIGTERM (handlers are installed only when running in the main thread).
+can fill, starts the chosen venue's front-end (from the registry,
+`console.sim.frontends`; default: the first registered) on the loop it runs in, reports
+where it listens through `ready(dict)` and serves until `stop_event` is set or the
+process gets SIGINT or SIGTERM (handlers are installed only when running in the main
+thread).
 
 `run_sim_server_in_thread()` does the same on a private loop in a daemon thread, for
 tests and benchmarks that drive it with blocking clients (pybit): the returned handle
@@ -21,13 +23,17 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from console.errors import ConfigError
-from console.sim.bybit import BybitFrontEnd, Faults, RateLimiter
 from console.sim.core import SimExchange, wall_clock_ms
+from console.sim.frontends import DEFAULT_FRONT_END, front_end
+from console.sim.protocol.faults import Faults
+from console.sim.protocol.frontend import FrontEnd
+from console.sim.protocol.keys import KEY_BYTES, SECRET_BYTES, ApiKey, KeyStore
+from console.sim.protocol.limits import RateLimiter
 from console.sim.scenarios import build_scenario
 
 T = TypeVar("T")
@@ -35,7 +41,6 @@ log = logging.getLogger(__name__)
 
 ACCOUNT: Final = "main"
 OPENING_USDT: Final = Decimal(100000)
-VENUES: Final = ("bybit",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,29 +48,39 @@ class SimSetup:
     """A built exchange and the front-end over it (not started)."""
 
     exchange: SimExchange
-    front_end: BybitFrontEnd
-    api_key: str
-    api_secret: str = field(repr=False)
-    account: str
+    front_end: FrontEnd
+    key: ApiKey
     scenario: str | None
 
+    @property
+    def venue(self) -> str:
+        return self.front_end.venue
+
+    @property
+    def api_key(self) -> str:
+        return self.key.key
+
+    @property
+    def api_secret(self) -> str:
+        return self.key.secret
+
+    @property
+    def account(self) -> str:
+        return self.key.account
+
     def info(self) -> dict[str, str | None]:
-        return {"venue": "bybit", "rest_url": self.front_end.rest_url,
-                "ws_private_url": self.front_end.ws_private_url, "api_key": self.api_key,
-                "api_secret": self.api_secret, "account": self.account,
-                "scenario": self.scenario}
+        """What `recon-console sim` prints: the front-end's description and the scenario."""
+        return {**self.front_end.describe(), "scenario": self.scenario}
 
 
-def build_sim(*, venue: str = "bybit", scenario: str | None = None,
+def build_sim(*, venue: str | None = None, scenario: str | None = None,
               api_key: str | None = None, api_secret: str | None = None,
               faults: str | Faults | None = None, seed: int = 7,
               exchange: SimExchange | None = None, account: str = ACCOUNT,
               rate_limits: RateLimiter | Mapping[str, int] | None = None,
               clock_ms: Callable[[], int] | None = None) -> SimSetup:
-    """The exchange (fresh, or `exchange` as given) and a Bybit front-end over it."""
-    if venue not in VENUES:
-        raise ConfigError(f"sim venue {venue!r} is not available; available: "
-                          f"{', '.join(VENUES)}")
+    """The exchange (fresh, or `exchange` as given) and a front-end of `venue` over it."""
+    spec = front_end(venue or DEFAULT_FRONT_END)
     if (api_key is None) != (api_secret is None):
         raise ConfigError("give both --api-key and --api-secret, or neither")
     if exchange is None:
@@ -75,16 +90,14 @@ def build_sim(*, venue: str = "bybit", scenario: str | None = None,
     elif not exchange.has_account(account):
         exchange.create_account(account, {"USDT": OPENING_USDT})
     exchange.set_reference_prices()
-    key = api_key or secrets.token_hex(9)
-    secret = api_secret or secrets.token_hex(18)
-    fault_set = faults if isinstance(faults, Faults) else Faults(faults or "", seed=seed)
-    front_end = BybitFrontEnd(exchange, credentials={key: (secret, account)},
-                              faults=fault_set, rate_limits=rate_limits, clock_ms=clock_ms,
-                              seed=seed)
-    return SimSetup(exchange, front_end, key, secret, account, scenario)
+    key = ApiKey(api_key or secrets.token_hex(KEY_BYTES),
+                 api_secret or secrets.token_hex(SECRET_BYTES), account)
+    built = spec.build(exchange, keys=KeyStore([key]), faults=faults,
+                       rate_limits=rate_limits, clock_ms=clock_ms, seed=seed)
+    return SimSetup(exchange, built, key, scenario)
 
 
-async def serve(*, venue: str = "bybit", host: str = "127.0.0.1", port: int = 0,
+async def serve(*, venue: str | None = None, host: str = "127.0.0.1", port: int = 0,
                 scenario: str | None = None, api_key: str | None = None,
                 api_secret: str | None = None, faults: str | None = None, seed: int = 7,
                 ready: Callable[[dict[str, str | None]], None] | None = None,
@@ -124,8 +137,12 @@ class SimServerHandle:
         self._stop_event = stop_event
 
     @property
-    def front_end(self) -> BybitFrontEnd:
+    def front_end(self) -> FrontEnd:
         return self.setup.front_end
+
+    @property
+    def venue(self) -> str:
+        return self.setup.venue
 
     @property
     def exchange(self) -> SimExchange:
@@ -223,7 +240,7 @@ def run_sim_server_in_thread(*, host: str = "127.0.0.1", port: int = 0,
         finally:
             loop.close()
 
-    thread = threading.Thread(target=target, name="sim-bybit-server", daemon=True)
+    thread = threading.Thread(target=target, name=f"sim-{setup.venue}-server", daemon=True)
     thread.start()
     stop_event = started.result(startup_timeout)
     return SimServerHandle(setup, loop, thread, stop_event)

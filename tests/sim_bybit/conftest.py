@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from bybit_helpers import StartServer, make_http
+from canary import CANARY_KEY, CANARY_SECRET
 from pybit.unified_trading import HTTP
 
 from console.sim.server import SimServerHandle, run_sim_server_in_thread
@@ -18,6 +19,8 @@ def start_server() -> Iterator[StartServer]:
     handles: list[SimServerHandle] = []
 
     def start(**kwargs: Any) -> SimServerHandle:
+        if "api_key" not in kwargs and "api_secret" not in kwargs:  # None, None: generated
+            kwargs.update(api_key=CANARY_KEY, api_secret=CANARY_SECRET)
         handle = run_sim_server_in_thread(**kwargs)
         handles.append(handle)
         return handle

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from decimal import Decimal
 
 import pytest
 import requests
@@ -10,6 +12,9 @@ from bybit_helpers import make_http, now_ms, raw_get, raw_post
 from pybit.exceptions import InvalidRequestError
 from pybit.unified_trading import HTTP
 
+from console.sim.bybit import BybitFrontEnd
+from console.sim.core import SimExchange
+from console.sim.protocol.keys import ApiKey, KeyStore, Permission
 from console.sim.server import SimServerHandle
 
 
@@ -97,3 +102,28 @@ def test_auth_errors_leak_no_secret(server: SimServerHandle) -> None:
     response = raw_get(server.rest_url, "/v5/position/list", "category=linear&settleCoin=USDT",
                        server.api_key, "wrong")
     assert server.api_secret not in response.text
+
+
+def test_a_read_only_key_reads_but_cannot_trade_10005() -> None:
+    exchange = SimExchange(seed=1)
+    exchange.create_account("main", {"USDT": Decimal(1000)})
+    keys = KeyStore([ApiKey("reader", "reader-secret", "main", frozenset({Permission.READ}))])
+    front_end = BybitFrontEnd(exchange, credentials=keys)
+
+    async def main() -> None:
+        await front_end.start()
+        try:
+            http = make_http(front_end.rest_url, "reader", "reader-secret")
+            wallet = await asyncio.to_thread(http.get_wallet_balance, accountType="UNIFIED")
+            assert wallet["retCode"] == 0
+            with pytest.raises(InvalidRequestError) as err:
+                await asyncio.to_thread(http.place_order, category="linear",
+                                        symbol="BTCUSDT", side="Buy", orderType="Limit",
+                                        qty="0.01", price="59000")
+            assert err.value.status_code == 10005
+            assert "Permission denied" in err.value.message
+        finally:
+            await front_end.stop()
+
+    asyncio.run(main())
+    assert exchange.open_orders("main") == []

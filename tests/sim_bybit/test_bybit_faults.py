@@ -1,4 +1,4 @@
-"""Fault injection: the spec grammar, and each fault kind as a pybit client meets it."""
+"""Fault injection as a pybit client meets each kind (the grammar itself: tests/sim_protocol)."""
 
 from __future__ import annotations
 
@@ -10,55 +10,21 @@ import requests
 from bybit_helpers import StartServer, make_http
 from pybit.exceptions import FailedRequestError, InvalidRequestError
 
-from console.sim.bybit import Faults, FaultSpecError
-from console.sim.bybit.faults import AfterPlace, WsAction
+from console.sim.bybit import Faults
+from console.sim.protocol.faults import AfterPlace
+from console.sim.protocol.faults import Faults as SharedFaults
 
 ORDER = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
          "qty": "0.01", "price": "59000"}
 
 
-def test_spec_grammar_round_trips() -> None:
-    spec = ("latency=50ms;http500=0.1@/v5/order/create;retcode=10006x5@/v5/order/realtime;"
-            "timeout_after_place=1;ws_drop=0.2;ws_dup=0.1;ws_reorder=0.1;"
-            "ws_disconnect_after=30")
-    faults = Faults(spec, seed=1)
-    described = faults.describe()
-    for part in ("latency=50ms", "http500=0.1@/v5/order/create",
-                 "retcode=10006x5@/v5/order/realtime", "timeout_after_place=1@/v5/order/create",
-                 "ws_drop=0.2", "ws_disconnect_after=30000ms"):
-        assert part in described
-    assert Faults(described, seed=1).describe() == described
-
-
-@pytest.mark.parametrize("spec", [
-    "latency", "latency=fast", "http200=1", "http500=1.5", "http500=0", "retcode=abc",
-    "ws_drop=2.0", "nonsense=1", "ws_disconnect_mode=maybe", "latency=80ms..20ms",
-])
-def test_bad_specs_are_refused_with_the_rule_named(spec: str) -> None:
-    with pytest.raises(FaultSpecError):
-        Faults(spec)
-
-
-def test_probabilities_are_deterministic_for_a_seed() -> None:
-    def draws(seed: int) -> list[bool]:
-        faults = Faults("http503=0.5", seed=seed)
-        return [faults.http_status("/p") is not None for _ in range(40)]
-    assert draws(3) == draws(3)
-    assert draws(3) != draws(4)
-    assert 5 < sum(draws(3)) < 35
-
-
-def test_counts_are_consumed_and_paths_matched() -> None:
-    faults = Faults("retcode=10016x2@/v5/order/*;ws_dup=1@order")
-    assert faults.ret_code("/v5/position/list") is None
-    assert faults.ret_code("/v5/order/create") == 10016
-    assert faults.ret_code("/v5/order/cancel") == 10016
-    assert faults.ret_code("/v5/order/create") is None
-    assert faults.ws_action("wallet") is WsAction.SEND
-    assert faults.ws_action("order") is WsAction.DUP
-    assert faults.ws_action("order") is WsAction.SEND
-    faults.add("hang_after_place=1")
-    assert faults.after_place("/v5/order/create") is AfterPlace.HANG
+def test_bybit_faults_default_the_place_rules_to_order_create() -> None:
+    faults = Faults("timeout_after_place=1;hang_after_place=2")
+    assert faults.describe() == ("timeout_after_place=1@/v5/order/create;"
+                                 "hang_after_place=2@/v5/order/create")
+    assert faults.after_place("/v5/order/create-batch") is None
+    assert faults.after_place("/v5/order/create") is AfterPlace.CUT
+    assert isinstance(faults, SharedFaults)
 
 
 def test_latency_delays_the_answer(start_server: StartServer) -> None:

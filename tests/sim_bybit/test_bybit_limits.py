@@ -6,8 +6,6 @@ import pytest
 from bybit_helpers import StartServer, make_http, now_ms
 from pybit.exceptions import InvalidRequestError
 
-from console.sim.bybit import RateLimiter
-
 
 def test_every_private_answer_carries_the_limit_headers(start_server: StartServer) -> None:
     server = start_server()
@@ -52,14 +50,3 @@ def test_batch_consumes_one_unit_per_order_and_overflow_fails_per_item(
     with pytest.raises(InvalidRequestError) as err:
         http.place_batch_order(category="linear", request=request[:1])
     assert err.value.status_code == 10006
-
-
-def test_rolling_window_frees_the_budget() -> None:
-    limiter = RateLimiter({"/x": 2}, window_ms=1000)
-    assert limiter.take("u", "/x", 1000).granted == 1
-    assert limiter.take("u", "/x", 1500).granted == 1
-    refused = limiter.take("u", "/x", 1800)
-    assert refused.exceeded and refused.reset_ms == 2000
-    assert limiter.take("other-uid", "/x", 1800).granted == 1
-    assert limiter.take("u", "/x", 2001).granted == 1
-    assert limiter.take("u", "/x", 2001).exceeded

@@ -50,7 +50,7 @@ def test_serve_reports_ready_and_stops_on_the_event() -> None:
 
 
 def test_generated_credentials_work(start_server: StartServer) -> None:
-    server = start_server()
+    server = start_server(api_key=None, api_secret=None)
     assert len(server.api_key) == 18 and len(server.api_secret) == 36
     http = make_http(server.rest_url, server.api_key, server.api_secret)
     assert http.get_wallet_balance(accountType="UNIFIED")["retCode"] == 0
@@ -88,7 +88,7 @@ def test_handle_call_runs_on_the_loop_and_reraises(start_server: StartServer) ->
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"venue": "binance"}, "not available"),
+    ({"venue": "no-such-venue"}, "not available"),
     ({"api_key": "only-key"}, "both"),
     ({"scenario": "no-such-scenario"}, "unknown scenario"),
 ])

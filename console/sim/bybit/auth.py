@@ -5,13 +5,14 @@ X-BAPI-SIGN = hex HMAC-SHA256(secret, timestamp + api_key + recv_window + payloa
 payload is the query string exactly as it arrived (GET) or the raw body bytes (POST).
 Nothing is re-serialised: a client that signs one string and sends another must fail
 here as it fails on Bybit. Checks, in order: key known (10003), timestamp inside
-[server - recv_window, server + 1000) (10002), signature (10004).
+[server - recv_window, server + 1000) (10002), signature (10004); then the key's
+permission for the endpoint (10005).
 
 WebSocket: {"op": "auth", "args": [api_key, expires, signature]} with signature = hex
 HMAC-SHA256(secret, "GET/realtime" + expires) and expires (ms) in the future.
 
-Secrets never leave this module: `ApiKey.__repr__` hides them and no error text
-contains one.
+The keys themselves (secret, account, permissions) live in the shared key store
+(`console.sim.protocol.keys`); no error text here contains a secret.
 """
 
 from __future__ import annotations
@@ -19,46 +20,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from console.sim.bybit.codes import (
     INVALID_API_KEY,
     INVALID_SIGN,
+    PERMISSION_DENIED,
     TIMESTAMP_OUT_OF_WINDOW,
     BybitError,
 )
+from console.sim.protocol.errors import ProtocolError
+from console.sim.protocol.keys import ApiKey, KeyStore
+from console.sim.protocol.pipeline import Call
 
 DEFAULT_RECV_WINDOW = 5000
 FUTURE_TOLERANCE_MS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    key: str
-    secret: str = field(repr=False)
-    account: str
-
-
-class KeyRing:
-    """api_key -> (secret, sim account). Read-only once built."""
-
-    def __init__(self, credentials: Mapping[str, tuple[str, str]]) -> None:
-        keys: dict[str, ApiKey] = {}
-        for key, (secret, account) in credentials.items():
-            if not key or not secret or not account:
-                raise ValueError("credentials need a non-empty api key, secret and account")
-            keys[key] = ApiKey(key, secret, account)
-        self._keys = keys
-
-    def get(self, key: str) -> ApiKey | None:
-        return self._keys.get(key)
-
-    @property
-    def accounts(self) -> frozenset[str]:
-        return frozenset(k.account for k in self._keys.values())
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
 
 def hmac_hex(secret: str, message: bytes) -> str:
@@ -79,7 +54,7 @@ def _same(given: str, expected: str) -> bool:
                                expected.encode("ascii"))
 
 
-def verify_rest(headers: Mapping[str, str], payload: bytes, *, keys: KeyRing,
+def verify_rest(headers: Mapping[str, str], payload: bytes, *, keys: KeyStore,
                 now_ms: int) -> ApiKey:
     """The caller's key if the request is authentic; BybitError otherwise."""
     api_key = headers.get("X-BAPI-API-KEY", "")
@@ -103,11 +78,28 @@ def verify_rest(headers: Mapping[str, str], payload: bytes, *, keys: KeyRing,
     return entry
 
 
+class BybitAuth:
+    """The pipeline's auth hook: what is signed is the raw query (GET) or body (POST)."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+
+    async def authenticate(self, call: Call) -> ApiKey:
+        if call.endpoint.method == "GET":
+            payload = call.raw_query.encode("utf-8", "surrogateescape")
+        else:
+            payload = await call.body()
+        return verify_rest(call.request.headers, payload, keys=self.keys, now_ms=call.now_ms)
+
+    def forbidden(self, call: Call, key: ApiKey) -> ProtocolError:
+        return BybitError(PERMISSION_DENIED)
+
+
 class WsAuthError(Exception):
     """A refused WebSocket auth; the text is Bybit's `ret_msg`."""
 
 
-def verify_ws(args: object, *, keys: KeyRing, now_ms: int) -> ApiKey:
+def verify_ws(args: object, *, keys: KeyStore, now_ms: int) -> ApiKey:
     if not isinstance(args, list) or len(args) != 3:
         raise WsAuthError("Params Error")
     api_key, expires, sign = args

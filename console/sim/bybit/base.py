@@ -1,8 +1,9 @@
-"""What every endpoint handler shares: the request it gets, the result it returns, the
-exchange it works on, and the translation of sim refusals into Bybit errors.
+"""What every endpoint handler shares: the result it returns, the exchange it works on,
+and the translation of sim refusals into Bybit errors.
 
-Handlers are synchronous (the sim is) and run on the server's event loop; they raise
-`BybitError` for anything Bybit would refuse and return a `Result` otherwise.
+Handlers get the shared `Request` (`console.sim.protocol.pipeline`), are synchronous (the
+sim is) and run on the server's event loop; they raise `BybitError` for anything Bybit
+would refuse and return a `Result` otherwise.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from console.domain.enums import Category
 from console.domain.model import Order
 from console.sim.bybit import codes
 from console.sim.bybit.codes import BybitError, params_error
-from console.sim.bybit.paging import ListingCache
-from console.sim.bybit.params import Params, text
-from console.sim.bybit.shapes import JsonObj
+from console.sim.bybit.params import text
 from console.sim.bybit.views import BybitViews
 from console.sim.core import SimExchange
 from console.sim.errors import SimErrorCode, SimOrderNotFoundError, SimRejectedError
 from console.sim.instruments import Instrument
+from console.sim.protocol.paging import ListingCache
+from console.sim.protocol.wire import JsonObj, Params
 
 DAY_MS: Final = 86_400_000
 SEVEN_DAYS_MS: Final = 7 * DAY_MS
@@ -29,19 +30,10 @@ SEVEN_DAYS_MS: Final = 7 * DAY_MS
 SimRefusal = SimRejectedError | SimOrderNotFoundError
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One authenticated request: whose it is, its parameters, the server's time and how
-    many units of its rate budget it was granted (batches may get fewer than asked)."""
-
-    account: str
-    params: Params
-    now_ms: int
-    granted: int = 1
-
-
 @dataclass(slots=True)
 class Result:
+    """A handler's answer: the envelope's `result` and `retExtInfo`."""
+
     result: JsonObj
     ext: JsonObj = field(default_factory=dict)
 

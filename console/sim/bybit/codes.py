@@ -33,12 +33,14 @@ from types import MappingProxyType
 from typing import Final
 
 from console.sim.errors import SimErrorCode
+from console.sim.protocol.errors import ProtocolError
 
 OK: Final = 0
 PARAMS_ERROR: Final = 10001
 TIMESTAMP_OUT_OF_WINDOW: Final = 10002
 INVALID_API_KEY: Final = 10003
 INVALID_SIGN: Final = 10004
+PERMISSION_DENIED: Final = 10005
 TOO_MANY_VISITS: Final = 10006
 SERVER_ERROR: Final = 10016
 ORDER_NOT_EXISTS: Final = 110001
@@ -57,6 +59,7 @@ MESSAGES: Final[Mapping[int, str]] = MappingProxyType({
                              "recv_window param",
     INVALID_API_KEY: "API key is invalid.",
     INVALID_SIGN: "error sign! please check your signature generation algorithm",
+    PERMISSION_DENIED: "Permission denied, please check your API key permissions.",
     TOO_MANY_VISITS: "Too many visits!",
     SERVER_ERROR: "Server error.",
     ORDER_NOT_EXISTS: "Order does not exist.",
@@ -89,14 +92,11 @@ SIM_CODES: Final[Mapping[SimErrorCode, int]] = MappingProxyType({
 })
 
 
-class BybitError(Exception):
+class BybitError(ProtocolError):
     """A request refused with a Bybit retCode; becomes the v5 error envelope (HTTP 200)."""
 
     def __init__(self, code: int, message: str | None = None) -> None:
-        text = message if message is not None else MESSAGES.get(code, "error")
-        super().__init__(text)
-        self.code = code
-        self.message = text
+        super().__init__(code, message if message is not None else MESSAGES.get(code, "error"))
 
 
 def params_error(detail: str) -> BybitError:

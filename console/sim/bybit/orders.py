@@ -20,15 +20,19 @@ from console.domain.model import Order
 from console.sim.book import infer_direction
 from console.sim.bybit import codes
 from console.sim.bybit import params as p
-from console.sim.bybit.base import Request, Result, Scope, sim_error
+from console.sim.bybit.base import Result, Scope, sim_error
 from console.sim.bybit.codes import BybitError, params_error
-from console.sim.bybit.shapes import JsonObj
+from console.sim.bybit.shapes import (
+    CATEGORY,
+    ORDER_TYPE_OF,
+    SIDE_OF,
+    TIME_IN_FORCE_OF,
+    TRIGGER_DIRECTION_OF,
+)
 from console.sim.errors import SimErrorCode, SimOrderNotFoundError, SimRejectedError
+from console.sim.protocol.pipeline import Request
+from console.sim.protocol.wire import JsonObj, Params
 
-_SIDES: Final = {"Buy": Side.BUY, "Sell": Side.SELL}
-_TYPES: Final = {"Limit": OrderType.LIMIT, "Market": OrderType.MARKET}
-_TIFS: Final = {t.value: t for t in TimeInForce}
-_DIRECTIONS: Final = {1: Dir.RISE, 2: Dir.FALL}
 BATCH_MAX: Final = {"create": {Category.LINEAR: 10},
                     "amend": {Category.LINEAR: 10},
                     "cancel": {Category.LINEAR: 20, Category.SPOT: 10}}
@@ -38,7 +42,7 @@ def _ids(order: Order) -> JsonObj:
     return {"orderId": order.venue_order_id, "orderLinkId": order.client_order_id}
 
 
-def _no_tpsl(prm: p.Params) -> None:
+def _no_tpsl(prm: Params) -> None:
     for name in ("takeProfit", "stopLoss"):
         value = p.decimal(prm, name)
         if value is not None and value != 0:
@@ -55,14 +59,14 @@ class OrderEntry:
         category = p.category(req.params, self.scope.categories)
         return Result(_ids(self._create(req.account, category, req.params)))
 
-    def _create(self, account: str, category: Category, prm: p.Params) -> Order:
+    def _create(self, account: str, category: Category, prm: Params) -> Order:
         scope = self.scope
         symbol = p.text(prm, "symbol", required=True)
         instr = scope.instrument(category, symbol)
-        side = _SIDES.get(p.text(prm, "side", required=True))
+        side = SIDE_OF.get(p.text(prm, "side", required=True))
         if side is None:
             raise params_error(f"side {prm.get('side')!r} invalid (Buy, Sell)")
-        order_type = _TYPES.get(p.text(prm, "orderType", required=True))
+        order_type = ORDER_TYPE_OF.get(p.text(prm, "orderType", required=True))
         if order_type is None:
             raise params_error(f"orderType {prm.get('orderType')!r} invalid (Limit, Market)")
         qty = p.decimal(prm, "qty", required=True)
@@ -71,7 +75,7 @@ class OrderEntry:
         if order_type is OrderType.LIMIT and price is None:
             raise params_error("price is required for a limit order")
         tif_text = p.text(prm, "timeInForce") or "GTC"
-        tif = _TIFS.get(tif_text)
+        tif = TIME_IN_FORCE_OF.get(tif_text)
         if tif is None:
             raise params_error(f"timeInForce {tif_text!r} is not supported")
         if order_type is OrderType.MARKET:
@@ -88,7 +92,7 @@ class OrderEntry:
         direction_raw = p.integer(prm, "triggerDirection", default=0)
         if direction_raw not in (0, 1, 2):
             raise params_error(f"triggerDirection {direction_raw} invalid (1 rise, 2 fall)")
-        direction = _DIRECTIONS.get(direction_raw) if trigger is not None else None
+        direction = TRIGGER_DIRECTION_OF.get(direction_raw) if trigger is not None else None
         reduce_only = p.boolean(prm, "reduceOnly") or p.boolean(prm, "closeOnTrigger")
         if qty == 0 and reduce_only and category is Category.LINEAR:
             # Bybit: qty "0" with reduceOnly (and closeOnTrigger) closes the whole position
@@ -125,7 +129,7 @@ class OrderEntry:
         category = p.category(req.params, self.scope.categories)
         return Result(_ids(self._amend(req.account, category, req.params)))
 
-    def _amend(self, account: str, category: Category, prm: p.Params) -> Order:
+    def _amend(self, account: str, category: Category, prm: Params) -> Order:
         symbol = p.text(prm, "symbol", required=True)
         order = self.scope.find_order(account, category, prm, symbol=symbol)
         if order is None or not order.is_active:
@@ -149,7 +153,7 @@ class OrderEntry:
         category = p.category(req.params, self.scope.categories)
         return Result(_ids(self._cancel(req.account, category, req.params)))
 
-    def _cancel(self, account: str, category: Category, prm: p.Params) -> Order:
+    def _cancel(self, account: str, category: Category, prm: Params) -> Order:
         symbol = p.text(prm, "symbol", required=True)
         order = self.scope.find_order(account, category, prm, symbol=symbol)
         if order is None or not order.is_active:
@@ -205,25 +209,25 @@ class OrderEntry:
         return self._batch(req, "cancel", self._cancel)
 
     def _batch(self, req: Request, what: str,
-               one: Callable[[str, Category, p.Params], Order], *,
+               one: Callable[[str, Category, Params], Order], *,
                created: bool = False) -> Result:
         """retCode 0 with one entry per item in result.list and its code in
         retExtInfo.list; items past the granted rate budget fail with 10006."""
         category = p.category(req.params, self.scope.categories)
         maximum = BATCH_MAX[what].get(category)
         if maximum is None:
-            raise params_error(f"batch {what} does not support category {category.value}")
+            raise params_error(f"batch {what} does not support category {CATEGORY[category]}")
         items = req.params.get("request")
         if not isinstance(items, list) or not items:
             raise params_error("request must be a non-empty list of orders")
         if len(items) > maximum:
             raise params_error(f"a batch takes at most {maximum} orders for "
-                               f"{category.value}, got {len(items)}")
+                               f"{CATEGORY[category]}, got {len(items)}")
         results: list[JsonObj] = []
         errors: list[JsonObj] = []
         for index, item in enumerate(items):
             prm: dict[str, Any] = item if isinstance(item, dict) else {}
-            entry: JsonObj = {"category": category.value, "symbol": _echo(prm.get("symbol")),
+            entry: JsonObj = {"category": CATEGORY[category], "symbol": _echo(prm.get("symbol")),
                               "orderId": "", "orderLinkId": ""}
             try:
                 if not isinstance(item, dict):
@@ -250,7 +254,7 @@ def _echo(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def batch_units(params: p.Params) -> int:
+def batch_units(params: Params) -> int:
     """Rate-limit units of a batch request: one per order (at least one)."""
     items = params.get("request")
     return max(1, len(items)) if isinstance(items, list) else 1

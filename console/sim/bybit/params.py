@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -18,11 +18,10 @@ from urllib.parse import parse_qsl
 from console.domain.enums import Category
 from console.domain.values import DomainValueError, to_decimal
 from console.sim.bybit.codes import params_error
-
-Params = Mapping[str, Any]
+from console.sim.bybit.shapes import CATEGORY, CATEGORY_OF
+from console.sim.protocol.wire import Params
 
 ORDER_LINK_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
-_CATEGORIES: Final = {c.value: c for c in Category}
 
 
 def parse_query(raw: str) -> dict[str, Any]:
@@ -112,11 +111,11 @@ def category(params: Params, served: Collection[Category]) -> Category:
     raw = params.get("category")
     if raw is None or raw == "":
         raise params_error("category is required")
-    found = _CATEGORIES.get(raw) if isinstance(raw, str) else None
+    found = CATEGORY_OF.get(raw) if isinstance(raw, str) else None
     if found is None:
         raise params_error(f"category {raw!r} is invalid")
     if found not in served:
-        known = ", ".join(sorted(c.value for c in served))
+        known = ", ".join(sorted(CATEGORY[c] for c in served))
         raise params_error(f"category {raw} is not supported here (served: {known})")
     return found
 

@@ -17,16 +17,17 @@ from console.sim.bybit import params as p
 from console.sim.bybit import shapes
 from console.sim.bybit.base import (
     SEVEN_DAYS_MS,
-    Request,
     Result,
     Scope,
     require_linear_scope,
     symbol_filter,
 )
 from console.sim.bybit.codes import params_error
-from console.sim.bybit.paging import Listing, decode_cursor, encode_cursor, paginate
-from console.sim.bybit.shapes import JsonObj
+from console.sim.bybit.shapes import CATEGORY, EXEC_TYPE
 from console.sim.instruments import Instrument
+from console.sim.protocol.paging import Listing, decode_cursor, encode_cursor, paginate
+from console.sim.protocol.pipeline import Request
+from console.sim.protocol.wire import JsonObj
 
 CLOSED_KEPT: Final = 500
 _DERIVATIVES: Final = frozenset({Category.LINEAR, Category.INVERSE, Category.OPTION})
@@ -64,7 +65,7 @@ class Queries:
         category = p.category(req.params, self.scope.categories)
         symbol = p.text(req.params, "symbol")
         found = [i for i in self.scope.instruments(category) if not symbol or i.symbol == symbol]
-        return Result({"category": category.value, "list": [_instrument_json(i) for i in found],
+        return Result({"category": CATEGORY[category], "list": [_instrument_json(i) for i in found],
                        "nextPageCursor": ""})
 
     # -- positions -------------------------------------------------------------------
@@ -73,7 +74,7 @@ class Queries:
         scope, prm = self.scope, req.params
         category = p.category(prm, scope.categories)
         if category not in _DERIVATIVES:
-            raise params_error(f"category {category.value} has no positions")
+            raise params_error(f"category {CATEGORY[category]} has no positions")
         limit = p.limit(prm, default=20, maximum=200)
         symbol = p.text(prm, "symbol")
         settle = p.text(prm, "settleCoin")
@@ -98,7 +99,7 @@ class Queries:
             positions = [x for x in positions if x.symbol > last]
         page, more = positions[:limit], len(positions) > limit
         return Result({
-            "category": category.value,
+            "category": CATEGORY[category],
             "list": [scope.views.position(x) for x in page],
             "nextPageCursor": encode_cursor(page[-1].symbol, 0) if more else "",
         })
@@ -119,7 +120,7 @@ class Queries:
         limit = p.limit(prm, default=20, maximum=50)
         single = self._by_id(req, category)
         if single is not None:
-            return Result({"category": category.value, "list": scope.views.orders(single),
+            return Result({"category": CATEGORY[category], "list": scope.views.orders(single),
                            "nextPageCursor": ""})
         require_linear_scope(category, prm)
         open_only = p.integer(prm, "openOnly", default=0)
@@ -142,7 +143,7 @@ class Queries:
         key = ("realtime", account, category, wanted, open_only, kind)
         listing = scope.cache.get(key, ex.last_seq(account), build)
         page = paginate(listing, p.text(prm, "cursor"), limit)
-        return Result({"category": category.value, "list": scope.views.orders(page.items),
+        return Result({"category": CATEGORY[category], "list": scope.views.orders(page.items),
                        "nextPageCursor": page.next_cursor})
 
     def order_history(self, req: Request) -> Result:
@@ -151,7 +152,7 @@ class Queries:
         limit = p.limit(prm, default=20, maximum=50)
         single = self._by_id(req, category)
         if single is not None:
-            return Result({"category": category.value, "list": scope.views.orders(single),
+            return Result({"category": CATEGORY[category], "list": scope.views.orders(single),
                            "nextPageCursor": ""})
         start, end = p.time_ms(prm, "startTime"), p.time_ms(prm, "endTime")
         if (start is None) != (end is None):
@@ -176,7 +177,7 @@ class Queries:
         key = ("history", account, category, wanted, start, end, status, kind)
         listing = scope.cache.get(key, ex.last_seq(account), build)
         page = paginate(listing, p.text(prm, "cursor"), limit)
-        return Result({"category": category.value, "list": views.orders(page.items),
+        return Result({"category": CATEGORY[category], "list": views.orders(page.items),
                        "nextPageCursor": page.next_cursor})
 
     # -- executions ------------------------------------------------------------------
@@ -209,7 +210,7 @@ class Queries:
             fills = ex.fills(account, start, end, category=category)
             return _fills_listing([
                 f for f in fills
-                if (not exec_type or f.exec_type.value == exec_type)
+                if (not exec_type or EXEC_TYPE[f.exec_type] == exec_type)
                 and (not order_id or f.venue_order_id == order_id)
                 and (not link_id or f.client_order_id == link_id)
                 and (wanted is None or f.symbol in wanted)])
@@ -218,7 +219,7 @@ class Queries:
                wanted)
         listing = scope.cache.get(key, ex.last_seq(account), build)
         page = paginate(listing, p.text(prm, "cursor"), limit)
-        return Result({"category": category.value,
+        return Result({"category": CATEGORY[category],
                        "list": [scope.views.execution(f) for f in page.items],
                        "nextPageCursor": page.next_cursor})
 

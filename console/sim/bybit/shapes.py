@@ -16,20 +16,59 @@ as "" (the examples in Bybit's docs do exactly that); stream records carry `cate
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Final, TypeVar
 
 from console.domain.enums import (
     Category,
+    ExecType,
     OrderStatus,
     OrderType,
     PositionSide,
+    Side,
+    TimeInForce,
     TriggerDirection,
 )
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.values import ZERO
+from console.sim.protocol.wire import JsonObj
 
-JsonObj = dict[str, Any]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _inverse(table: Mapping[K, V]) -> Mapping[V, K]:
+    inverse = {wire: member for member, wire in table.items()}
+    assert len(inverse) == len(table), "a wire value names two members"
+    return MappingProxyType(inverse)
+
+
+# Domain enums <-> Bybit's wire values, both ways: an enum's own value never goes on the
+# wire (the domain spells things its own way; ExecType.LIQUIDATION is Bybit's BustTrade).
+CATEGORY: Final[Mapping[Category, str]] = MappingProxyType({
+    Category.SPOT: "spot", Category.LINEAR: "linear", Category.INVERSE: "inverse",
+    Category.OPTION: "option"})
+CATEGORY_OF: Final = _inverse(CATEGORY)
+SIDE: Final[Mapping[Side, str]] = MappingProxyType({Side.BUY: "Buy", Side.SELL: "Sell"})
+SIDE_OF: Final = _inverse(SIDE)
+ORDER_TYPE: Final[Mapping[OrderType, str]] = MappingProxyType({
+    OrderType.LIMIT: "Limit", OrderType.MARKET: "Market"})
+ORDER_TYPE_OF: Final = _inverse(ORDER_TYPE)
+TIME_IN_FORCE: Final[Mapping[TimeInForce, str]] = MappingProxyType({
+    TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
+    TimeInForce.POST_ONLY: "PostOnly"})
+TIME_IN_FORCE_OF: Final = _inverse(TIME_IN_FORCE)
+EXEC_TYPE: Final[Mapping[ExecType, str]] = MappingProxyType({
+    ExecType.TRADE: "Trade", ExecType.FUNDING: "Funding",
+    ExecType.LIQUIDATION: "BustTrade", ExecType.ADL: "AdlTrade",
+    ExecType.DELIVERY: "Delivery"})
+EXEC_TYPE_OF: Final = _inverse(EXEC_TYPE)
+# triggerDirection: 1 rises to the trigger price, 2 falls to it
+TRIGGER_DIRECTION: Final[Mapping[TriggerDirection, int]] = MappingProxyType({
+    TriggerDirection.RISE: 1, TriggerDirection.FALL: 2})
+TRIGGER_DIRECTION_OF: Final = _inverse(TRIGGER_DIRECTION)
 
 _STATUS: Final = {
     OrderStatus.PENDING_NEW: "New",
@@ -56,7 +95,6 @@ _REASONS: Final = {
     "insufficient_balance": ("UNKNOWN", "EC_Others"),
 }
 _USER_CANCELS: Final = frozenset({"cancelled_by_user", "cancelled_by_operator"})
-_DIRECTIONS: Final = {TriggerDirection.RISE: 1, TriggerDirection.FALL: 2}
 _RATE: Final = Decimal("0.0001")
 
 
@@ -87,7 +125,7 @@ def order_status(order: Order, *, reason: str = "", triggered: bool = False) -> 
                 and reason in _USER_CANCELS:
             return "Deactivated"
         return "Cancelled"
-    raise ValueError(f"order {order.ident}: status {status.value} has no Bybit equivalent")
+    raise ValueError(f"order {order.ident}: status {status.name} has no Bybit equivalent")
 
 
 def order_json(order: Order, *, reason: str = "", triggered: bool = False,
@@ -106,7 +144,7 @@ def order_json(order: Order, *, reason: str = "", triggered: bool = False,
         "symbol": order.symbol,
         "price": dec(price, "0"),
         "qty": dec(order.qty),
-        "side": order.side.value,
+        "side": SIDE[order.side],
         "isLeverage": "0" if order.category is Category.SPOT else "",
         "positionIdx": 0,
         "orderStatus": order_status(order, reason=reason, triggered=triggered),
@@ -118,8 +156,9 @@ def order_json(order: Order, *, reason: str = "", triggered: bool = False,
         "cumExecQty": dec(filled),
         "cumExecValue": dec(filled * order.avg_price) if order.avg_price is not None else "0",
         "cumExecFee": dec(cum_fee),
-        "timeInForce": "IOC" if order.type is OrderType.MARKET else order.time_in_force.value,
-        "orderType": order.type.value,
+        "timeInForce": "IOC" if order.type is OrderType.MARKET
+        else TIME_IN_FORCE[order.time_in_force],
+        "orderType": ORDER_TYPE[order.type],
         "stopOrderType": "Stop" if conditional else "",
         "orderIv": "",
         "triggerPrice": dec(order.trigger_price, none),
@@ -128,7 +167,7 @@ def order_json(order: Order, *, reason: str = "", triggered: bool = False,
         "tpTriggerBy": "",
         "slTriggerBy": "",
         "triggerDirection": 0 if order.trigger_direction is None
-        else _DIRECTIONS[order.trigger_direction],
+        else TRIGGER_DIRECTION[order.trigger_direction],
         "triggerBy": "LastPrice" if conditional else "",
         "lastPriceOnCreated": "",
         "reduceOnly": order.reduce_only,
@@ -146,7 +185,7 @@ def order_json(order: Order, *, reason: str = "", triggered: bool = False,
     if order.category is not Category.SPOT:
         out["createType"] = "CreateByStopOrder" if conditional else "CreateByUser"
     if stream:
-        out["category"] = order.category.value
+        out["category"] = CATEGORY[order.category]
         out["feeCurrency"] = ""
     return out
 
@@ -162,22 +201,22 @@ def execution_json(fill: Fill, *, order: Order | None, fee_rate: Decimal,
     if order is not None and order.status.is_active:
         leaves = order.qty - order.filled_qty
     out: JsonObj = {
-        "category": fill.category.value,
+        "category": CATEGORY[fill.category],
         "symbol": fill.symbol,
         "orderId": fill.venue_order_id,
         "orderLinkId": fill.client_order_id,
-        "side": fill.side.value,
+        "side": SIDE[fill.side],
         "orderPrice": dec(order.price if order is not None else None, "0"),
         "orderQty": dec(order.qty if order is not None else None, "0"),
         "leavesQty": dec(leaves),
-        "orderType": order.type.value if order is not None else "UNKNOWN",
+        "orderType": ORDER_TYPE[order.type] if order is not None else "UNKNOWN",
         "stopOrderType": "Stop" if order is not None and order.trigger_price is not None
         else "",
         "execFee": dec(fill.fee),
         "execId": fill.exec_id,
         "execPrice": dec(fill.price),
         "execQty": dec(fill.qty),
-        "execType": fill.exec_type.value,
+        "execType": EXEC_TYPE[fill.exec_type],
         "execValue": dec(fill.price * fill.qty),
         "execTime": ms(fill.exec_time),
         "feeCurrency": fill.fee_asset,
@@ -201,7 +240,7 @@ def execution_json(fill: Fill, *, order: Order | None, fee_rate: Decimal,
 
 def position_side(position: Position) -> str:
     side = position.side
-    return "" if side is None else side.value
+    return "" if side is None else SIDE[side]
 
 
 def position_json(position: Position, *, leverage: int, initial_margin: Decimal,
@@ -244,7 +283,7 @@ def position_json(position: Position, *, leverage: int, initial_margin: Decimal,
         "updatedTime": ms(position.updated_at),
     }
     if stream:
-        out["category"] = position.category.value
+        out["category"] = CATEGORY[position.category]
     return out
 
 

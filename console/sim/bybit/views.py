@@ -17,8 +17,8 @@ from console.domain.model import Balance, Fill, Order, Position
 from console.domain.values import ZERO
 from console.sim.accounting import initial_margin
 from console.sim.bybit import shapes
-from console.sim.bybit.shapes import JsonObj
 from console.sim.core import SimExchange
+from console.sim.protocol.wire import JsonObj
 
 _USD_COINS: Final = frozenset({"USDT", "USDC", "USD"})
 _LIVE: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED})

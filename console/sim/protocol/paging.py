@@ -1,16 +1,17 @@
-"""Cursor pagination over newest-first listings, as Bybit pages them.
+"""Cursor pagination over newest-first listings, and the snapshots behind it.
 
-Bybit lists orders and executions newest first and hands out an opaque `nextPageCursor`
-("" on the last page). Here a cursor names the last item served and its sort key, as a
-URL-safe token (so that clients can put it into a query string unencoded and sign it as
-is). The next page starts right after that item; if the item left the listing meanwhile
-(an open order that filled), it starts at the first item not newer than it, so nothing
-that was listed throughout is ever skipped (at worst an item with the same timestamp is
-served twice; clients de-duplicate by id).
+Venues list orders and executions newest first and hand out an opaque cursor ("" on the
+last page). Here a cursor names the last item served and its sort key, as a URL-safe
+token (so that clients can put it into a query string unencoded and sign it as is). The
+next page starts right after that item; if the item left the listing meanwhile (an open
+order that filled), it starts at the first item not newer than it, so nothing that was
+listed throughout is ever skipped (at worst an item with the same timestamp is served
+twice; clients de-duplicate by id).
 
 Listings are snapshots cached per account state: the sim's per-account event sequence
 number changes with every change of the account, so paging through an unchanged account
-costs one snapshot, not one per page.
+costs one snapshot, not one per page. A cursor that does not decode raises `CursorError`;
+the venue's envelope hook says how that reads on its wire.
 """
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ import binascii
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-from console.sim.bybit.codes import params_error
+from typing import Final, Generic, TypeVar
 
 T = TypeVar("T")
 
-_CACHE_SIZE = 64
+CACHE_SIZE: Final = 64
+
+
+class CursorError(ValueError):
+    """A cursor this server never handed out; the text quotes it."""
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(f"cursor {cursor!r} is invalid")
+        self.cursor = cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +66,13 @@ def encode_cursor(last_id: str, key: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
+    """(last id, its sort key); `CursorError` for anything `encode_cursor` did not make."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         key_text, _, last_id = raw.partition("|")
         return last_id, int(key_text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise params_error(f"cursor {cursor!r} is invalid") from None
+        raise CursorError(cursor) from None
 
 
 def paginate(listing: Listing[T], cursor: str, limit: int) -> Page[T]:
@@ -87,7 +95,7 @@ def paginate(listing: Listing[T], cursor: str, limit: int) -> Page[T]:
 class ListingCache:
     """Snapshots keyed by (query, account sequence number); small LRU."""
 
-    def __init__(self, size: int = _CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
         self._entries: OrderedDict[Hashable, tuple[int, object]] = OrderedDict()
 

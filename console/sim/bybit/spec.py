@@ -1,0 +1,41 @@
+"""The Bybit front-end as the sim's registry lists it (`console.sim.frontends`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from console.domain.enums import Category
+from console.sim.bybit.server import BybitFrontEnd
+from console.sim.core import SimExchange
+from console.sim.protocol.faults import Faults
+from console.sim.protocol.frontend import FrontEnd
+from console.sim.protocol.keys import KeyStore
+from console.sim.protocol.limits import RateLimiter
+from console.sim.protocol.spec import FrontEndSpec
+
+# what the Bybit shapes, codes and topics are faithful for
+CATEGORIES: Final = frozenset({Category.LINEAR, Category.SPOT})
+
+
+def build(exchange: SimExchange, *,
+          keys: KeyStore | Mapping[str, tuple[str, str]] | None = None,
+          faults: str | Faults | None = None,
+          rate_limits: RateLimiter | Mapping[str, int] | None = None,
+          clock_ms: Callable[[], int] | None = None,
+          seed: int = 7) -> FrontEnd:
+    """A Bybit front-end over `exchange`, serving those of `CATEGORIES` the exchange has
+    instruments of (a fresh key per account when `keys` is None)."""
+    credentials = keys if keys is not None else KeyStore.generate(exchange.accounts())
+    listed = {instrument.category for instrument in exchange.instruments()}
+    return BybitFrontEnd(exchange, credentials=credentials, faults=faults,
+                         categories=CATEGORIES & listed, rate_limits=rate_limits,
+                         clock_ms=clock_ms, seed=seed)
+
+
+SPEC = FrontEndSpec(
+    name=BybitFrontEnd.venue,
+    title="Bybit v5: REST (HMAC, v5 envelope, cursors, batches) and the private stream",
+    categories=CATEGORIES,
+    build=build,
+)
