@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 
 from console.domain import Category, LedgerChanges, Order, OrderRole, OrderStatus, OrderType, Side
 from console.domain.capabilities import EndpointBudget
@@ -99,7 +100,8 @@ def make_desk(tmp_path: Path) -> Iterator[Callable[..., Desk]]:
 
     def build(*, positions: int = 0) -> Desk:
         ex = build_exchange(positions=positions)
-        server = run_sim_server_in_thread(exchange=ex, seed=11)
+        server = run_sim_server_in_thread(exchange=ex, seed=11, api_key=CANARY_KEY,
+                                          api_secret=CANARY_SECRET)
         db_url = f"sqlite:///{tmp_path / f'ledger{len(desks)}.db'}"
         ledger = Ledger.open(db_url)
         ledger.apply_changes("bybit", "main", LedgerChanges(
@@ -285,11 +287,13 @@ def test_the_priority_lane_skips_the_wait_for_a_spent_budget(
         try:
             spent = EndpointBudget("/v5/order/cancel-all", 10, 0,
                                    wall_clock_ms() + 5_000, wall_clock_ms())
-            venue._budgets[spent.endpoint] = spent
+            venue._budgets.note(spent.endpoint, limit=spent.limit, remaining=spent.remaining,
+                                reset_at=spent.reset_at)
             with venue.priority():
                 await venue.cancel_all_ids(Category.LINEAR, "SIM001USDT")
             assert slept == [] and venue.priority_calls["cancel_all"] == 1
-            venue._budgets[spent.endpoint] = spent
+            venue._budgets.note(spent.endpoint, limit=spent.limit, remaining=spent.remaining,
+                                reset_at=spent.reset_at)
             await venue.cancel_all_ids(Category.LINEAR, "SIM002USDT")
             assert slept and slept[0] >= 2.5  # the normal lane waited (capped at 3 s)
         finally:

@@ -16,7 +16,7 @@ from console.errors import (
     UnknownOutcomeError,
     VenueError,
 )
-from console.venues.bybit.retry import RetryPolicy
+from console.venues._common.retry import RetryPolicy
 
 
 class FakeSleep:

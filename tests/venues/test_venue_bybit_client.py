@@ -332,3 +332,31 @@ def test_fetch_order_is_none_only_when_both_lists_are_empty() -> None:
     w = venue(fake)
     found = run(w, w.fetch_order(probe))
     assert found is not None and found.status is OrderStatus.FILLED
+
+
+def test_the_priority_lane_skips_the_budget_wait_and_has_its_own_threads() -> None:
+    fake = FakeBybit()
+    threads: list[str] = []
+    headers = {"X-Bapi-Limit": "10", "X-Bapi-Limit-Status": "0",
+               "X-Bapi-Limit-Reset-Timestamp": str(NOW + 400)}
+
+    def handler(params: dict[str, Any]) -> Any:
+        threads.append(threading.current_thread().name)
+        return ok({"list": [], "nextPageCursor": ""}, headers)
+
+    fake.handlers["get_open_orders"] = handler
+    sleeps: list[float] = []
+    v = venue(fake, sleeps=sleeps, retry_max_ms=1000)
+
+    async def main() -> None:
+        await v.warm_priority_lane()
+        await v.fetch_open_orders()  # the budget is now spent
+        with v.priority():
+            await v.fetch_open_orders()
+
+    run(v, main())
+    assert sleeps == []  # the urgent call did not wait for the reset
+    assert threads[0].startswith("bybit-acct-rest") and threads[1].startswith("bybit-acct-pri")
+    assert v.calls["fetch_open_orders"] == 2 and v.priority_calls == {"fetch_open_orders": 1}
+    # warming built one session per priority worker (4) besides the normal one
+    assert fake.sessions == 5

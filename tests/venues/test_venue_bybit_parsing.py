@@ -25,8 +25,17 @@ from console.domain import (
 )
 from console.domain.events import BalanceEvent, FillEvent, OrderEvent, PositionEvent
 from console.errors import FatalVenueError, MalformedVenueDataError
+from console.venues.bybit import parsing
 from console.venues.bybit.parsing import (
+    CATEGORY,
+    CATEGORY_NAME,
     ORDER_STATUS,
+    ORDER_TYPE,
+    ORDER_TYPE_NAME,
+    SIDE,
+    SIDE_NAME,
+    TIME_IN_FORCE,
+    TIME_IN_FORCE_NAME,
     amend_params,
     create_params,
     dec_str,
@@ -397,3 +406,27 @@ def test_amend_and_reference_parameters() -> None:
         amend_params(placed, price="abc")
     with pytest.raises(FatalVenueError, match="must be greater than zero"):
         amend_params(placed, qty=D(0))
+
+
+@pytest.mark.parametrize(("names", "reads", "enum"), [
+    (CATEGORY_NAME, CATEGORY, Category), (SIDE_NAME, SIDE, Side),
+    (ORDER_TYPE_NAME, ORDER_TYPE, OrderType), (TIME_IN_FORCE_NAME, TIME_IN_FORCE, TimeInForce)])
+def test_every_domain_value_has_a_wire_name_that_reads_back(
+        names: Any, reads: Any, enum: Any) -> None:
+    assert set(names) == set(enum)
+    for member, name in names.items():
+        assert reads[name] is member
+
+
+def test_requests_take_wire_names_from_the_maps_not_from_enum_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # renamed wire strings show up in the request: nothing reads the enums' own values
+    monkeypatch.setattr(parsing, "CATEGORY_NAME", {c: f"cat-{c.name}" for c in Category})
+    monkeypatch.setattr(parsing, "SIDE_NAME", {s: f"side-{s.name}" for s in Side})
+    monkeypatch.setattr(parsing, "ORDER_TYPE_NAME", {t: f"type-{t.name}" for t in OrderType})
+    monkeypatch.setattr(parsing, "TIME_IN_FORCE_NAME",
+                        {t: f"tif-{t.name}" for t in TimeInForce})
+    params = create_params(intent())
+    assert (params["category"], params["side"], params["orderType"],
+            params["timeInForce"]) == ("cat-LINEAR", "side-BUY", "type-LIMIT", "tif-GTC")
+    assert ref_params(intent())["category"] == "cat-LINEAR"

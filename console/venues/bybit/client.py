@@ -1,73 +1,71 @@
 """`BybitVenue`: one Bybit v5 account behind the engine's async `VenuePort`, over pybit.
 
-How pybit is used, and why:
-* pybit's HTTP client is blocking and shares one `requests` session per instance, which
-  is not thread-safe. Every call runs on a small dedicated thread pool, and each worker
-  thread has its own pybit session (`threading.local`); sessions are never shared.
+The venue-neutral machinery is shared (`console.venues._common`: worker threads and the
+priority lane, retry, rate budget, error context, paging, the stream supervisor); what
+is here is Bybit's and pybit's:
+* pybit's HTTP client is blocking and not thread-safe: calls run on
+  `_common.threads.WorkerThreads`, one pybit session per worker thread.
 * pybit is pointed at `config.rest_url` by setting `session.endpoint` after construction
   (every pybit method builds its URL from it at call time): the same code reaches
   api.bybit.com and the simulated front-end on 127.0.0.1.
 * pybit's own retries are off: `retry_codes` holds only a code Bybit never returns (an
   empty set would mean "pybit's defaults", which sleep on the worker thread for 10006 and
   10002), `force_retry=False` (it would resend order creations) and `max_retries=1`.
-  Retrying is ours (`retry.RetryPolicy`) and errors are classified in `errors`.
+  Retrying is ours (`_common.retry.RetryPolicy`) and errors are classified in `errors`.
 * `return_response_headers=True` gives us the X-Bapi-Limit-* headers: `rate_budget`
-  shows them, and a call on an endpoint whose budget is spent waits for its reset first.
+  shows them, and a call on an endpoint whose budget is spent waits for its reset first
+  (`_common.budget.BudgetKeeper`; priority-lane calls skip that wait).
 * Clock: the first authenticated call measures the offset to /v5/market/time. Beyond
   `clock_skew_warn_ms` it is logged and counted; from 500 ms on, signing timestamps are
   corrected by it (a small pybit subclass overrides `_prepare_headers`), since a clock
   1 s ahead of Bybit's makes every signed request fail with 10002.
 
-Priority lane (emergency stop): inside `with venue.priority():` every request skips the
-proactive wait for a spent rate budget (the venue is asked anyway; a real 10006 is still
-waited out by the retry policy) and runs on a separate small thread pool with its own
-pybit sessions, so it never queues behind ordinary requests that hold the normal
-workers. `warm_priority_lane()` opens those sessions ahead of need. `cancel_all_ids` is
-the bulk cancel alone, answering with the acknowledged ids and reading nothing back.
+Priority lane (emergency stop): inside `with venue.priority():` requests run on the
+lane's own worker threads and pybit sessions (`WorkerThreads`), so they never queue
+behind ordinary requests; `warm_priority_lane()` opens those sessions ahead of need.
+`cancel_all_ids` is the bulk cancel alone, answering with the acknowledged ids and
+reading nothing back.
 
 Reads follow every page (cursor until ""); fills are fetched in windows of at most 7 days
 (Bybit's limit for execution/list), never "the last 50". Writes return the venue's view:
 Bybit's create/amend/cancel answers carry only ids, so one follow-up query reads the
 order back (if that query fails, the answer is built from the request: NEW, or
-PENDING_CANCEL after a cancel, never a guess of a terminal state).
+PENDING_CANCEL after a cancel, never a guess of a terminal state). Domain enums reach
+the wire only through `parsing`'s explicit maps (`CATEGORY_NAME`, ...).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
-import threading
 import time
-from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import requests
 from pybit import _helpers as pybit_helpers
 from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
-from console.domain.capabilities import (
-    DeadManState,
-    EndpointBudget,
-    RateBudget,
-    VenueCapabilities,
-)
+from console.domain.capabilities import RateBudget, VenueCapabilities
 from console.domain.enums import Category, OrderStatus
 from console.domain.events import VenueEvent
 from console.domain.model import Balance, Fill, Order, Position, keep_ownership
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import (
-    CapabilityUnsupported,
     FatalVenueError,
     MalformedVenueDataError,
     VenueError,
 )
+from console.venues._common.budget import BudgetKeeper
+from console.venues._common.clock import wall_clock_ms
+from console.venues._common.connector import ConnectorBase
+from console.venues._common.errors import profile_label
+from console.venues._common.paging import cursor_pages, time_windows
+from console.venues._common.retry import RetryPolicy
+from console.venues._common.threads import WorkerThreads
 from console.venues.bybit.config import BybitConfig
 from console.venues.bybit.errors import (
     LIMIT_HEADER,
@@ -78,10 +76,10 @@ from console.venues.bybit.errors import (
     ErrorContext,
     error_class,
     error_for_exception,
-    header,
     malformed,
 )
 from console.venues.bybit.parsing import (
+    CATEGORY_NAME,
     amend_params,
     create_params,
     decimal_arg,
@@ -96,7 +94,6 @@ from console.venues.bybit.parsing import (
     ref_params,
     result_category,
 )
-from console.venues.bybit.retry import RetryPolicy
 from console.venues.bybit.stream import BybitPrivateStream, SocketFactory
 
 log = logging.getLogger(__name__)
@@ -106,15 +103,6 @@ NEVER_RETRY_CODE: Final = 999_999_999
 """The only code in pybit's retry_codes: Bybit never returns it, so pybit never retries."""
 FILLS_WINDOW_MS: Final = 7 * 24 * 3600 * 1000
 CLOCK_COMPENSATE_MS: Final = 500
-MAX_PAGES: Final = 10_000
-
-
-_PRIORITY: Final = contextvars.ContextVar("bybit_priority_lane", default=False)
-"""True inside `BybitVenue.priority()`: tasks started there inherit it."""
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +168,31 @@ _PYBIT_ERRORS: Final = (InvalidRequestError, FailedRequestError,
                         AttributeError, TypeError, KeyError, ValueError)
 
 
-class BybitVenue:
+def _close_session(session: Any) -> None:
+    client = getattr(session, "client", None)
+    if isinstance(client, requests.Session):
+        client.close()
+
+
+def _blocking(session: Any, endpoint: Endpoint, params: dict[str, Any]) -> _Answer:
+    """Runs on a worker thread: one pybit call, nothing raised (classified on the loop)."""
+    started = time.perf_counter()
+    try:
+        answer = getattr(session, endpoint.method)(**params)
+    except _PYBIT_ERRORS as exc:
+        return _Answer(None, getattr(exc, "resp_headers", None), exc,
+                       (time.perf_counter() - started) * 1000)
+    ms = (time.perf_counter() - started) * 1000
+    if isinstance(answer, tuple) and len(answer) == 3:
+        return _Answer(answer[0], answer[2], None, ms)
+    return _Answer(answer, None, None, ms)
+
+
+class BybitVenue(ConnectorBase):
     """One Bybit account as a `VenuePort` (see the module docstring for the how)."""
 
     venue: str = VENUE
-    capabilities: Final = VenueCapabilities(
+    capabilities: ClassVar[VenueCapabilities] = VenueCapabilities(
         amend=True, bulk_cancel_ids=True, priority_lane=True, rate_budget=True)
 
     def __init__(self, config: BybitConfig, api_key: str, api_secret: str, *,
@@ -197,29 +205,24 @@ class BybitVenue:
             raise FatalVenueError(f"{VENUE}: the API key and secret of "
                                   f"{profile_label(profile)} are missing", venue=VENUE,
                                   code="no_credentials")
+        super().__init__()
         self.config = config
         self.account = config.account
         self.profile = profile
-        self.calls: Counter[str] = Counter()
-        self.priority_calls: Counter[str] = Counter()
-        """The requests of `calls` that took the priority lane."""
         self._api_key = api_key
         self._api_secret = api_secret
         self._telemetry = telemetry
         self._clock_ms = clock_ms
         self._sleep = sleep
         self._retry = RetryPolicy(config.retry_tries, config.retry_base_ms, config.retry_max_ms)
-        self._session_factory = session_factory or self._new_session
         self._socket_factory = socket_factory
-        self._executor = ThreadPoolExecutor(max_workers=config.rest_workers,
-                                            thread_name_prefix=f"bybit-rest-{config.account}")
-        self._priority_executor = ThreadPoolExecutor(
-            max_workers=config.priority_workers,
-            thread_name_prefix=f"bybit-priority-{config.account}")
-        self._local = threading.local()
-        self._sessions: list[Any] = []
-        self._sessions_lock = threading.Lock()
-        self._budgets: dict[str, EndpointBudget] = {}
+        self._threads: WorkerThreads[Any] = WorkerThreads(
+            f"bybit-{config.account}", session_factory or self._new_session,
+            workers=config.rest_workers, priority_workers=config.priority_workers,
+            close_session=_close_session)
+        self._budgets = BudgetKeeper(VENUE, config.account, max_wait_ms=config.retry_max_ms,
+                                     local_ms=clock_ms, venue_ms=self._venue_now,
+                                     sleep=sleep, telemetry=telemetry)
         self._clock_offset_ms = 0
         self._clock_checked = False
         self._clock_lock: asyncio.Lock | None = None
@@ -243,89 +246,28 @@ class BybitVenue:
         session.offset_ms = lambda: self._clock_offset_ms
         return session
 
-    def _session(self) -> Any:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._session_factory()
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
-
-    def _blocking(self, endpoint: Endpoint, params: dict[str, Any]) -> _Answer:
-        """Runs on a worker thread: one pybit call, nothing raised (classified on the loop)."""
-        started = time.perf_counter()
-        try:
-            answer = getattr(self._session(), endpoint.method)(**params)
-        except _PYBIT_ERRORS as exc:
-            return _Answer(None, getattr(exc, "resp_headers", None), exc,
-                           (time.perf_counter() - started) * 1000)
-        ms = (time.perf_counter() - started) * 1000
-        if isinstance(answer, tuple) and len(answer) == 3:
-            return _Answer(answer[0], answer[2], None, ms)
-        return _Answer(answer, None, None, ms)
-
     def _context(self, endpoint: Endpoint) -> ErrorContext:
-        return ErrorContext(endpoint=endpoint.path, write=endpoint.write, profile=self.profile,
-                            now_ms=self._clock_ms(), clock_offset_ms=self._clock_offset_ms,
+        return ErrorContext(endpoint=endpoint.path, write=endpoint.write, venue=VENUE,
+                            profile=self.profile, now_ms=self._clock_ms(),
+                            clock_offset_ms=self._clock_offset_ms,
                             secrets=(self._api_secret, self._api_key))
 
     def _venue_now(self) -> int:
         return self._clock_ms() + self._clock_offset_ms
 
-    def _note_budget(self, endpoint: Endpoint, headers: Mapping[str, Any] | None) -> None:
-        values = [header(headers, name) for name in (LIMIT_HEADER, STATUS_HEADER, RESET_HEADER)]
-        if all(v is None for v in values):
-            return
-        limit, remaining, reset = (int(v) if v is not None and v.strip().isdigit() else None
-                                   for v in values)
-        self._budgets[endpoint.path] = EndpointBudget(endpoint.path, limit, remaining, reset,
-                                                      self._clock_ms())
-
-    async def _respect_budget(self, endpoint: Endpoint) -> None:
-        """When the last answer said the endpoint's budget is spent, wait for its reset."""
-        budget = self._budgets.get(endpoint.path)
-        if budget is None or budget.remaining is None or budget.remaining > 0 \
-                or budget.reset_at is None:
-            return
-        wait_ms = min(budget.reset_at - self._venue_now(), self.config.retry_max_ms)
-        # whoever waits refills the view: concurrent callers do not wait twice
-        self._budgets[endpoint.path] = EndpointBudget(endpoint.path, budget.limit, None,
-                                                      budget.reset_at, budget.seen_at)
-        if wait_ms > 0:
-            log.info("bybit %s: rate budget spent on %s; waiting %d ms for its reset",
-                     self.account, endpoint.path, wait_ms)
-            self._telemetry.count("rest_throttled", (("endpoint", endpoint.path),))
-            await self._sleep(wait_ms / 1000)
-
     # -- priority lane -----------------------------------------------------------------
-
-    @contextmanager
-    def priority(self) -> Iterator[None]:
-        """Requests made inside (and by tasks started inside) take the priority lane."""
-        token = _PRIORITY.set(True)
-        try:
-            yield
-        finally:
-            _PRIORITY.reset(token)
 
     async def warm_priority_lane(self) -> None:
         """Open the priority lane's sessions and connections now (one public request per
         worker), so that an emergency does not pay for them. Failures are only logged."""
-        loop = asyncio.get_running_loop()
-        workers = self.config.priority_workers
-        barrier = threading.Barrier(workers, timeout=2.0)
 
-        def touch() -> None:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait()  # one call per worker thread, not all on the first one
-            answer = self._blocking(SERVER_TIME, {})
+        def touch(session: Any) -> None:
+            answer = _blocking(session, SERVER_TIME, {})
             if answer.error is not None:
                 log.info("bybit %s: warming the priority lane: %s", self.account,
                          type(answer.error).__name__)
 
-        await asyncio.gather(*(loop.run_in_executor(self._priority_executor, touch)
-                               for _ in range(workers)))
+        await self._threads.warm(touch)
 
     async def _request(self, method: str, endpoint: Endpoint,
                        params: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
@@ -335,20 +277,17 @@ class BybitVenue:
                                   code="closed")
         if endpoint is not SERVER_TIME:
             await self._ensure_clock()
-        loop = asyncio.get_running_loop()
-        urgent = _PRIORITY.get()
-        executor = self._priority_executor if urgent else self._executor
+        urgent = self.urgent()
 
         async def attempt() -> tuple[Mapping[str, Any], Any]:
             if not urgent:
-                await self._respect_budget(endpoint)
-            self.calls[method] += 1
-            if urgent:
-                self.priority_calls[method] += 1
-            answer = await loop.run_in_executor(executor, self._blocking, endpoint,
-                                                dict(params))
+                await self._budgets.respect(endpoint.path)
+            self.count_call(method, urgent=urgent)
+            answer = await self._threads.call(_blocking, endpoint, dict(params),
+                                              urgent=urgent)
             self._telemetry.observe_latency("rest", answer.ms, (("endpoint", endpoint.path),))
-            self._note_budget(endpoint, answer.headers)
+            self._budgets.note_headers(endpoint.path, answer.headers, limit=LIMIT_HEADER,
+                                       remaining=STATUS_HEADER, reset=RESET_HEADER)
             try:
                 if answer.error is not None:
                     raise error_for_exception(answer.error, self._context(endpoint)) \
@@ -409,9 +348,9 @@ class BybitVenue:
     async def _paged(self, method: str, endpoint: Endpoint, params: Mapping[str, Any],
                      limit: int) -> list[tuple[list[Any], Category | None]]:
         """Every page of a listing: (items, the category the page declares)."""
-        pages: list[tuple[list[Any], Category | None]] = []
-        cursor = ""
-        for _ in range(MAX_PAGES):
+
+        async def page(cursor: str | None) -> tuple[tuple[list[Any], Category | None],
+                                                    str | None]:
             query = dict(params, limit=limit)
             if cursor:
                 query["cursor"] = cursor
@@ -419,14 +358,10 @@ class BybitVenue:
             with self._parsing():
                 items, next_cursor = parse_page(result, endpoint.path)
                 category = result_category(result, endpoint.path)
-            pages.append((items, category))
-            if not next_cursor:
-                return pages
-            if next_cursor == cursor:
-                raise malformed(f"nextPageCursor {cursor!r} did not advance",
-                                self._context(endpoint))
-            cursor = next_cursor
-        raise malformed(f"more than {MAX_PAGES} pages", self._context(endpoint))
+            return (items, category), next_cursor or None
+
+        return await cursor_pages(page, fail=lambda detail: malformed(
+            detail, self._context(endpoint)), cursor_name="nextPageCursor")
 
     @contextmanager
     def _parsing(self) -> Iterator[None]:
@@ -461,7 +396,8 @@ class BybitVenue:
         seen: dict[str, Order] = {}
         for scope in self._scopes():
             pages = await self._paged("fetch_open_orders", OPEN_ORDERS,
-                                      {"category": category.value, "openOnly": 0, **scope},
+                                      {"category": CATEGORY_NAME[category], "openOnly": 0,
+                                       **scope},
                                       self.config.order_page_limit)
             for order in self._orders(pages, category):
                 seen.setdefault(order.venue_order_id, order)
@@ -519,17 +455,17 @@ class BybitVenue:
         category = self.config.category
         found: dict[str, Fill] = {}
         horizon = self._clock_ms() - self.config.fills_history_days * 86_400_000
-        start = since
-        if start < horizon:
+        first = since
+        if first < horizon:
             log.info("bybit %s: fills before %d are past Bybit's retention; querying from "
                      "there", self.account, horizon)
-            start = horizon
-        while start <= until:
-            end = min(until, start + FILLS_WINDOW_MS - 1)
+            first = horizon
+        for start, end in time_windows(first, until, FILLS_WINDOW_MS):
             for scope in self._scopes(settle=False):
                 pages = await self._paged(
                     "fetch_fills", EXECUTIONS,
-                    {"category": category.value, "startTime": start, "endTime": end, **scope},
+                    {"category": CATEGORY_NAME[category], "startTime": start, "endTime": end,
+                     **scope},
                     self.config.execution_page_limit)
                 with self._parsing():
                     for items, page_category in pages:
@@ -538,7 +474,6 @@ class BybitVenue:
                                               category=page_category or category)
                             if since <= fill.exec_time <= until:
                                 found.setdefault(fill.exec_id, fill)
-            start = end + 1
         return sorted(found.values(), key=lambda f: (f.exec_time, f.exec_id))
 
     async def fetch_positions(self) -> list[Position]:
@@ -549,7 +484,7 @@ class BybitVenue:
         out: dict[str, Position] = {}
         for scope in self._scopes():
             pages = await self._paged("fetch_positions", POSITIONS,
-                                      {"category": category.value, **scope},
+                                      {"category": CATEGORY_NAME[category], **scope},
                                       self.config.position_page_limit)
             with self._parsing():
                 for items, page_category in pages:
@@ -613,7 +548,7 @@ class BybitVenue:
         return (self.config.category,)
 
     def _cancel_scope(self, category: Category, symbol: str | None) -> dict[str, Any]:
-        scope: dict[str, Any] = {"category": category.value}
+        scope: dict[str, Any] = {"category": CATEGORY_NAME[category]}
         if symbol:
             scope["symbol"] = symbol
         elif category is not Category.SPOT:
@@ -732,33 +667,15 @@ class BybitVenue:
         finally:
             await events.aclose()
 
-    async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
-        raise CapabilityUnsupported("bybit: disconnection protection is not wired into "
-                                    "this connector yet", venue=VENUE)
-
     def rate_budget(self) -> RateBudget:
-        return RateBudget(tuple(self._budgets[k] for k in sorted(self._budgets)))
+        return self._budgets.snapshot()
 
     async def aclose(self) -> None:
         """Stop the worker threads and close their HTTP sessions."""
         if self._closed:
             return
         self._closed = True
-        await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
-
-    def _shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        self._priority_executor.shutdown(wait=True, cancel_futures=True)
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            client = getattr(session, "client", None)
-            if isinstance(client, requests.Session):
-                client.close()
-
-
-def profile_label(profile: str) -> str:
-    return f"profile {profile!r}" if profile else "this profile"
+        await self._threads.aclose()
 
 
 def _server_time_ms(result: Mapping[str, Any], payload: Any) -> int | None:

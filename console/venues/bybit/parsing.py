@@ -1,10 +1,12 @@
 """Bybit v5 JSON to domain objects and back, strictly.
 
-Every enum goes through an explicit mapping and an unknown value is refused, naming the
-Bybit field and the value; numbers are parsed from Bybit's strings as `Decimal`, never
-float. Where Bybit writes "" or "0" for "none" (avgPrice before a fill, triggerPrice of a
-plain order, the price of a market order) the domain gets None. Nothing is defaulted
-silently: a missing or unreadable field raises `MalformedVenueDataError`.
+Every enum goes through an explicit mapping, both ways (what we read and what we send:
+a domain enum's own `.value` never reaches the wire, so renaming one cannot change a
+request), and an unknown value is refused, naming the Bybit field and the value;
+numbers are parsed from Bybit's strings as `Decimal`, never float. Where Bybit writes ""
+or "0" for "none" (avgPrice before a fill, triggerPrice of a plain order, the price of a
+market order) the domain gets None. Nothing is defaulted silently: a missing or
+unreadable field raises `MalformedVenueDataError`.
 
 Semantics worth knowing:
 * Status: Triggered is the instant a conditional order becomes live (NEW);
@@ -75,7 +77,10 @@ TIME_IN_FORCE: Final[Mapping[str, TimeInForce]] = {
     "GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
     "PostOnly": TimeInForce.POST_ONLY,
 }
-CATEGORY: Final[Mapping[str, Category]] = {c.value: c for c in Category}
+CATEGORY: Final[Mapping[str, Category]] = {
+    "spot": Category.SPOT, "linear": Category.LINEAR, "inverse": Category.INVERSE,
+    "option": Category.OPTION,
+}
 EXEC_TYPE: Final[Mapping[str, ExecType]] = {
     "Trade": ExecType.TRADE,
     "BlockTrade": ExecType.TRADE,
@@ -95,6 +100,13 @@ POSITION_SIDE_FLAT: Final = frozenset({"", "None"})
 POSITION_SIDE: Final[Mapping[int, PositionSide]] = {
     0: PositionSide.ONE_WAY, 1: PositionSide.LONG, 2: PositionSide.SHORT}
 POSITION_IDX: Final[Mapping[PositionSide, int]] = {v: k for k, v in POSITION_SIDE.items()}
+
+# what we send: the inverse of the one-to-one maps above (never an enum's own value)
+CATEGORY_NAME: Final[Mapping[Category, str]] = {v: k for k, v in CATEGORY.items()}
+SIDE_NAME: Final[Mapping[Side, str]] = {v: k for k, v in SIDE.items()}
+ORDER_TYPE_NAME: Final[Mapping[OrderType, str]] = {v: k for k, v in ORDER_TYPE.items()}
+TIME_IN_FORCE_NAME: Final[Mapping[TimeInForce, str]] = {
+    v: k for k, v in TIME_IN_FORCE.items()}
 
 PRIVATE_TOPICS: Final = ("order", "execution", "position", "wallet")
 
@@ -468,7 +480,8 @@ def _invalid(message: str) -> FatalVenueError:
 
 def ref_params(order: Order) -> dict[str, Any]:
     """category + symbol + the order's id (venue id preferred, else our client id)."""
-    params: dict[str, Any] = {"category": order.category.value, "symbol": order.symbol}
+    params: dict[str, Any] = {"category": CATEGORY_NAME[order.category],
+                              "symbol": order.symbol}
     if order.venue_order_id:
         params["orderId"] = order.venue_order_id
     elif order.client_order_id:
@@ -486,19 +499,20 @@ def create_params(order: Order, *, position_idx: int = 0) -> dict[str, Any]:
     if order.category is Category.OPTION:
         raise _invalid("options are not supported by this adapter")
     params: dict[str, Any] = {
-        "category": order.category.value, "symbol": order.symbol, "side": order.side.value,
-        "orderType": order.type.value, "qty": dec_str(order.qty),
+        "category": CATEGORY_NAME[order.category], "symbol": order.symbol,
+        "side": SIDE_NAME[order.side], "orderType": ORDER_TYPE_NAME[order.type],
+        "qty": dec_str(order.qty),
     }
     if order.client_order_id:
         params["orderLinkId"] = order.client_order_id
     if order.type is OrderType.LIMIT:
         assert order.price is not None  # the domain guarantees it
         params["price"] = dec_str(order.price)
-        params["timeInForce"] = order.time_in_force.value
+        params["timeInForce"] = TIME_IN_FORCE_NAME[order.time_in_force]
     elif order.time_in_force is TimeInForce.POST_ONLY:
         raise _invalid("a market order cannot be post-only")
     elif order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-        params["timeInForce"] = order.time_in_force.value
+        params["timeInForce"] = TIME_IN_FORCE_NAME[order.time_in_force]
     if order.trigger_price is not None:
         params["triggerPrice"] = dec_str(order.trigger_price)
         if order.trigger_direction is not None:
@@ -555,10 +569,10 @@ def order_ids(result: Mapping[str, Any], what: str) -> tuple[str, str]:
 
 
 __all__ = [
-    "CATEGORY", "EXEC_TYPE", "ORDER_STATUS", "ORDER_TYPE", "PRIVATE_TOPICS", "SIDE",
-    "TIME_IN_FORCE", "amend_params", "create_params", "dec_str", "decimal_arg",
-    "envelope_creation_time", "envelope_time", "order_ids", "parse_coin", "parse_fill",
-    "parse_order", "parse_orders", "parse_page", "parse_position", "parse_result",
-    "parse_stream_message", "parse_wallet", "ref_params", "result_category",
+    "CATEGORY", "CATEGORY_NAME", "EXEC_TYPE", "ORDER_STATUS", "ORDER_TYPE", "ORDER_TYPE_NAME",
+    "PRIVATE_TOPICS", "SIDE", "SIDE_NAME", "TIME_IN_FORCE", "TIME_IN_FORCE_NAME",
+    "amend_params", "create_params", "dec_str", "decimal_arg", "envelope_creation_time",
+    "envelope_time", "order_ids", "parse_coin", "parse_fill", "parse_order", "parse_orders",
+    "parse_page", "parse_position", "parse_result", "parse_stream_message", "parse_wallet",
+    "ref_params", "result_category",
 ]
-

@@ -1,21 +1,21 @@
-"""The private WebSocket (order, execution, position, wallet) with a supervisor on the loop.
+"""Bybit's private WebSocket (order, execution, position, wallet) over pybit, under the
+shared reconnecting supervisor (`console.venues._common.supervisor`, which says why it
+rebuilds, backs off and reports `ConnectionEvent(reconnected=True)`).
 
-pybit's WebSocket connects inside its constructor, runs callbacks on its own thread and,
-on an auth failure or any exception escaping a callback, stops for good without telling
-anyone. So:
+What is Bybit's, and pybit's, here:
+* pybit's WebSocket connects inside its constructor and runs callbacks on its own thread
+  (see `_common.thread_stream`: built on a worker thread, one callback that never
+  raises, liveness polled every `ws_check_interval_s` because pybit dies silently).
 * pybit's own reconnecting is off (`restart_on_error=False`, `retries=2`, the least pybit
   accepts: with 1 its connect loop gives up even after a success) and one callback
-  (`callback_function`) receives every frame; it never raises (everything is caught and
-  logged) and only hands the frame to the loop with `call_soon_threadsafe`. Frames are
-  parsed on the loop into domain events; a malformed one is logged and counted, never
-  fatal.
-* A supervisor task on the loop polls `is_connected()`/`exited` every
-  `ws_check_interval_s`; when the socket dies it builds a new one (first at once, then
-  with exponential backoff and full jitter), waits for the auth and subscribe
-  acknowledgements and reports `ConnectionEvent(CONNECTED, reconnected=True)`, so the
-  engine reconciles at once. After `ws_reconnect_attempts` failures it reports DOWN and
-  keeps trying at the maximum backoff; a refused login reports DOWN naming the profile and
-  ends the stream (retrying with wrong keys cannot help).
+  (`callback_function`) receives every frame.
+* The handshake: pybit logs in itself; we wait for the auth acknowledgement, then
+  subscribe to `PRIVATE_TOPICS` and wait for that acknowledgement. A refused login (or a
+  refused subscription) ends the stream with DOWN naming the profile: retrying with wrong
+  keys cannot help. The login's expiry covers a local clock running behind Bybit's.
+* Frames are parsed on the loop into domain events; a malformed one is logged and
+  counted (`ws_malformed`), never fatal; events outside the configured category and
+  symbols are dropped.
 * pybit is pointed at `config.ws_private_url` by a subclass whose `_connect` ignores the
   URL pybit composes (`PRIVATE_WSS` is module-global, so patching it would redirect every
   socket in the process).
@@ -36,13 +36,12 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final, Protocol
 
 from pybit.unified_trading import WebSocket
 
 from console.domain.events import (
-    ConnectionEvent,
-    ConnectionState,
     FillEvent,
     OrderEvent,
     PositionEvent,
@@ -50,8 +49,21 @@ from console.domain.events import (
 )
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import MalformedVenueDataError
+from console.venues._common.errors import profile_label, scrub
+from console.venues._common.supervisor import (
+    ConnectRefused,
+    Received,
+    ReconnectPolicy,
+    RetryConnect,
+    StreamSupervisor,
+)
+from console.venues._common.thread_stream import (
+    CallbackInbox,
+    ThreadedConnection,
+    wait_for_event,
+)
 from console.venues.bybit.config import BybitConfig
-from console.venues.bybit.errors import VENUE, scrub
+from console.venues.bybit.errors import VENUE
 from console.venues.bybit.parsing import (
     PRIVATE_TOPICS,
     envelope_creation_time,
@@ -183,23 +195,6 @@ class _Handshake:
         return op in ("unsubscribe", "pong", "ping")
 
 
-class _Retry(Exception):
-    """This attempt failed; another may work."""
-
-
-class _Fatal(Exception):
-    """No attempt can work (refused login, refused topics): report DOWN and stop."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Frame:
-    message: Any
-    received_at: int
-
-
-_END: Final = object()
-
-
 class BybitPrivateStream:
     """One supervised private connection; `events()` is the VenuePort stream."""
 
@@ -221,7 +216,8 @@ class BybitPrivateStream:
         self._sleep = sleep
         self._rand = rand
         self._stopping = threading.Event()
-        self._generation = 0
+        self.policy = ReconnectPolicy(config.ws_reconnect_attempts,
+                                      config.ws_reconnect_base_ms, config.ws_reconnect_max_ms)
 
     def __repr__(self) -> str:
         return f"BybitPrivateStream(account={self.config.account!r}, profile={self.profile!r})"
@@ -230,30 +226,23 @@ class BybitPrivateStream:
 
     async def events(self) -> AsyncGenerator[VenueEvent, None]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[object] = asyncio.Queue()
         executor = ThreadPoolExecutor(max_workers=2,
                                       thread_name_prefix=f"bybit-ws-{self.config.account}")
         self._stopping.clear()
-        supervisor = asyncio.create_task(self._supervise(loop, queue, executor),
-                                         name=f"bybit-ws-supervisor-{self.config.account}")
+        supervisor = StreamSupervisor(
+            partial(self._open, loop, executor), self._parse, venue=VENUE,
+            account=self.config.account, policy=self.policy, telemetry=self._telemetry,
+            clock_ms=self._clock_ms, sleep=self._sleep, rand=self._rand, scrub=self._scrub)
+        events = supervisor.events()
         try:
-            while True:
-                item = await queue.get()
-                if item is _END:
-                    return
-                if isinstance(item, ConnectionEvent):
-                    yield item
-                elif isinstance(item, _Frame):
-                    for event in self._parse(item):
-                        yield event
+            async for event in events:
+                yield event
         finally:
-            self._stopping.set()
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+            self._stopping.set()  # a socket being built gives up at once
+            await events.aclose()
             await asyncio.to_thread(executor.shutdown, True)
 
-    def _parse(self, frame: _Frame) -> list[VenueEvent]:
+    def _parse(self, frame: Received) -> list[VenueEvent]:
         message = frame.message
         if not isinstance(message, Mapping) or "topic" not in message:
             log.debug("bybit %s: ignoring control frame %r", self.config.account, message)
@@ -288,82 +277,18 @@ class BybitPrivateStream:
         symbols = self.config.symbols
         return category is self.config.category and (not symbols or symbol in symbols)
 
-    # -- the supervisor --------------------------------------------------------------------
+    # -- one connection --------------------------------------------------------------------
 
-    async def _supervise(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object],
-                         executor: ThreadPoolExecutor) -> None:
-        config = self.config
-        attempts = config.ws_reconnect_attempts
-        failures = 0
-        connected_before = False
-        socket: PrivateSocket | None = None
-
-        def emit(state: ConnectionState, *, detail: str = "", reconnected: bool = False,
-                 attempt: int = 0) -> None:
-            queue.put_nowait(ConnectionEvent(state, reconnected=reconnected, detail=detail,
-                                             at=self._clock_ms(), attempt=attempt))
-
-        emit(ConnectionState.CONNECTING)
-        try:
-            while True:
-                try:
-                    socket = await self._open(loop, queue, executor)
-                except _Fatal as exc:
-                    emit(ConnectionState.DOWN, detail=str(exc), attempt=failures + 1)
-                    queue.put_nowait(_END)
-                    return
-                except _Retry as exc:
-                    failures += 1
-                    log.warning("bybit %s: private stream attempt %d failed: %s",
-                                config.account, failures, exc)
-                    if failures == attempts:
-                        emit(ConnectionState.DOWN, attempt=failures,
-                             detail=f"{failures} attempts failed, still trying: {exc}")
-                    elif failures < attempts:
-                        emit(ConnectionState.RECONNECTING, attempt=failures, detail=str(exc))
-                    await self._sleep(self.backoff_s(failures))
-                    continue
-                # after a loss, or after failed attempts: something may have been missed
-                emit(ConnectionState.CONNECTED, reconnected=connected_before or failures > 0,
-                     attempt=failures)
-                connected_before, failures = True, 0
-                await self._watch(socket)
-                log.warning("bybit %s: private stream lost; reconnecting", config.account)
-                self._telemetry.count("ws_reconnects", (("venue", VENUE),))
-                emit(ConnectionState.RECONNECTING, detail="connection lost")
-                dead, socket = socket, None
-                await loop.run_in_executor(executor, self._close, dead)
-        except Exception as exc:
-            # a bug here must not leave the consumer waiting on a silent stream
-            log.exception("bybit %s: the private-stream supervisor failed", config.account)
-            emit(ConnectionState.DOWN, detail=f"supervisor failed: {self._scrub(str(exc))}")
-            queue.put_nowait(_END)
-        finally:
-            if socket is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(loop.run_in_executor(executor, self._close, socket))
-
-    def backoff_s(self, failures: int) -> float:
-        """Full jitter: U(0, min(max, base * 2**(n-1))); past the attempt budget, the max."""
-        config = self.config
-        if failures >= config.ws_reconnect_attempts:
-            return config.ws_reconnect_max_ms / 1000
-        cap = min(config.ws_reconnect_max_ms, config.ws_reconnect_base_ms << max(0, failures - 1))
-        return self._rand() * cap / 1000
-
-    async def _watch(self, socket: PrivateSocket) -> None:
-        while socket.is_connected() and not socket.exited:
-            await self._sleep(self.config.ws_check_interval_s)
-
-    async def _open(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object],
-                    executor: ThreadPoolExecutor) -> PrivateSocket:
+    async def _open(self, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor,
+                    generation: int) -> ThreadedConnection:
         """Build a socket on a worker thread; if the supervisor is cancelled meanwhile,
         wait for the build to end (it closes what it built once `_stopping` is set)."""
-        self._generation += 1
-        future: Future[PrivateSocket] = executor.submit(self._build, loop, queue,
-                                                        self._generation)
+        inbox = CallbackInbox(loop, label=f"bybit {self.config.account} socket {generation}",
+                              venue=VENUE, clock_ms=self._clock_ms,
+                              telemetry=self._telemetry)
+        future: Future[PrivateSocket] = executor.submit(self._build, inbox, generation)
         try:
-            return await asyncio.wrap_future(future)
+            socket = await asyncio.wrap_future(future)
         except asyncio.CancelledError:
             self._stopping.set()
             built = asyncio.wrap_future(future)
@@ -373,24 +298,22 @@ class BybitPrivateStream:
                 socket = await asyncio.shield(built)
                 await asyncio.shield(loop.run_in_executor(executor, self._close, socket))
             raise
+        return ThreadedConnection(
+            inbox, alive=lambda: socket.is_connected() and not socket.exited,
+            close=partial(self._close, socket), executor=executor,
+            check_interval_s=self.config.ws_check_interval_s, sleep=self._sleep)
 
-    def _wait(self, event: threading.Event, timeout: float) -> bool:
-        """Wait for a handshake step, but give up at once when the stream is closing: a
-        stop must not wait out a handshake timeout (10 s by default)."""
-        deadline = time.monotonic() + timeout
-        while not event.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
-            if self._stopping.is_set():
-                raise _Retry("the stream is closing")
-            if time.monotonic() >= deadline:
-                return False
-        return True
-
-    def _build(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object],
-               generation: int) -> PrivateSocket:
-        """Runs on a worker thread: connect, log in, subscribe. Raises _Retry or _Fatal."""
+    def _build(self, inbox: CallbackInbox, generation: int) -> PrivateSocket:
+        """Runs on a worker thread: connect, log in, subscribe. Raises RetryConnect or
+        ConnectRefused."""
         config = self.config
         handshake = _Handshake()
-        on_message = self._callback(loop, queue, handshake, generation)
+
+        def consume(message: Any) -> bool:
+            return isinstance(message, Mapping) and "topic" not in message \
+                and handshake.note(message)
+
+        on_message = inbox.callback(consume)
         offset_s = max(0, self._clock_offset_ms()) / 1000
         spec = SocketSpec(config.ws_private_url, self._api_key, self._api_secret, on_message,
                           ping_interval_s=config.ws_heartbeat_s,
@@ -399,54 +322,35 @@ class BybitPrivateStream:
         try:
             socket = self._factory(spec)
         except Exception as exc:
-            raise _Retry(f"could not connect to {config.ws_private_url}: "
-                         f"{self._scrub(str(exc))}") from exc
+            raise RetryConnect(f"could not connect to {config.ws_private_url}: "
+                               f"{self._scrub(str(exc))}") from exc
         try:
             timeout = config.ws_handshake_timeout_s
-            if not self._wait(handshake.auth, timeout):
-                raise _Retry(f"no answer to the login within {timeout:g} s")
+            if not wait_for_event(handshake.auth, timeout, self._stopping):
+                raise RetryConnect(f"no answer to the login within {timeout:g} s")
             if not handshake.auth_ok:
-                raise _Fatal(f"{VENUE}: private stream login refused "
-                             f"({self._scrub(handshake.detail)}): check the API key/secret "
-                             f"of {self._profile_label} and the system clock")
+                raise ConnectRefused(f"{VENUE}: private stream login refused "
+                                     f"({self._scrub(handshake.detail)}): check the API "
+                                     f"key/secret of {profile_label(self.profile)} and the "
+                                     "system clock")
             socket.send_json({"op": "subscribe", "req_id": f"recon-{generation}",
                               "args": list(PRIVATE_TOPICS)})
-            if not self._wait(handshake.subscribed, timeout):
-                raise _Retry(f"no answer to the subscription within {timeout:g} s")
+            if not wait_for_event(handshake.subscribed, timeout, self._stopping):
+                raise RetryConnect(f"no answer to the subscription within {timeout:g} s")
             if not handshake.subscribe_ok:
-                raise _Fatal(f"{VENUE}: subscription to {', '.join(PRIVATE_TOPICS)} refused: "
-                             f"{self._scrub(handshake.detail)}")
+                raise ConnectRefused(f"{VENUE}: subscription to {', '.join(PRIVATE_TOPICS)} "
+                                     f"refused: {self._scrub(handshake.detail)}")
             if not socket.is_connected():
-                raise _Retry("the connection closed during the handshake")
+                raise RetryConnect("the connection closed during the handshake")
             if self._stopping.is_set():
-                raise _Retry("the stream is closing")
-        except (_Retry, _Fatal):
+                raise RetryConnect("the stream is closing")
+        except (RetryConnect, ConnectRefused):
             self._close(socket)
             raise
         except Exception as exc:
             self._close(socket)
-            raise _Retry(f"handshake failed: {self._scrub(str(exc))}") from exc
+            raise RetryConnect(f"handshake failed: {self._scrub(str(exc))}") from exc
         return socket
-
-    def _callback(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object],
-                  handshake: _Handshake, generation: int) -> Callable[[Any], None]:
-        """The function pybit calls on its thread: it must never raise (pybit would stop
-        for good), so everything is caught and logged."""
-
-        def on_message(message: Any) -> None:
-            try:
-                received = self._clock_ms()
-                if isinstance(message, Mapping) and "topic" not in message \
-                        and handshake.note(message):
-                    return
-                loop.call_soon_threadsafe(queue.put_nowait, _Frame(message, received))
-            except Exception:
-                log.exception("bybit %s: private-stream callback failed (socket %d)",
-                              self.config.account, generation)
-                with contextlib.suppress(Exception):
-                    self._telemetry.count("ws_callback_errors", (("venue", VENUE),))
-
-        return on_message
 
     @staticmethod
     def _close(socket: PrivateSocket) -> None:
@@ -456,10 +360,6 @@ class BybitPrivateStream:
         except Exception:
             log.exception("bybit: closing a private socket failed")
         socket.join(JOIN_TIMEOUT_S)
-
-    @property
-    def _profile_label(self) -> str:
-        return f"profile {self.profile!r}" if self.profile else "this profile"
 
     def _scrub(self, text: str) -> str:
         return scrub(text, (self._api_secret, self._api_key))

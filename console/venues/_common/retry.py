@@ -1,5 +1,6 @@
-"""Our retry policy for Bybit REST calls (pybit's own retries are switched off: they sleep
-on the calling thread and would resend order creations).
+"""Our retry policy for venue REST calls. Client libraries' own retries are switched off
+(pybit's, for one, sleep on the calling thread and would resend order creations):
+retrying is decided here, on the loop, from the error's class alone.
 
 * Only `TransientVenueError` (nothing happened, try again) and `RateLimitedError` are
   retried. Fatal errors and unknown outcomes never are: an unknown outcome is resolved by
@@ -9,7 +10,8 @@ on the calling thread and would resend order creations).
 * Rate limited: wait until the venue's reset hint (bounded by `max`), else back off as
   above. A rate limit is "not yet", not a failure: it does not spend the `tries` budget,
   but it is bounded on its own: at most `rate_limit_tries` refusals and `max_ms` of waiting
-  in total. A burst of 10006 is ridden out; a venue that keeps refusing still surfaces.
+  in total. A burst of rate-limit refusals is ridden out; a venue that keeps refusing
+  still surfaces.
 """
 
 from __future__ import annotations

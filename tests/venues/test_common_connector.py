@@ -1,0 +1,51 @@
+"""`ConnectorBase`: the defaults of the venue port's optional members follow the declared
+capabilities (a no-op lane, no rate budget, CapabilityUnsupported), and a connector that
+declares a lane gets the real context and lane counting."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+import pytest
+
+from console.domain.capabilities import VenueCapabilities
+from console.domain.enums import Category
+from console.errors import CapabilityUnsupported
+from console.venues._common.connector import ConnectorBase
+from console.venues._common.lane import in_priority_lane
+
+
+class Plain(ConnectorBase):
+    venue = "plain"
+
+
+class WithLane(ConnectorBase):
+    venue = "laned"
+    capabilities: ClassVar[VenueCapabilities] = VenueCapabilities(priority_lane=True)
+
+
+def test_without_declared_capabilities_the_members_answer_as_documented() -> None:
+    plain = Plain()
+    with plain.priority():
+        assert not in_priority_lane() and not plain.urgent()  # a no-op lane
+    plain.count_call("fetch", urgent=plain.urgent())
+    assert plain.priority_calls is plain.calls and plain.calls["fetch"] == 1
+    assert plain.rate_budget() is None
+    asyncio.run(plain.warm_priority_lane())
+    with pytest.raises(CapabilityUnsupported, match="plain"):
+        asyncio.run(plain.cancel_all_ids(Category.LINEAR))
+    with pytest.raises(CapabilityUnsupported, match="dead-man"):
+        asyncio.run(plain.set_dead_man_switch(10_000))
+
+
+def test_a_declared_lane_enters_the_context_and_counts_its_requests() -> None:
+    laned = WithLane()
+    assert not laned.urgent()
+    laned.count_call("cancel_all", urgent=laned.urgent())
+    with laned.priority():
+        assert in_priority_lane() and laned.urgent()
+        laned.count_call("cancel_all", urgent=laned.urgent())
+    assert not in_priority_lane()
+    assert laned.calls["cancel_all"] == 2 and laned.priority_calls["cancel_all"] == 1
+    assert laned.priority_calls is not laned.calls
