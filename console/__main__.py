@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -165,7 +165,7 @@ def _reconcile_profile(args: argparse.Namespace) -> int:
         args, lambda s: s.engine.reconciler.run_once(RunTrigger.STARTUP))
     _print_outcome(args, outcome.run, outcome.duration_ms,
                    f"Startup reconciliation, profile {args.profile} "
-                   f"({session.profile.venue.value} {session.profile.network.value})",
+                   f"({session.profile.venue} {session.profile.network.value})",
                    {"profile": args.profile})
     return 0 if outcome.run.status is RunStatus.OK else 2
 
@@ -264,7 +264,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             alert = asyncio.run(alert_engine(profile, ledger).acknowledge(ref, _operator(args)))
             print(f"Acknowledged alert {alert.alert_id} ({alert.key}).")
             return 0
-        alerts = ledger.alerts(profile.venue.value, profile.account, active_only=not args.all)
+        alerts = ledger.alerts(profile.venue, profile.account, active_only=not args.all)
     finally:
         ledger.close()
     if args.json:
@@ -341,6 +341,28 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim_front_ends() -> tuple[str, ...]:
+    """The venues `recon-console sim` can serve (the sim's front-end registry)."""
+    from console.sim.frontends import FRONT_ENDS
+
+    return tuple(FRONT_ENDS)
+
+
+class _LazyChoices:
+    """argparse choices read from a registry only when an option is checked or its help
+    printed: building the parser for `profiles list` must not import the sim's
+    front-ends (aiohttp and every venue's protocol)."""
+
+    def __init__(self, load: Callable[[], tuple[str, ...]]) -> None:
+        self._load = load
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+
 def cmd_sim(args: argparse.Namespace) -> int:
     from console.sim.server import serve
 
@@ -351,7 +373,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     def ready(info: dict[str, str | None]) -> None:
         print(json.dumps(info), flush=True)
 
-    asyncio.run(serve(venue=args.venue, host=args.host, port=args.port,
+    asyncio.run(serve(venue=args.venue or _sim_front_ends()[0], host=args.host, port=args.port,
                       scenario=args.scenario, api_key=args.api_key,
                       api_secret=args.api_secret, faults=args.faults, seed=args.seed,
                       ready=ready))
@@ -367,12 +389,12 @@ def _credential_store() -> Any:
 def cmd_credentials(args: argparse.Namespace) -> int:
     import getpass
 
+    from console.bootstrap import load_profile
     from console.credentials import ApiCredentials
-    from console.profiles import get_profile
 
     store = _credential_store()
     if args.action == "set":
-        get_profile(args.profile, args.config)  # the profile must exist first
+        load_profile(args.profile, args.config)  # the profile must exist first
         key = getpass.getpass(f"API key for profile {args.profile}: ").strip()
         secret = getpass.getpass(f"API secret for profile {args.profile}: ").strip()
         creds = ApiCredentials(key, secret)
@@ -389,45 +411,80 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def _venue_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The chosen venue's own options (`--category` for Bybit...) as its sub-table. An
+    option of another venue is refused rather than dropped; options left out take the
+    venue's defaults."""
+    from console.profiles import SIM_VENUE
+    from console.venues.registry import VENUES
+
+    chosen = VENUES.get(args.venue)
+    if chosen is None and args.venue != SIM_VENUE:
+        return {}  # reading the profile refuses the venue itself, with the available ones
+    own = {f.key for f in chosen.fields} if chosen is not None else set()
+    table: dict[str, str] = {}
+    for spec in VENUES.values():
+        for f in spec.fields:
+            value = getattr(args, _venue_dest(f.key), None)
+            if value is None or f.key in table:
+                continue
+            if f.key not in own:
+                owners = ", ".join(s.name for s in VENUES.values()
+                                   if any(g.key == f.key for g in s.fields))
+                raise UserFacingError(f"{f.option} is a setting of {owners}, not of venue "
+                                      f"{args.venue!r}")
+            table[f.key] = value
+    return table
+
+
+def _venue_dest(key: str) -> str:
+    return f"venue_setting_{key}"
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     from console.profiles import (
-        Network,
-        Profile,
-        Venue,
         config_path,
         load_profiles,
+        parse_profile,
         render_profiles,
         save_profile,
     )
+    from console.venues.registry import VENUES
 
     if args.action == "add":
         if not args.name:
             raise UserFacingError("profiles add needs a NAME")
-        profiles = load_profiles(args.config)
+        profiles = load_profiles(args.config, venues=VENUES)
         if args.name in profiles and not args.replace:
             raise UserFacingError(f"profile {args.name!r} exists; pass --replace to overwrite")
-        from console.domain import Category
-
-        profile = Profile(
-            name=args.name, venue=Venue(args.venue), network=Network(args.network),
-            rest_url=args.rest_url, ws_url=args.ws_url, account=args.account,
-            category=Category(args.category), symbols=tuple(args.symbols or ()),
-            settle_coin=args.settle_coin, db_url=args.db, read_only=args.read_only)
-        path = save_profile(profile, args.config)
+        table: dict[str, Any] = {
+            "venue": args.venue, "network": args.network, "account": args.account,
+            "symbols": list(args.symbols or ()), "read_only": args.read_only}
+        table.update({key: value for key, value in (
+            ("rest_url", args.rest_url), ("ws_url", args.ws_url), ("db_url", args.db))
+            if value is not None})
+        settings = _venue_settings(args)
+        if args.venue in VENUES:  # always written: the file shows where they belong
+            table[args.venue] = settings
+        profile = parse_profile(args.name, table, venues=VENUES)
+        path = save_profile(profile, args.config, venues=VENUES)
         print(f"Saved profile {args.name!r} to {path}. Store its API key with: "
               f"recon-console credentials set {args.name}")
         return 0
-    profiles = load_profiles(args.config)
+    profiles = load_profiles(args.config, venues=VENUES)
     if not profiles:
+        example = next(iter(VENUES), "sim")
         print(f"No profiles in {config_path(args.config)}; add one with "
-              "`recon-console profiles add NAME --venue bybit --network testnet`.")
+              f"`recon-console profiles add NAME --venue {example} --network testnet`.")
         return 0
     if args.action == "show":
         print(render_profiles(profiles.values()), end="")
         return 0
     for p in profiles.values():
-        print(f"{p.name:<20} {p.venue.value:<8} {p.network.value:<8} {p.account:<10} "
-              f"{p.category.value:<7} {'read-only' if p.read_only else ''}")
+        own = " ".join(f"{k}={v}" for k, v in (p.settings.to_table().items()
+                                               if p.settings is not None else ()))
+        print(f"{p.name:<20} {p.venue:<8} {p.network.value:<8} {p.account:<10} "
+              f"{own:<32} {'read-only' if p.read_only else ''}".rstrip())
     return 0
 
 
@@ -540,7 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Start the simulated exchange with a protocol-faithful "
                                      "front-end on loopback; print one JSON line with its "
                                      "URLs and credentials; serve until SIGINT/SIGTERM.")
-    sim.add_argument("--venue", default="bybit", choices=["bybit"])
+    sim.add_argument("--venue", choices=_LazyChoices(_sim_front_ends), metavar="VENUE",
+                     help="whose protocol to serve: %(choices)s (default: the first)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=0, help="0 picks a free port")
     sim.add_argument("--scenario", help="start in this scenario (see `scenarios`)")
@@ -560,19 +618,32 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("--config", metavar="PATH", help=cfg_help)
     creds.set_defaults(func=cmd_credentials)
 
-    prof = sub.add_parser("profiles", help="list, show or add venue profiles")
+    from console.venues.registry import VENUES, venue_names
+
+    prof = sub.add_parser("profiles", help="list, show or add venue profiles",
+                          description="A venue's own settings (the options after --venue) "
+                                      "go to its [profiles.NAME.<venue>] table.")
     prof.add_argument("action", choices=["list", "show", "add"], nargs="?", default="list")
     prof.add_argument("name", nargs="?")
     prof.add_argument("--config", metavar="PATH", help=cfg_help)
-    prof.add_argument("--venue", default="bybit", choices=["bybit", "binance", "deribit", "sim"])
+    prof.add_argument("--venue", default=venue_names()[0],
+                      help=f"one of {', '.join(venue_names())} (default: %(default)s)")
     prof.add_argument("--network", default="testnet", choices=["testnet", "mainnet", "custom"])
     prof.add_argument("--rest-url")
     prof.add_argument("--ws-url")
     prof.add_argument("--account", default="main")
-    prof.add_argument("--category", default="linear",
-                      choices=["linear", "spot", "inverse", "option"])
     prof.add_argument("--symbols", nargs="*")
-    prof.add_argument("--settle-coin", default="USDT")
+    offered: set[str] = set()
+    for spec in VENUES.values():
+        for f in spec.fields:
+            if f.key in offered:
+                continue
+            offered.add(f.key)
+            owners = ", ".join(s.name for s in VENUES.values()
+                               if any(g.key == f.key for g in s.fields))
+            choices = f"; one of {', '.join(f.choices)}" if f.choices else ""
+            prof.add_argument(f.option, dest=_venue_dest(f.key), metavar=f.key.upper(),
+                              help=f"{owners}: {f.help}{choices} (default: {f.default})")
     prof.add_argument("--db", metavar="URL", help=db_help)
     prof.add_argument("--read-only", action="store_true")
     prof.add_argument("--replace", action="store_true")

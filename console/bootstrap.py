@@ -1,12 +1,15 @@
 """Composition root: the one module that picks concrete adapters and wires them together.
 
-Everything else depends on ports; only this module (and the entry point that calls it)
+Everything else depends on ports; only this module (and the entry points that call it)
 knows that the ledger is SQLAlchemy, that the venue is the simulated exchange or a real
-connector, and which configuration applies.
+connector, and which configuration applies. Real connectors are found through the venue
+registry (`console.venues.registry`), never by name here; the embedded simulated exchange
+("sim") is wired here, for the CLI, for a sim profile and (wrapped) for the window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from console.credentials import ApiCredentials, CredentialStore, insecure_allowed_by_env
@@ -19,16 +22,17 @@ from console.engine.ports import VenuePort
 from console.engine.reconcile_service import ReconcileService, wall_clock_ms
 from console.engine.session import EngineSession
 from console.errors import ConfigError
-from console.profiles import ActionMode, Profile, Venue, get_profile
+from console.profiles import SIM_VENUE, ActionMode, Profile, get_profile
 from console.reconcile import ReconcileConfig
 from console.sim import SimExchange, SimVenue
 from console.sim.scenarios import SCENARIOS, ScenarioSeed, build_scenario
 from console.store import Ledger
-from console.venues.bybit import BybitConfig, BybitVenue
+from console.venues.registry import VENUES, connector
 
-SIM_VENUE = "sim"
 SIM_ACCOUNT = "main"
 SIM_SEED = 7
+SIM_PROFILE_SCENARIO = "clean"
+"""A sim profile starts the embedded exchange in this scenario."""
 
 
 def open_ledger(db_url: str | None) -> Ledger:
@@ -38,7 +42,11 @@ def open_ledger(db_url: str | None) -> Ledger:
 
 @dataclass
 class SimSession:
-    """An in-process simulated venue wired to a ledger and a reconcile service."""
+    """An in-process simulated venue wired to a ledger and a reconcile service.
+
+    `venue` is the bare `SimVenue` (its fault injection is for tests); the engine runs on
+    `engine.venue`, which is `venue` or what `build_sim_session`'s `wrap` made of it.
+    """
 
     exchange: SimExchange
     venue: SimVenue
@@ -47,6 +55,7 @@ class SimSession:
     scenario: str
     seed: ScenarioSeed
     seeded_ledger: bool
+    alerts: AlertEngine | None = None
 
     @property
     def service(self) -> ReconcileService:
@@ -70,12 +79,21 @@ def seed_ledger(ledger: Ledger, seed: ScenarioSeed, venue: str, account: str) ->
 
 def build_sim_session(db_url: str | None, scenario: str = "clean", *,
                       config: ReconcileConfig | None = None,
-                      interval_s: float = 60.0) -> SimSession:
+                      interval_s: float = 60.0, account: str = SIM_ACCOUNT,
+                      wrap: Callable[[SimVenue], VenuePort] | None = None,
+                      metrics: Metrics | None = None, read_only: bool = False,
+                      amend: AmendPolicy | None = None, alerts: bool = False,
+                      reference_prices: bool = False) -> SimSession:
     """The simulated exchange in `scenario`'s state and a ledger to reconcile against it.
 
     The sim is rebuilt from its seed on every start, so a scenario is a fixed venue state.
     The ledger is seeded with the scenario's "before" state only when it is new for this
     venue and account: a second run on the same database sees what the first one did.
+
+    For the window and for sim profiles: `wrap` puts the engine on a wrapper of the sim's
+    port (the demo's chaos venue), `metrics` is the engine's registry (the wrapper may
+    report into it), `alerts` attaches the one alert engine of the session, and
+    `reference_prices` gives every instrument a price, so that market orders fill.
     """
     if scenario not in SCENARIOS:
         known = ", ".join(sorted(SCENARIOS))
@@ -83,17 +101,22 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
     ledger = open_ledger(db_url)
     try:
         exchange = SimExchange(seed=SIM_SEED, clock_ms=wall_clock_ms, venue=SIM_VENUE)
-        seed = build_scenario(scenario, exchange, SIM_ACCOUNT, now=wall_clock_ms())
-        seeded = _ledger_is_new(ledger, SIM_VENUE, SIM_ACCOUNT)
+        seed = build_scenario(scenario, exchange, account, now=wall_clock_ms())
+        if reference_prices:
+            exchange.set_reference_prices()
+        seeded = _ledger_is_new(ledger, SIM_VENUE, account)
         if seeded:
-            seed_ledger(ledger, seed, SIM_VENUE, SIM_ACCOUNT)
-        venue = SimVenue(exchange, SIM_ACCOUNT)
-        engine = EngineSession(venue, ledger, config or ReconcileConfig(),
-                               clock_ms=wall_clock_ms, interval_s=interval_s)
+            seed_ledger(ledger, seed, SIM_VENUE, account)
+        venue = SimVenue(exchange, account)
+        port: VenuePort = wrap(venue) if wrap is not None else venue
+        engine = EngineSession(port, ledger, config or ReconcileConfig(),
+                               clock_ms=wall_clock_ms, interval_s=interval_s, metrics=metrics,
+                               read_only=read_only, amend_policy=amend)
+        alert_engine = attach_alerts(engine) if alerts else None
     except BaseException:
         ledger.close()
         raise
-    return SimSession(exchange, venue, ledger, engine, scenario, seed, seeded)
+    return SimSession(exchange, venue, ledger, engine, scenario, seed, seeded, alert_engine)
 
 
 # -- real venues, from a profile ---------------------------------------------------------------
@@ -142,17 +165,16 @@ def amend_policy(profile: Profile) -> AmendPolicy:
 
 def build_venue(profile: Profile, credentials: ApiCredentials,
                 telemetry: Telemetry) -> VenuePort:
-    if profile.venue is not Venue.BYBIT:
-        raise ConfigError(f"profile {profile.name!r}: venue {profile.venue.value!r} has no "
-                          "connector yet (available: bybit, and the built-in sim)")
-    rest_url, ws_url = profile.resolved_urls()
-    retry = profile.policy.retry
-    config = BybitConfig(
-        account=profile.account, category=profile.category, rest_url=rest_url,
-        ws_private_url=ws_url, symbols=profile.symbols, settle_coin=profile.settle_coin,
-        retry_tries=retry.tries, retry_base_ms=retry.base_ms, retry_max_ms=retry.max_ms)
-    return BybitVenue(config, credentials.api_key, credentials.api_secret,
-                      profile=profile.name, telemetry=telemetry)
+    """The connector the venue registry has for the profile's venue."""
+    spec = connector(profile.venue)
+    venue: VenuePort = spec.build(profile, api_key=credentials.api_key,
+                                  api_secret=credentials.api_secret, telemetry=telemetry)
+    return venue
+
+
+def load_profile(name: str, config_path: str | None = None) -> Profile:
+    """The named profile, read against the venues this build has."""
+    return get_profile(name, config_path, venues=VENUES)
 
 
 def build_profile_session(name: str, *, config_path: str | None = None,
@@ -160,9 +182,12 @@ def build_profile_session(name: str, *, config_path: str | None = None,
                           credentials: CredentialStore | None = None,
                           secrets: ApiCredentials | None = None) -> ProfileSession:
     """Everything a profile names, wired: ledger, connector (secrets from the keyring,
-    unless an embedding program hands them over), engine. Secrets go straight into the
-    connector and nowhere else."""
-    profile = get_profile(name, config_path)
+    unless an embedding program hands them over), engine, and its one alert engine.
+    Secrets go straight into the connector and nowhere else. A sim profile gets the
+    embedded simulated exchange (no secret) in the `SIM_PROFILE_SCENARIO` state."""
+    profile = load_profile(name, config_path)
+    if profile.uses_simulator:
+        return _sim_profile_session(profile, db_url)
     if secrets is None:
         store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
         secrets = store.get(profile.name)
@@ -182,13 +207,24 @@ def build_profile_session(name: str, *, config_path: str | None = None,
     return ProfileSession(profile, ledger, venue, engine, alerts)
 
 
+def _sim_profile_session(profile: Profile, db_url: str | None) -> ProfileSession:
+    sim = build_sim_session(db_url or profile.db_url, SIM_PROFILE_SCENARIO,
+                            config=reconcile_config(profile),
+                            interval_s=float(profile.reconcile_interval_s),
+                            account=profile.account, metrics=Metrics(),
+                            read_only=profile.read_only, amend=amend_policy(profile),
+                            alerts=True, reference_prices=True)
+    assert sim.alerts is not None  # asked for
+    return ProfileSession(profile, sim.ledger, sim.engine.venue, sim.engine, sim.alerts)
+
+
 def open_profile_ledger(name: str, *, config_path: str | None = None,
                         db_url: str | None = None) -> tuple[Profile, Ledger]:
     """A profile's ledger alone (no connector, no credentials): for listings."""
-    profile = get_profile(name, config_path)
+    profile = load_profile(name, config_path)
     return profile, open_ledger(db_url or profile.db_url)
 
 
 def alert_engine(profile: Profile, ledger: Ledger) -> AlertEngine:
     """Alerts of a profile's account over its ledger, for acknowledging from the CLI."""
-    return AlertEngine(ledger, profile.venue.value, profile.account, clock_ms=wall_clock_ms)
+    return AlertEngine(ledger, profile.venue, profile.account, clock_ms=wall_clock_ms)

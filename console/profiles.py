@@ -2,7 +2,8 @@
 
 The file is `profiles.toml` in the platform's config dir (`RECON_CONSOLE_CONFIG` or an
 explicit path overrides it), one `[profiles.NAME]` table per profile with an optional
-`[profiles.NAME.policy]` and `[profiles.NAME.policy.retry]`.
+`[profiles.NAME.policy]`, `[profiles.NAME.policy.retry]` and `[profiles.NAME.<venue>]`,
+the last holding the fields only that venue has (Bybit's `category` and `settle_coin`).
 
 Reading is strict on purpose: a misspelt key or a float where a decimal belongs would
 otherwise fall back to a default silently, and a default here decides whether the console
@@ -10,12 +11,24 @@ touches a live account. Every error is a `ConfigError` naming the file, the prof
 key. Money-like values are `Decimal`, written as quoted strings. A profile holds no secret:
 API credentials live in the OS keyring under the profile's name, and URLs carrying a
 password are refused.
+
+This module is plain configuration: it must not import the venue packages (an
+import-linter contract says so), yet a profile naming a venue this build has no connector
+for must be refused, and a venue's sub-table must be read as strictly as the rest. So the
+venues are *injected*: every function that reads a profile takes `venues`, a mapping from
+venue name to a `VenueSchema` (how that venue's sub-table is parsed, and which keys of the
+old flat layout belong to it). `console.venues.registry.VENUES` is that mapping; the
+composition roots and the CLI pass it. The parsed sub-table is kept on the profile as the
+venue's own `VenueSettings` object, opaque here except for `to_table()`, which writes it
+back. The embedded simulated exchange (`SIM_VENUE`) is the one venue every build has: it
+has no connector and no sub-table, and the composition root wires it.
 """
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
+import logging
 import os
 import re
 import tempfile
@@ -25,29 +38,25 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import platformdirs
 
-from console.domain import Category
 from console.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "recon-console"
 CONFIG_ENV = "RECON_CONSOLE_CONFIG"
 FILE_NAME = "profiles.toml"
+SIM_VENUE: Final = "sim"
+"""The embedded simulated exchange: no connector, no sub-table, no credentials."""
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # TOML bare keys: no quoting, easy on a CLI
-_COIN = re.compile(r"^[A-Z0-9]{1,16}$")
+_VENUE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 _E = TypeVar("_E", bound=StrEnum)
-
-
-class Venue(StrEnum):
-    BYBIT = "bybit"
-    BINANCE = "binance"
-    DERIBIT = "deribit"
-    SIM = "sim"
 
 
 class Network(StrEnum):
@@ -63,31 +72,47 @@ class ActionMode(StrEnum):
     AUTO = "auto"
 
 
-# (venue, network, category or None for "any") -> (REST base URL, private WebSocket URL)
-_URLS: dict[tuple[Venue, Network, Category | None], tuple[str, str]] = {
-    (Venue.BYBIT, Network.TESTNET, None):
-        ("https://api-testnet.bybit.com", "wss://stream-testnet.bybit.com/v5/private"),
-    (Venue.BYBIT, Network.MAINNET, None):
-        ("https://api.bybit.com", "wss://stream.bybit.com/v5/private"),
-    (Venue.DERIBIT, Network.TESTNET, None):
-        ("https://test.deribit.com", "wss://test.deribit.com/ws/api/v2"),
-    (Venue.DERIBIT, Network.MAINNET, None):
-        ("https://www.deribit.com", "wss://www.deribit.com/ws/api/v2"),
-    (Venue.BINANCE, Network.TESTNET, Category.SPOT):
-        ("https://testnet.binance.vision", "wss://stream.testnet.binance.vision/ws"),
-    (Venue.BINANCE, Network.MAINNET, Category.SPOT):
-        ("https://api.binance.com", "wss://stream.binance.com:9443/ws"),
-    (Venue.BINANCE, Network.TESTNET, Category.LINEAR):
-        ("https://testnet.binancefuture.com", "wss://fstream.binancefuture.com/ws"),
-    (Venue.BINANCE, Network.MAINNET, Category.LINEAR):
-        ("https://fapi.binance.com", "wss://fstream.binance.com/ws"),
-}
-_CATEGORIES: dict[Venue, frozenset[Category]] = {
-    Venue.BYBIT: frozenset(Category),
-    Venue.BINANCE: frozenset({Category.SPOT, Category.LINEAR}),  # spot and USD-M futures
-    Venue.DERIBIT: frozenset(Category),
-    Venue.SIM: frozenset(Category),
-}
+@runtime_checkable
+class VenueSettings(Protocol):
+    """A venue's own profile fields, parsed from `[profiles.NAME.<venue>]` by its schema.
+
+    Implementations are frozen dataclasses owned by the venue's connector package; this
+    module only writes them back (`to_table`) and compares them.
+    """
+
+    def to_table(self) -> dict[str, object]:
+        """The sub-table to write: TOML-able values (str, int, bool, Decimal, lists)."""
+        ...
+
+
+class VenueSchema(Protocol):
+    """What reading a profile needs to know of one venue (injected: see the module doc)."""
+
+    @property
+    def legacy_keys(self) -> frozenset[str]:
+        """Keys the old flat layout had at the top of `[profiles.NAME]` that now belong in
+        the venue's sub-table; a file still using them is read, with a warning."""
+        ...
+
+    def parse_settings(self, table: Mapping[str, object]) -> VenueSettings:
+        """The sub-table, checked strictly. Raises `ProfileValueError` with the key
+        relative to the sub-table (the caller prefixes the venue's name)."""
+        ...
+
+
+VenueCatalog = Mapping[str, VenueSchema]
+"""The venues a build can connect to, by name (`console.venues.registry.VENUES`)."""
+
+
+def available_venues(venues: VenueCatalog) -> tuple[str, ...]:
+    """Every venue a profile may name: the connectors, then the embedded sim."""
+    return (*sorted(venues), SIM_VENUE)
+
+
+def unavailable_venue(name: str, venues: VenueCatalog) -> str:
+    """The one message for a venue this build cannot reach (CLI, dialog, file, registry)."""
+    return (f"venue {name!r} has no connector in this build; available: "
+            f"{', '.join(available_venues(venues))}")
 
 
 class ProfileValueError(ConfigError):
@@ -144,7 +169,8 @@ class RetrySettings:
 
 @dataclass(frozen=True, slots=True)
 class PolicySettings:
-    """How reconciliation acts (design.md §4, §5). Defaults are the safe ones.
+    """How reconciliation acts (docs/architecture.md, *Reconciliation*). Defaults are
+    the safe ones.
 
     - `venue_actions`: "approve" (operator approves each) or "auto".
     - `ledger_actions`: "auto" or "approve".
@@ -227,22 +253,26 @@ def _check_db_url(url: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """One (venue, network, account) the console connects to. Holds no secret."""
+    """One (venue, network, account) the console connects to. Holds no secret.
+
+    `settings` is the venue's sub-table as its connector spec parsed it; None when there
+    is none (the sim's case, or a connector venue's defaults), so that a profile written
+    and read back is the same value.
+    """
 
     name: str
-    venue: Venue
+    venue: str
     network: Network = Network.TESTNET
     rest_url: str | None = None
     ws_url: str | None = None
     account: str = "main"
-    category: Category = Category.LINEAR
     symbols: tuple[str, ...] = ()
-    settle_coin: str = "USDT"
     db_url: str | None = None
     read_only: bool = False
     reconcile_interval_s: int = 60
     metrics_port: int | None = None
     policy: PolicySettings = field(default_factory=PolicySettings)
+    settings: VenueSettings | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -254,13 +284,10 @@ class Profile:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ProfileValueError("name", f"{self.name!r} must be 1-64 letters, digits, "
                                             "'_' or '-'")
-        for key, enum in (("venue", Venue), ("network", Network), ("category", Category)):
-            if not isinstance(getattr(self, key), enum):
-                raise ProfileValueError(key, f"{getattr(self, key)!r} is not a {enum.__name__}")
-        if self.category not in _CATEGORIES[self.venue]:
-            allowed = ", ".join(sorted(c.value for c in _CATEGORIES[self.venue]))
-            raise ProfileValueError("category", f"{self.venue} supports {allowed}, "
-                                                f"not {self.category}")
+        if not isinstance(self.venue, str) or not _VENUE.match(self.venue):
+            raise ProfileValueError("venue", f"{self.venue!r} is not a venue name")
+        if not isinstance(self.network, Network):
+            raise ProfileValueError("network", f"{self.network!r} is not a Network")
         if self.network is Network.CUSTOM:
             for key in ("rest_url", "ws_url"):
                 if not getattr(self, key):
@@ -277,9 +304,6 @@ class Profile:
             _check_url("ws_url", self.ws_url, ("wss", "ws"))
         if not isinstance(self.account, str) or not self.account.strip():
             raise ProfileValueError("account", "must be a non-empty string")
-        if not isinstance(self.settle_coin, str) or not _COIN.match(self.settle_coin):
-            raise ProfileValueError("settle_coin", f"{self.settle_coin!r} must be an "
-                                                   "upper-case coin code such as USDT")
         if not isinstance(self.symbols, tuple):
             raise ProfileValueError("symbols", "must be a tuple of strings")
         for symbol in self.symbols:
@@ -298,27 +322,14 @@ class Profile:
         _check_int("metrics_port", self.metrics_port, low=1, high=65_535, optional=True)
         if not isinstance(self.policy, PolicySettings):
             raise ProfileValueError("policy", "is not PolicySettings")
+        if self.settings is not None and not isinstance(self.settings, VenueSettings):
+            raise ProfileValueError(self.venue, "is not a venue's settings object")
+        if self.venue == SIM_VENUE and self.settings is not None:
+            raise ProfileValueError(SIM_VENUE, "the embedded simulator has no settings")
 
     @property
     def uses_simulator(self) -> bool:
-        return self.venue is Venue.SIM
-
-    def resolved_urls(self) -> tuple[str, str]:
-        """(REST base URL, private WebSocket URL) for this venue and network."""
-        if self.network is Network.CUSTOM:
-            assert self.rest_url is not None and self.ws_url is not None  # checked above
-            return self.rest_url, self.ws_url
-        if self.venue is Venue.SIM:
-            raise ConfigError(
-                f"profile {self.name!r}: the embedded simulator listens on loopback ports "
-                "chosen when it starts; take its URLs from the running simulator, or set "
-                'network = "custom" with rest_url and ws_url to reach one started elsewhere')
-        urls = (_URLS.get((self.venue, self.network, self.category))
-                or _URLS.get((self.venue, self.network, None)))
-        if urls is None:
-            raise ConfigError(f"profile {self.name!r}: no built-in {self.network} URLs for "
-                              f"{self.venue} {self.category}; use network = \"custom\"")
-        return urls
+        return self.venue == SIM_VENUE
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -344,7 +355,15 @@ def _fail(key: str, detail: str) -> ProfileValueError:
     return ProfileValueError(key, detail)
 
 
-def _unknown_keys(table: Mapping[str, Any], allowed: Iterable[str], prefix: str) -> None:
+# The parsers below are public for the venues' schemas: a sub-table is read with the same
+# strictness and the same messages as the rest of the file.
+
+FieldParser = Callable[[str, object], Any]
+"""(dotted key, TOML value) -> the checked value, or `ProfileValueError` naming the key."""
+
+
+def check_keys(table: Mapping[str, Any], allowed: Iterable[str], prefix: str = "") -> None:
+    """Refuse a key not in `allowed`, suggesting the closest known one."""
     allowed = list(allowed)
     for key in table:
         if key not in allowed:
@@ -353,14 +372,14 @@ def _unknown_keys(table: Mapping[str, Any], allowed: Iterable[str], prefix: str)
             raise _fail(f"{prefix}{key}", f"unknown key; {hint}known keys: {', '.join(allowed)}")
 
 
-def _as_str(key: str, value: object) -> str:
+def as_str(key: str, value: object) -> str:
     if not isinstance(value, str):
         raise _fail(key, f"must be a string, not {_toml_type(value)}")
     return value
 
 
-def _as_enum(key: str, value: object, enum: type[_E]) -> _E:
-    text = _as_str(key, value)
+def as_enum(key: str, value: object, enum: type[_E]) -> _E:
+    text = as_str(key, value)
     try:
         return enum(text)
     except ValueError:
@@ -368,26 +387,26 @@ def _as_enum(key: str, value: object, enum: type[_E]) -> _E:
         raise _fail(key, f"{text!r} is not one of {choices}") from None
 
 
-def _as_int(key: str, value: object) -> int:
+def as_int(key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(key, f"must be an integer, not {_toml_type(value)}")
     return value
 
 
-def _as_bool(key: str, value: object) -> bool:
+def as_bool(key: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise _fail(key, f"must be true or false, not {_toml_type(value)}")
     return value
 
 
-def _as_decimal(key: str, value: object) -> Decimal:
+def as_decimal(key: str, value: object) -> Decimal:
     if isinstance(value, float):
         short = key.rsplit(".", maxsplit=1)[-1]
         raise _fail(key, f"is a TOML float, which is inexact: quote decimals, e.g. "
                          f'{short} = "{value}"')
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
-    text = _as_str(key, value)
+    text = as_str(key, value)
     try:
         number = Decimal(text.strip())
     except InvalidOperation:
@@ -397,10 +416,19 @@ def _as_decimal(key: str, value: object) -> Decimal:
     return number
 
 
+def parse_fields(table: Mapping[str, Any], parsers: Mapping[str, FieldParser],
+                 prefix: str = "", extra: Iterable[str] = ()) -> dict[str, Any]:
+    """Every key of `table` through its parser; a key in neither `parsers` nor `extra`
+    (sub-tables the caller reads itself) is an error."""
+    check_keys(table, [*parsers, *extra], prefix)
+    return {key: parsers[key](f"{prefix}{key}", value)
+            for key, value in table.items() if key in parsers}
+
+
 def _as_symbols(key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise _fail(key, f"must be a list of strings, not {_toml_type(value)}")
-    return tuple(_as_str(f"{key}[{i}]", item) for i, item in enumerate(value))
+    return tuple(as_str(f"{key}[{i}]", item) for i, item in enumerate(value))
 
 
 def _as_table(key: str, value: object) -> dict[str, Any]:
@@ -415,53 +443,76 @@ def _toml_type(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-_Parser = Callable[[str, object], Any]
-_PROFILE_KEYS: dict[str, _Parser] = {
-    "venue": lambda k, v: _as_enum(k, v, Venue),
-    "network": lambda k, v: _as_enum(k, v, Network),
-    "rest_url": _as_str,
-    "ws_url": _as_str,
-    "account": _as_str,
-    "category": lambda k, v: _as_enum(k, v, Category),
+_PROFILE_KEYS: dict[str, FieldParser] = {
+    "venue": as_str,
+    "network": lambda k, v: as_enum(k, v, Network),
+    "rest_url": as_str,
+    "ws_url": as_str,
+    "account": as_str,
     "symbols": _as_symbols,
-    "settle_coin": _as_str,
-    "db_url": _as_str,
-    "read_only": _as_bool,
-    "reconcile_interval_s": _as_int,
-    "metrics_port": _as_int,
+    "db_url": as_str,
+    "read_only": as_bool,
+    "reconcile_interval_s": as_int,
+    "metrics_port": as_int,
 }
-_POLICY_KEYS: dict[str, _Parser] = {
-    "venue_actions": lambda k, v: _as_enum(k, v, ActionMode),
-    "ledger_actions": lambda k, v: _as_enum(k, v, ActionMode),
-    "hard_desync_ratio": _as_decimal,
-    "balance_abs_tolerance": _as_decimal,
-    "balance_rel_tolerance": _as_decimal,
-    "stale_order_timeout_s": _as_int,
-    "min_time_in_book_ms": _as_int,
-    "amend_price_threshold_bps": _as_decimal,
-    "amend_size_threshold": _as_decimal,
+_POLICY_KEYS: dict[str, FieldParser] = {
+    "venue_actions": lambda k, v: as_enum(k, v, ActionMode),
+    "ledger_actions": lambda k, v: as_enum(k, v, ActionMode),
+    "hard_desync_ratio": as_decimal,
+    "balance_abs_tolerance": as_decimal,
+    "balance_rel_tolerance": as_decimal,
+    "stale_order_timeout_s": as_int,
+    "min_time_in_book_ms": as_int,
+    "amend_price_threshold_bps": as_decimal,
+    "amend_size_threshold": as_decimal,
 }
-_RETRY_KEYS: dict[str, _Parser] = {"tries": _as_int, "base_ms": _as_int, "max_ms": _as_int}
+_RETRY_KEYS: dict[str, FieldParser] = {"tries": as_int, "base_ms": as_int, "max_ms": as_int}
+_SIM_FLAT_KEYS = frozenset({"category", "settle_coin"})
+"""The flat layout wrote these for every profile, the sim's too, which never used them."""
 
 
-def _parse_fields(table: Mapping[str, Any], parsers: Mapping[str, _Parser], prefix: str,
-                  extra: Iterable[str] = ()) -> dict[str, Any]:
-    _unknown_keys(table, [*parsers, *extra], prefix)
-    return {key: parsers[key](f"{prefix}{key}", value)
-            for key, value in table.items() if key in parsers}
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    profile: Profile
+    moved: tuple[str, ...] = ()
+    """Old-layout keys folded into the venue's sub-table."""
+    dropped: tuple[str, ...] = ()
+    """Old-layout keys the venue has no use for (the sim's)."""
 
 
-def _parse_profile(name: str, raw: object) -> Profile:
+def _parse(name: str, raw: object, venues: VenueCatalog) -> _Parsed:
     if not isinstance(raw, dict):
         raise _fail("", f"[profiles.{name}] must be a table, not {_toml_type(raw)}")
-    table: dict[str, Any] = raw
-    values = _parse_fields(table, _PROFILE_KEYS, "", extra=("policy",))
-    if "venue" not in values:
-        raise _fail("venue", "is required: one of " + " | ".join(f'"{v}"' for v in Venue))
+    table: dict[str, Any] = dict(raw)
+    if "venue" not in table:
+        raise _fail("venue", "is required: one of "
+                    + " | ".join(f'"{v}"' for v in available_venues(venues)))
+    venue = as_str("venue", table["venue"])
+    schema = venues.get(venue)
+    if schema is None and venue != SIM_VENUE:
+        raise _fail("venue", unavailable_venue(venue, venues))
+    sub: dict[str, Any] | None = None  # None: no sub-table, the venue's defaults
+    moved: list[str] = []
+    dropped: list[str] = []
+    if schema is not None:
+        if venue in table:
+            sub = dict(_as_table(venue, table.pop(venue)))
+        for key in sorted(schema.legacy_keys & table.keys()):
+            sub = sub if sub is not None else {}
+            if key in sub:
+                raise _fail(key, f"is given twice: at the top of [profiles.{name}] (the old "
+                                 f"layout) and in [profiles.{name}.{venue}]; keep the second")
+            sub[key] = table.pop(key)
+            moved.append(key)
+    else:
+        dropped = sorted(_SIM_FLAT_KEYS & table.keys())
+        for key in dropped:
+            del table[key]
+    values = parse_fields(table, _PROFILE_KEYS, "", extra=("policy",))
     policy_table = _as_table("policy", table.get("policy", {}))
-    policy_values = _parse_fields(policy_table, _POLICY_KEYS, "policy.", extra=("retry",))
+    policy_values = parse_fields(policy_table, _POLICY_KEYS, "policy.", extra=("retry",))
     retry_table = _as_table("policy.retry", policy_table.get("retry", {}))
-    retry_values = _parse_fields(retry_table, _RETRY_KEYS, "policy.retry.")
+    retry_values = parse_fields(retry_table, _RETRY_KEYS, "policy.retry.")
     try:
         retry = RetrySettings(**retry_values)
     except ProfileValueError as exc:
@@ -470,10 +521,51 @@ def _parse_profile(name: str, raw: object) -> Profile:
         policy = PolicySettings(**policy_values, retry=retry)
     except ProfileValueError as exc:
         raise exc.located(prefix="policy.") from None
-    return Profile(name=name, policy=policy, **values)
+    settings: VenueSettings | None = None
+    if schema is not None and sub is not None:
+        try:
+            settings = schema.parse_settings(sub)
+        except ProfileValueError as exc:
+            raise exc.located(prefix=f"{venue}.") from None
+    profile = Profile(name=name, policy=policy, settings=settings, **values)
+    return _Parsed(profile, tuple(moved), tuple(dropped))
 
 
-def load_profiles(path: str | os.PathLike[str] | None = None) -> dict[str, Profile]:
+def _old_layout(parsed: Mapping[str, _Parsed]) -> str:
+    """What an old-layout file holds and how to rewrite it ("" when nothing is old)."""
+    notes = []
+    for name, p in parsed.items():
+        if p.moved:
+            notes.append(f"profile {name!r} has {', '.join(p.moved)} at the top of "
+                         f"[profiles.{name}] (read as [profiles.{name}.{p.profile.venue}])")
+        if p.dropped:
+            notes.append(f"profile {name!r} has {', '.join(p.dropped)}, which the simulator "
+                         "does not use (ignored)")
+    if not notes:
+        return ""
+    return ("; ".join(notes) + ". Move such keys into the profile's venue table "
+            "[profiles.NAME.<venue>] (or delete them from a sim profile): `recon-console "
+            "profiles show` prints the whole file in the new layout, and saving any profile "
+            "(`recon-console profiles add ... --replace`) rewrites the file so")
+
+
+def parse_profile(name: str, table: Mapping[str, Any], *, venues: VenueCatalog) -> Profile:
+    """A profile from its TOML table, as the file reader does it (the CLI and the profile
+    dialog build new profiles this way, so creation and reading refuse the same things)."""
+    if not _NAME.match(name):
+        raise ConfigError(f"profile name {name!r} must be 1-64 letters, digits, '_' or '-'")
+    try:
+        parsed = _parse(name, dict(table), venues)
+    except ProfileValueError as exc:
+        raise exc.located(profile=name) from None
+    note = _old_layout({name: parsed})
+    if note:
+        log.warning("%s", note)
+    return parsed.profile
+
+
+def load_profiles(path: str | os.PathLike[str] | None = None, *,
+                  venues: VenueCatalog) -> dict[str, Profile]:
     """Every profile in the file, by name; {} when the file does not exist yet."""
     file = config_path(path)
     try:
@@ -493,21 +585,25 @@ def load_profiles(path: str | os.PathLike[str] | None = None) -> dict[str, Profi
     raw_profiles = data.get("profiles", {})
     if not isinstance(raw_profiles, dict):
         raise ConfigError(f"{file}: 'profiles' must be a table of [profiles.NAME] tables")
-    profiles: dict[str, Profile] = {}
+    parsed: dict[str, _Parsed] = {}
     for name, raw in raw_profiles.items():
         if not _NAME.match(name):
             raise ConfigError(f"{file}: profile name {name!r} must be 1-64 letters, digits, "
                               "'_' or '-'")
         try:
-            profiles[name] = _parse_profile(name, raw)
+            parsed[name] = _parse(name, raw, venues)
         except ProfileValueError as exc:
             raise exc.located(profile=name, path=file) from None
-    return profiles
+    note = _old_layout(parsed)
+    if note:
+        log.warning("%s: %s", file, note)
+    return {name: p.profile for name, p in parsed.items()}
 
 
-def get_profile(name: str, path: str | os.PathLike[str] | None = None) -> Profile:
+def get_profile(name: str, path: str | os.PathLike[str] | None = None, *,
+                venues: VenueCatalog) -> Profile:
     """The named profile; an unknown name lists the known ones."""
-    profiles = load_profiles(path)
+    profiles = load_profiles(path, venues=venues)
     if name in profiles:
         return profiles[name]
     file = config_path(path)
@@ -523,16 +619,18 @@ def get_profile(name: str, path: str | os.PathLike[str] | None = None) -> Profil
 # -- writing ----------------------------------------------------------------------------
 
 
-def save_profile(profile: Profile, path: str | os.PathLike[str] | None = None) -> Path:
+def save_profile(profile: Profile, path: str | os.PathLike[str] | None = None, *,
+                 venues: VenueCatalog) -> Path:
     """Add or replace one profile, rewriting the file atomically; returns the path.
 
     The other profiles are kept (the file must parse first: a broken file is never
-    overwritten). The file is rewritten from the parsed values, so comments are lost.
+    overwritten). The file is rewritten from the parsed values, so comments are lost and
+    an old-layout file comes out in the new layout.
     """
     if not isinstance(profile, Profile):
         raise ConfigError("save_profile needs a Profile")
     file = config_path(path)
-    profiles = load_profiles(file)
+    profiles = load_profiles(file, venues=venues)
     profiles[profile.name] = profile
     text = render_profiles(profiles.values())
     try:
@@ -560,7 +658,11 @@ def render_profiles(profiles: Iterable[Profile]) -> str:
              "# the OS keyring (recon-console credentials set NAME).", ""]
     for profile in sorted(profiles, key=lambda p: p.name):
         lines.append(f"[profiles.{profile.name}]")
-        lines += _render_fields(profile, skip=("name", "policy"))
+        lines += _render_fields(profile, skip=("name", "policy", "settings"))
+        if profile.settings is not None:
+            lines += ["", f"[profiles.{profile.name}.{profile.venue}]"]
+            lines += [f"{key} = {_toml_value(value)}"
+                      for key, value in profile.settings.to_table().items() if value is not None]
         lines += ["", f"[profiles.{profile.name}.policy]"]
         lines += _render_fields(profile.policy, skip=("retry",))
         lines += ["", f"[profiles.{profile.name}.policy.retry]"]

@@ -63,22 +63,50 @@ class CredentialsPort(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class VenueField:
+    """One field of a venue's own profile settings (its `[profiles.NAME.<venue>]` table),
+    offered as a choice list when `choices` is given, else as a line of text."""
+
+    key: str
+    label: str
+    default: str
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueChoice:
+    """A venue the profile dialog offers: one this build has a connector for."""
+
+    name: str
+    title: str
+    fields: tuple[VenueField, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProfileDraft:
-    """A venue profile as the profile dialog collects it (no secret)."""
+    """A venue profile as the profile dialog collects it (no secret). `settings` are the
+    venue's own fields, (key, text) in the order of its `VenueChoice.fields`."""
 
     name: str
     venue: str
     network: str
     account: str = "main"
-    category: str = "linear"
     symbols: tuple[str, ...] = ()
     read_only: bool = False
     rest_url: str | None = None
     ws_url: str | None = None
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 class ProfilesPort(Protocol):
     """The profiles file. `save` validates and raises `UserFacingError` naming the field."""
+
+    @property
+    def venues(self) -> tuple[VenueChoice, ...]:
+        """The venues a new profile may name (static: the build's venue registry; this one
+        does not block)."""
+        ...
 
     def names(self) -> list[str]:
         ...

@@ -1,15 +1,15 @@
 """GUI tests: the real window over the real engine, the real sim and a real SQLite ledger.
 
-Offscreen Qt, one qasync loop per test (design.md §7), never qtbot.wait inside a
-coroutine. Coroutines are driven by `drive()`, not by qasync's `run_until_complete`:
-that one processes Qt events once more *after* it has unset the running loop, so a
-background task (the engine's stream pump, its reconcile loop, a refresh) that steps
-then dies with "no running event loop". For the same reason the loop stays registered as
-running between drives: pytest-qt processes events after each test phase, and the
-engine's tasks must be able to step then as they do in the app, where the loop always
-runs. QSettings point at a temporary directory, so no test reads or writes the user's
-settings. Operator answers to confirmations come from a `ScriptedConfirmer` that records
-what it was asked.
+Offscreen Qt, one qasync loop per test (docs/architecture.md, *Qt and the event loop*),
+never qtbot.wait inside a coroutine. Coroutines are driven by `drive()`, not by qasync's
+`run_until_complete`: that one processes Qt events once more *after* it has unset the
+running loop, so a background task (the engine's stream pump, its reconcile loop, a
+refresh) that steps then dies with "no running event loop". For the same reason the loop
+stays registered as running between drives: pytest-qt processes events after each test
+phase, and the engine's tasks must be able to step then as they do in the app, where the
+loop always runs. QSettings point at a temporary directory, so no test reads or writes
+the user's settings. Operator answers to confirmations come from a `ScriptedConfirmer`
+that records what it was asked.
 """
 
 from __future__ import annotations
@@ -32,12 +32,19 @@ from PySide6.QtWidgets import QApplication
 from console.bootstrap_gui import DemoSession, build_demo_session, demo_parts
 from console.domain import Order
 from console.sim import SimExchange
-from console.ui.app import Console, create_console
+from console.ui.app import Console, create_console, quiet_qasync_logging
 from console.ui.dialogs.confirm import ScriptedConfirmer
 from console.ui.settings import UiSettings
 
 T = TypeVar("T")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _qasync_logging_as_in_the_app() -> None:
+    """The app keeps qasync's DEBUG lines (every executor callback, formatted in its worker
+    threads) out of its logs; so do the tests, whose root logger is at DEBUG."""
+    quiet_qasync_logging()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,6 +1,7 @@
-"""The table models' contract (design.md §7): staged updates applied once per flush with
-one dataChanged per run of dirty rows, sorting in the source model (the proxy only
-filters), Decimal text exactly as recorded, CSV export of what is shown."""
+"""The table models' contract (docs/architecture.md, *Qt and the event loop*): staged
+updates applied once per flush with one dataChanged per run of dirty rows, sorting in the
+source model (the proxy only filters), Decimal text exactly as recorded, CSV export of
+what is shown."""
 
 from __future__ import annotations
 

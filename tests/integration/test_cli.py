@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,67 @@ def test_unreachable_database_is_a_clear_error() -> None:
     assert out.returncode == 1
     assert "hunter2" not in out.stderr + out.stdout
     assert "Traceback" not in out.stderr
+
+
+# -- profiles: the venue registry decides what can be added and read -------------------------
+
+def profiles_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, RECON_CONSOLE_CONFIG=str(config))
+    return subprocess.run([sys.executable, "-m", "console", "profiles", *args],
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
+NO_CONNECTOR = "venue 'binance' has no connector in this build; available: bybit, sim"
+
+
+def test_profiles_add_offers_the_registry_venues_and_refuses_others(tmp_path: Path) -> None:
+    config = tmp_path / "profiles.toml"
+    helped = profiles_cli(config, "--help")
+    assert "one of bybit, sim" in helped.stdout
+    assert "--category" in helped.stdout and "--settle-coin" in helped.stdout
+    refused = profiles_cli(config, "add", "b", "--venue", "binance")
+    assert refused.returncode == 1 and NO_CONNECTOR in refused.stderr
+    assert not config.exists()
+    foreign = profiles_cli(config, "add", "s", "--venue", "sim", "--category", "spot")
+    assert foreign.returncode == 1
+    assert "--category is a setting of bybit, not of venue 'sim'" in foreign.stderr
+    assert not config.exists()
+
+
+def test_profiles_add_writes_the_venue_table_and_show_prints_it(tmp_path: Path) -> None:
+    config = tmp_path / "profiles.toml"
+    added = profiles_cli(config, "add", "desk", "--venue", "bybit", "--category", "spot",
+                         "--settle-coin", "USDC", "--symbols", "BTCUSDT")
+    assert added.returncode == 0, added.stderr
+    assert profiles_cli(config, "add", "demo", "--venue", "sim").returncode == 0
+    raw = tomllib.loads(config.read_text(encoding="utf-8"))["profiles"]
+    assert raw["desk"]["bybit"] == {"category": "spot", "settle_coin": "USDC"}
+    assert "category" not in raw["desk"] and "bybit" not in raw["demo"]
+    shown = profiles_cli(config, "show")
+    assert "[profiles.desk.bybit]" in shown.stdout and 'category = "spot"' in shown.stdout
+    listed = profiles_cli(config, "list")
+    desk = next(line for line in listed.stdout.splitlines() if line.startswith("desk"))
+    assert "category=spot" in desk and "settle_coin=USDC" in desk
+
+
+def test_an_old_layout_file_still_loads_and_a_file_naming_binance_is_refused(
+        tmp_path: Path) -> None:
+    config = tmp_path / "profiles.toml"
+    config.write_text('[profiles.old]\nvenue = "bybit"\ncategory = "inverse"\n'
+                      'settle_coin = "BTC"\n', encoding="utf-8")
+    shown = profiles_cli(config, "show")
+    assert shown.returncode == 0, shown.stderr
+    assert "[profiles.old.bybit]" in shown.stdout and 'category = "inverse"' in shown.stdout
+    assert shown.stderr.count("WARNING") == 1 and "old layout" not in shown.stdout
+    assert "[profiles.NAME.<venue>]" in shown.stderr
+    config.write_text('[profiles.b]\nvenue = "binance"\n', encoding="utf-8")
+    refused = profiles_cli(config, "list")
+    assert refused.returncode == 1 and NO_CONNECTOR in refused.stderr
+    assert "profile 'b'" in refused.stderr and "key venue" in refused.stderr
+
+
+def test_sim_serves_the_front_end_registry() -> None:
+    out = recon("sim", "--help")
+    assert out.returncode == 0 and "bybit" in out.stdout
+    bad = recon("sim", "--venue", "kraken")
+    assert bad.returncode == 2 and "invalid choice: 'kraken'" in bad.stderr

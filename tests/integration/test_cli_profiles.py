@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 
 
 def secret_service_or_skip() -> None:
@@ -45,7 +46,8 @@ def recon(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.Comple
 @pytest.fixture
 def sim() -> Iterator[dict[str, Any]]:
     proc = subprocess.Popen([sys.executable, "-m", "console", "sim", "--venue", "bybit",
-                             "--scenario", "restart-with-position"],
+                             "--scenario", "restart-with-position",
+                             "--api-key", CANARY_KEY, "--api-secret", CANARY_SECRET],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     info = json.loads(proc.stdout.readline())

@@ -1,7 +1,10 @@
-"""Profiles: strict TOML reading, defaults, URL resolution, atomic round-trip writing."""
+"""Profiles: strict TOML reading (the venue's sub-table too), defaults, the old flat layout,
+atomic round-trip writing. Read against the build's venue registry, as the console does."""
 
 from __future__ import annotations
 
+import logging
+import os
 import stat
 import tomllib
 from dataclasses import replace
@@ -10,36 +13,39 @@ from pathlib import Path
 
 import pytest
 
+from console import profiles as profiles_module
 from console.domain import Category
 from console.errors import ConfigError
 from console.profiles import (
     CONFIG_ENV,
+    SIM_VENUE,
     ActionMode,
     Network,
     PolicySettings,
     Profile,
     RetrySettings,
-    Venue,
     config_path,
     default_config_path,
-    get_profile,
-    load_profiles,
+    parse_profile,
     render_profiles,
-    save_profile,
 )
+from console.venues.bybit.spec import BybitSettings
+from console.venues.registry import VENUES
 
 FULL = """
 [profiles.bybit-test]
 venue = "bybit"
 network = "testnet"
 account = "desk-1"
-category = "linear"
 symbols = ["BTCUSDT", "ETHUSDT"]
-settle_coin = "USDC"
 db_url = "postgresql+psycopg://recon@db.local/ledger"
 read_only = true
 reconcile_interval_s = 30
 metrics_port = 9464
+
+[profiles.bybit-test.bybit]
+category = "linear"
+settle_coin = "USDC"
 
 [profiles.bybit-test.policy]
 venue_actions = "auto"
@@ -60,6 +66,18 @@ max_ms = 5000
 [profiles.demo]
 venue = "sim"
 """
+
+
+def load_profiles(path: str | os.PathLike[str] | None = None) -> dict[str, Profile]:
+    return profiles_module.load_profiles(path, venues=VENUES)
+
+
+def get_profile(name: str, path: str | os.PathLike[str] | None = None) -> Profile:
+    return profiles_module.get_profile(name, path, venues=VENUES)
+
+
+def save_profile(profile: Profile, path: str | os.PathLike[str] | None = None) -> Path:
+    return profiles_module.save_profile(profile, path, venues=VENUES)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -90,10 +108,10 @@ def test_full_profile(tmp_path: Path) -> None:
     assert sorted(profiles) == ["bybit-test", "demo"]
     p = profiles["bybit-test"]
     assert p == Profile(
-        name="bybit-test", venue=Venue.BYBIT, network=Network.TESTNET, account="desk-1",
-        category=Category.LINEAR, symbols=("BTCUSDT", "ETHUSDT"), settle_coin="USDC",
-        db_url="postgresql+psycopg://recon@db.local/ledger", read_only=True,
-        reconcile_interval_s=30, metrics_port=9464,
+        name="bybit-test", venue="bybit", network=Network.TESTNET, account="desk-1",
+        settings=BybitSettings(category=Category.LINEAR, settle_coin="USDC"),
+        symbols=("BTCUSDT", "ETHUSDT"), db_url="postgresql+psycopg://recon@db.local/ledger",
+        read_only=True, reconcile_interval_s=30, metrics_port=9464,
         policy=PolicySettings(
             venue_actions=ActionMode.AUTO, ledger_actions=ActionMode.APPROVE,
             hard_desync_ratio=Decimal("0.25"), balance_abs_tolerance=Decimal("0.01"),
@@ -106,8 +124,10 @@ def test_full_profile(tmp_path: Path) -> None:
 
 def test_defaults(tmp_path: Path) -> None:
     p = load_profiles(write(tmp_path, '[profiles.x]\nvenue = "bybit"\n'))["x"]
-    assert (p.network, p.account, p.category, p.symbols, p.settle_coin) == (
-        Network.TESTNET, "main", Category.LINEAR, (), "USDT")
+    assert (p.network, p.account, p.symbols, p.settings) == (Network.TESTNET, "main", (), None)
+    with_table = load_profiles(write(tmp_path, '[profiles.x]\nvenue = "bybit"\n'
+                                                '[profiles.x.bybit]\n'))["x"]
+    assert with_table.settings == BybitSettings(Category.LINEAR, "USDT")
     assert (p.db_url, p.read_only, p.reconcile_interval_s, p.metrics_port) == (
         None, False, 60, None)
     pol = p.policy
@@ -148,8 +168,13 @@ def test_integer_decimals_are_exact(tmp_path: Path) -> None:
      ["policy.retry.max_ms", "below base_ms"]),
     ('[profiles.p]\nvenue = "bybit"\n[profiles.p.policy.retry]\ntries = 0\n',
      ["policy.retry.tries"]),
-    ('[profiles.p]\nvenue = "kraken"\n', ["key venue", '"bybit" | "binance" | "deribit"']),
-    ('[profiles.p]\nnetwork = "testnet"\n', ["key venue", "is required"]),
+    ('[profiles.p]\nvenue = "kraken"\n',
+     ["key venue", "venue 'kraken' has no connector in this build; available: bybit, sim"]),
+    ('[profiles.p]\nvenue = "binance"\n',
+     ["key venue", "venue 'binance' has no connector in this build; available: bybit, sim"]),
+    ('[profiles.p]\nvenue = "deribit"\n', ["venue 'deribit' has no connector"]),
+    ('[profiles.p]\nvenue = 3\n', ["key venue", "must be a string"]),
+    ('[profiles.p]\nnetwork = "testnet"\n', ["key venue", "is required", '"bybit" | "sim"']),
     ('[profiles.p]\nvenue = "bybit"\nnetwork = "custom"\nws_url = "wss://x.example"\n',
      ["key rest_url", "required", "custom"]),
     ('[profiles.p]\nvenue = "bybit"\nrest_url = "https://x.example"\n',
@@ -162,9 +187,19 @@ def test_integer_decimals_are_exact(tmp_path: Path) -> None:
      'ws_url = "wss://x.example"\n', ["key rest_url", "password"]),
     ('[profiles.p]\nvenue = "bybit"\ndb_url = "postgresql://u:hunter2@h/db"\n',
      ["key db_url", "password", "pgpass"]),
-    ('[profiles.p]\nvenue = "binance"\ncategory = "inverse"\n',
-     ["key category", "binance supports linear, spot"]),
-    ('[profiles.p]\nvenue = "bybit"\ncategory = "perp"\n', ["key category"]),
+    ('[profiles.p]\nvenue = "bybit"\n[profiles.p.bybit]\ncategory = "perp"\n',
+     ["key bybit.category", '"linear"']),
+    ('[profiles.p]\nvenue = "bybit"\ncategory = "perp"\n', ["key bybit.category"]),
+    ('[profiles.p]\nvenue = "bybit"\n[profiles.p.bybit]\ncategry = "spot"\n',
+     ["key bybit.categry", "unknown key", "did you mean 'category'"]),
+    ('[profiles.p]\nvenue = "bybit"\nbybit = 1\n', ["key bybit", "table"]),
+    ('[profiles.p]\nvenue = "bybit"\n[profiles.p.binance]\ncategory = "spot"\n',
+     ["key binance", "unknown key"]),
+    ('[profiles.p]\nvenue = "sim"\n[profiles.p.sim]\nx = 1\n', ["key sim", "unknown key"]),
+    ('[profiles.p]\nvenue = "sim"\n[profiles.p.bybit]\ncategory = "spot"\n',
+     ["key bybit", "unknown key"]),
+    ('[profiles.p]\nvenue = "bybit"\ncategory = "spot"\n[profiles.p.bybit]\n'
+     'category = "linear"\n', ["key category", "given twice", "[profiles.p.bybit]"]),
     ('[profiles.p]\nvenue = "bybit"\nsymbols = "BTCUSDT"\n', ["key symbols", "list"]),
     ('[profiles.p]\nvenue = "bybit"\nsymbols = ["BTCUSDT", 1]\n', ["key symbols[1]"]),
     ('[profiles.p]\nvenue = "bybit"\nsymbols = ["A", "A"]\n', ["key symbols", "twice"]),
@@ -173,7 +208,10 @@ def test_integer_decimals_are_exact(tmp_path: Path) -> None:
     ('[profiles.p]\nvenue = "bybit"\nreconcile_interval_s = 1.5\n',
      ["reconcile_interval_s", "integer"]),
     ('[profiles.p]\nvenue = "bybit"\nmetrics_port = 70000\n', ["metrics_port", "65535"]),
-    ('[profiles.p]\nvenue = "bybit"\nsettle_coin = "usdt"\n', ["settle_coin", "upper-case"]),
+    ('[profiles.p]\nvenue = "bybit"\nsettle_coin = "usdt"\n',
+     ["key bybit.settle_coin", "upper-case"]),
+    ('[profiles.p]\nvenue = "bybit"\n[profiles.p.bybit]\nsettle_coin = 5\n',
+     ["key bybit.settle_coin", "string"]),
     ('[profiles.p]\nvenue = "bybit"\naccount = ""\n', ["key account"]),
     ('[profiles.p]\nvenue = "bybit"\npolicy = 3\n', ["key policy", "table"]),
     ("profiles = 3\n", ["[profiles.NAME]"]),
@@ -189,11 +227,17 @@ def test_errors_name_file_profile_and_key(tmp_path: Path, body: str, needles: li
 
 def test_programmatic_construction_is_validated() -> None:
     with pytest.raises(ConfigError, match="profile 'x': key network"):
-        Profile("x", Venue.BYBIT, network="testnet")  # type: ignore[arg-type]
+        Profile("x", "bybit", network="testnet")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="hard_desync_ratio"):
         PolicySettings(hard_desync_ratio=Decimal("-1"))
     with pytest.raises(ConfigError, match="key name"):
-        Profile("a.b", Venue.BYBIT)
+        Profile("a.b", "bybit")
+    with pytest.raises(ConfigError, match="key venue"):
+        Profile("x", "By Bit")
+    with pytest.raises(ConfigError, match="key bybit"):
+        Profile("x", "bybit", settings={"category": "linear"})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="key sim"):
+        Profile("x", SIM_VENUE, settings=BybitSettings())
 
 
 # -- lookup ------------------------------------------------------------------------------------
@@ -201,7 +245,9 @@ def test_programmatic_construction_is_validated() -> None:
 
 def test_get_profile(tmp_path: Path) -> None:
     path = write(tmp_path, FULL)
-    assert get_profile("demo", path).venue is Venue.SIM
+    assert get_profile("demo", path).venue == SIM_VENUE
+    assert get_profile("demo", path).uses_simulator
+    assert get_profile("demo", path).settings is None
     with pytest.raises(ConfigError) as info:
         get_profile("bybit-tset", path)
     message = str(info.value)
@@ -225,48 +271,116 @@ def test_path_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert config_path() == env_file  # a directory means profiles.toml inside it
 
 
-# -- URLs --------------------------------------------------------------------------------------
+# -- creating (the CLI and the profile dialog) -------------------------------------------------
 
 
-def test_resolved_urls() -> None:
-    assert Profile("t", Venue.BYBIT).resolved_urls() == (
-        "https://api-testnet.bybit.com", "wss://stream-testnet.bybit.com/v5/private")
-    assert Profile("m", Venue.BYBIT, network=Network.MAINNET).resolved_urls() == (
-        "https://api.bybit.com", "wss://stream.bybit.com/v5/private")
-    assert Profile("d", Venue.DERIBIT, network=Network.MAINNET).resolved_urls()[0] == (
-        "https://www.deribit.com")
-    spot = Profile("b", Venue.BINANCE, category=Category.SPOT).resolved_urls()
-    futures = Profile("b", Venue.BINANCE, category=Category.LINEAR).resolved_urls()
-    assert spot != futures
-    custom = Profile("c", Venue.BYBIT, network=Network.CUSTOM,
-                     rest_url="http://127.0.0.1:8080", ws_url="ws://localhost:8081/v5/private")
-    assert custom.resolved_urls() == ("http://127.0.0.1:8080", "ws://localhost:8081/v5/private")
-    with pytest.raises(ConfigError, match="simulator"):
-        Profile("s", Venue.SIM).resolved_urls()
-    assert Profile("s", Venue.SIM).uses_simulator
+def test_parse_profile_is_the_readers_check() -> None:
+    made = parse_profile("x", {"venue": "bybit", "bybit": {"category": "spot"}}, venues=VENUES)
+    assert made.settings == BybitSettings(Category.SPOT, "USDT")
+    with pytest.raises(ConfigError) as info:
+        parse_profile("x", {"venue": "binance"}, venues=VENUES)
+    assert str(info.value) == ("profile 'x': key venue: venue 'binance' has no connector in "
+                               "this build; available: bybit, sim")
+    with pytest.raises(ConfigError, match="profile name"):
+        parse_profile("a b", {"venue": "bybit"}, venues=VENUES)
+    with pytest.raises(ConfigError, match=r"key bybit\.settle_coin"):
+        parse_profile("x", {"venue": "bybit", "bybit": {"settle_coin": "usdt"}}, venues=VENUES)
+
+
+# -- the old flat layout -----------------------------------------------------------------------
+
+OLD_LAYOUT = """
+[profiles.old]
+venue = "bybit"
+network = "testnet"
+account = "main"
+category = "inverse"
+symbols = []
+settle_coin = "BTC"
+read_only = false
+reconcile_interval_s = 60
+
+[profiles.old.policy]
+venue_actions = "approve"
+
+[profiles.demo]
+venue = "sim"
+category = "linear"
+settle_coin = "USDT"
+
+[profiles.new]
+venue = "bybit"
+
+[profiles.new.bybit]
+category = "spot"
+"""
+
+
+def test_old_layout_is_read_with_one_warning_and_rewritten(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A file written before the venue sub-table (Bybit's `category` and `settle_coin` at
+    the top of every profile, the sim's included) still loads, says once how to rewrite
+    it, and comes out of the next save in the new layout."""
+    path = write(tmp_path, OLD_LAYOUT)
+    with caplog.at_level(logging.WARNING, logger="console.profiles"):
+        loaded = load_profiles(path)
+    assert loaded["old"].settings == BybitSettings(Category.INVERSE, "BTC")
+    assert loaded["demo"].settings is None and loaded["demo"].uses_simulator
+    assert loaded["new"].settings == BybitSettings(Category.SPOT, "USDT")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    message = warnings[0].getMessage()
+    assert str(path) in message
+    assert "profile 'old' has category, settle_coin" in message
+    assert "[profiles.old.bybit]" in message
+    assert "profile 'demo'" in message and "simulator does not use" in message
+    assert "'new'" not in message
+    assert "recon-console profiles show" in message
+
+    save_profile(Profile("other", "bybit"), path)
+    caplog.clear()
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))["profiles"]
+    assert raw["old"]["bybit"] == {"category": "inverse", "settle_coin": "BTC"}
+    assert "category" not in raw["old"] and "settle_coin" not in raw["old"]
+    assert "category" not in raw["demo"] and "bybit" not in raw["demo"]
+    with caplog.at_level(logging.WARNING, logger="console.profiles"):
+        again = load_profiles(path)
+    assert not caplog.records  # rewritten: nothing old left to warn about
+    assert again["old"] == loaded["old"] and again["demo"] == loaded["demo"]
 
 
 # -- writing -----------------------------------------------------------------------------------
 
 
+def test_render_writes_the_venue_table(tmp_path: Path) -> None:
+    text = render_profiles([Profile("x", "bybit", settings=BybitSettings(Category.SPOT,
+                                                                          "USDC")),
+                            Profile("s", SIM_VENUE)])
+    raw = tomllib.loads(text)["profiles"]
+    assert raw["x"]["bybit"] == {"category": "spot", "settle_coin": "USDC"}
+    assert "category" not in raw["x"] and "settle_coin" not in raw["x"]
+    assert set(raw["s"]) == {"venue", "network", "account", "symbols", "read_only",
+                             "reconcile_interval_s", "policy"}
+
+
 def test_save_round_trip_keeps_other_profiles(tmp_path: Path) -> None:
     path = write(tmp_path, FULL)
     before = load_profiles(path)
-    new = Profile("deribit-main", Venue.DERIBIT, network=Network.MAINNET,
-                  category=Category.INVERSE, symbols=("BTC-PERPETUAL",),
+    new = Profile("bybit-main", "bybit", network=Network.MAINNET,
+                  settings=BybitSettings(Category.INVERSE, "BTC"), symbols=("BTCUSD",),
                   account='quote " and \\ back\tslash', metrics_port=9000)
     assert save_profile(new, path) == path
     after = load_profiles(path)
-    assert after == {**before, "deribit-main": new}
+    assert after == {**before, "bybit-main": new}
     changed = replace(before["bybit-test"], read_only=False, symbols=())
     save_profile(changed, path)
     assert load_profiles(path)["bybit-test"] == changed
-    assert load_profiles(path)["deribit-main"] == new
+    assert load_profiles(path)["bybit-main"] == new
 
 
 def test_save_creates_dirs_and_writes_decimals_as_strings(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "profiles.toml"
-    save_profile(Profile("x", Venue.BYBIT), path)
+    save_profile(Profile("x", "bybit"), path)
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     assert raw["profiles"]["x"]["policy"]["hard_desync_ratio"] == "0.10"
     assert "metrics_port" not in raw["profiles"]["x"]  # None is omitted
@@ -275,7 +389,7 @@ def test_save_creates_dirs_and_writes_decimals_as_strings(tmp_path: Path) -> Non
 
 
 def test_save_never_writes_secrets(tmp_path: Path) -> None:
-    text = render_profiles([Profile("x", Venue.BYBIT)])
+    text = render_profiles([Profile("x", "bybit")])
     for word in ("secret", "api_key", "password"):
         assert word not in text.split("\n", 2)[2]  # past the header comment
     assert not {"api_key", "api_secret", "password"} & set(Profile.__dataclass_fields__)
@@ -284,7 +398,7 @@ def test_save_never_writes_secrets(tmp_path: Path) -> None:
 def test_save_refuses_to_clobber_a_broken_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[profiles.p\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        save_profile(Profile("x", Venue.BYBIT), path)
+        save_profile(Profile("x", "bybit"), path)
     assert path.read_text(encoding="utf-8") == "[profiles.p\n"
 
 
@@ -292,11 +406,11 @@ def test_save_reports_unwritable_location(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"cannot (read|write) the profiles file"):
-        save_profile(Profile("x", Venue.BYBIT), blocker / "profiles.toml")
+        save_profile(Profile("x", "bybit"), blocker / "profiles.toml")
 
 
 def test_control_characters_round_trip(tmp_path: Path) -> None:
-    p = Profile("x", Venue.BYBIT, account="a\x01b\x7fc\né")
+    p = Profile("x", "bybit", account="a\x01b\x7fc\né")
     path = tmp_path / "p.toml"
     save_profile(p, path)
     assert load_profiles(path)["x"] == p
