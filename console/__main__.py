@@ -376,7 +376,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     asyncio.run(serve(venue=args.venue or _sim_front_ends()[0], host=args.host, port=args.port,
                       scenario=args.scenario, api_key=args.api_key,
                       api_secret=args.api_secret, faults=args.faults, seed=args.seed,
-                      ready=ready))
+                      ready=ready, allow_remote=args.allow_remote))
     return 0
 
 
@@ -599,7 +599,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "URLs and credentials; serve until SIGINT/SIGTERM.")
     sim.add_argument("--venue", choices=_LazyChoices(_sim_front_ends), metavar="VENUE",
                      help="whose protocol to serve: %(choices)s (default: the first)")
-    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--host", default="127.0.0.1",
+                     help="a loopback address (default 127.0.0.1); others need --allow-remote")
+    sim.add_argument("--allow-remote", action="store_true",
+                     help="listen beyond this machine (anyone reaching it can trade on it)")
     sim.add_argument("--port", type=int, default=0, help="0 picks a free port")
     sim.add_argument("--scenario", help="start in this scenario (see `scenarios`)")
     sim.add_argument("--api-key")
@@ -652,6 +655,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before any secret is read: a crash dump would hold it in the clear.
+    from console.process_guard import disable_core_dumps
+
+    disable_core_dumps()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

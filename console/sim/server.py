@@ -17,6 +17,7 @@ server's loop (the sim is not thread-safe), and `stop()`.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 import signal
@@ -97,14 +98,52 @@ def build_sim(*, venue: str | None = None, scenario: str | None = None,
     return SimSetup(exchange, built, key, scenario)
 
 
+def check_listen_host(host: str, *, allow_remote: bool = False) -> str:
+    """Refuse to serve the sim beyond this machine unless asked to in so many words.
+
+    Whoever reaches a sim front-end can trade on it and the CLI prints its API secret, so
+    every interface ("0.0.0.0", "::") or a LAN address is refused without
+    `allow_remote`, and logged as a warning with it. A host that is not an IP address or
+    "localhost" is refused: resolving names here would hide where we really listen.
+    """
+    name = host.strip().strip("[]")
+    if name.lower() == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        raise ConfigError(f"sim: --host {host!r} is not an IP address (use 127.0.0.1, ::1 "
+                          "or localhost)") from None
+    if address.is_loopback:
+        return str(address)
+    if not allow_remote:
+        where = "every interface" if address.is_unspecified else f"{address}"
+        raise ConfigError(
+            f"sim: refusing to listen on {where} ({host}): anyone who can reach it could "
+            "trade on the simulated exchange with the API key it prints. Use a loopback "
+            "address, or pass --allow-remote to do this on purpose")
+    log.warning("sim: listening on %s, beyond this machine (--allow-remote)", address)
+    return str(address)
+
+
+async def _start(front_end: FrontEnd, host: str, port: int) -> None:
+    try:
+        await front_end.start(host, port)
+    except OSError as exc:  # taken port, address not on this machine, no permission
+        raise ConfigError(f"sim: cannot listen on {host}:{port}: "
+                          f"{exc.strerror or exc}") from None
+
+
 async def serve(*, venue: str | None = None, host: str = "127.0.0.1", port: int = 0,
                 scenario: str | None = None, api_key: str | None = None,
                 api_secret: str | None = None, faults: str | None = None, seed: int = 7,
                 ready: Callable[[dict[str, str | None]], None] | None = None,
-                stop_event: asyncio.Event | None = None) -> None:
+                stop_event: asyncio.Event | None = None, allow_remote: bool = False) -> None:
     """Serve the sim until `stop_event` is set (or SIGINT/SIGTERM in the main thread)."""
+    host = check_listen_host(host, allow_remote=allow_remote)
     setup = build_sim(venue=venue, scenario=scenario, api_key=api_key,
                       api_secret=api_secret, faults=faults, seed=seed)
+    await _start(setup.front_end, host, port)
     stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -115,7 +154,6 @@ async def serve(*, venue: str | None = None, host: str = "127.0.0.1", port: int 
             except (NotImplementedError, RuntimeError):  # e.g. Windows, nested loops
                 continue
             installed.append(sig)
-    await setup.front_end.start(host, port)
     try:
         if ready is not None:
             ready(setup.info())

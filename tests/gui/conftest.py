@@ -37,7 +37,11 @@ from console.ui.dialogs.confirm import ScriptedConfirmer
 from console.ui.settings import UiSettings
 
 T = TypeVar("T")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("RECON_SCREENSHOTS_DIR") or
+                   Path(__file__).resolve().parents[2] / "build" / "screenshots")
+"""Where the GUI tests save screenshots: build/screenshots (ignored by git), so a test run
+never rewrites tracked files. `bash docs/refresh-screenshots.sh` points this at
+docs/screenshots to refresh the committed ones."""
 
 
 @pytest.fixture(scope="session", autouse=True)

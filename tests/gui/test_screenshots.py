@@ -1,5 +1,6 @@
-"""Screenshots of the console at work, saved to docs/screenshots/ (the README shows
-main-window.png): the demo quoting on the sim, a chaos action and an order a lost session
+"""Screenshots of the console at work, saved to build/screenshots/
+(docs/refresh-screenshots.sh refreshes the committed ones in docs/screenshots/; the README
+shows main-window.png): the demo quoting on the sim, a chaos action and an order a lost session
 left behind, reconciliations that found them, the inbox with an action's evidence, and
 the charts with their data."""
 
@@ -12,6 +13,7 @@ from PySide6.QtGui import QImage
 from console.domain import Category, OrderType, Side
 
 from .conftest import SCREENSHOTS, Harness, MakeConsole
+from .shown_texts import assert_no_canary_shown
 
 
 def _lively(h: Harness) -> None:
@@ -39,6 +41,7 @@ def _lively(h: Harness) -> None:
 
 def _save(h: Harness, name: str) -> QImage:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert_no_canary_shown(h.window)
     image: QImage = h.window.grab().toImage()
     assert not image.isNull() and image.width() >= 1200
     assert image.save(str(SCREENSHOTS / name))
