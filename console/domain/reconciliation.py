@@ -173,6 +173,9 @@ class RunTrigger(StrEnum):
     PERIODIC = "periodic"
     RECONNECT = "reconnect"
     MANUAL = "manual"
+    STREAM = "stream"
+    """The private stream pushed a fill or an order update that contradicts a terminal
+    ledger order (a REJECTED order the venue filled): the venue is asked about it now."""
 
 
 class RunStatus(StrEnum):

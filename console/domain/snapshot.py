@@ -2,9 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from console.domain.model import Balance, Fill, Order, Position, RunnerState
+
+WHOLE_ACCOUNT = ""
+"""The coverage scope of a fill fetch over every category the venue port reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class FillCoverage:
+    """A window of the venue's fill history that one reconciliation read in full and
+    wrote into the ledger: every venue fill with ``start <= exec_time <= end`` is in the
+    ledger now (or awaits an operator's approval, which `end` stops short of).
+
+    The ledger keeps, per (venue, account, scope), a *coverage mark*: the time up to which
+    its fill history is verified complete. `advance` is the one rule that moves it (the
+    store applies the same rule in SQL, atomically with the run that read the window).
+    """
+
+    start: int
+    end: int
+    scope: str = WHOLE_ACCOUNT
+
+    def advance(self, mark: int | None) -> int | None:
+        """The mark after this window is recorded over `mark`.
+
+        A window that starts after the mark leaves a gap that nobody read: the mark stays.
+        Otherwise the mark becomes `end`: forward over what was read, or back when `end`
+        stops short of a fill still awaiting approval (asking again is always safe; a mark
+        past an unrecorded fill is how a fill is lost for good). No mark yet: the first
+        window read sets it.
+        """
+        if mark is not None and self.start > mark:
+            return mark
+        return self.end
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +48,13 @@ class LedgerSnapshot:
     `orders` is the working set: every active order plus terminal ones still within the
     retention window. `fills` holds every ledger fill with `exec_time >= fills_from`, so a
     venue fill in that window that is not here is truly missing.
+
+    `fill_coverage` is the coverage mark (see `FillCoverage`): None when no run has read
+    the venue's fills into this ledger yet. `fill_totals` sums, per venue order id, the
+    quantity of every ledger fill (any time) of the working-set orders that have one: an
+    order whose filled quantity exceeds it lacks fills that may predate `fills_from`.
+    `last_exec_time` is the newest ledger fill's time, for display; the fill back-fill
+    never starts from it (a fill recorded by the stream says nothing of those before it).
     """
 
     venue: str
@@ -25,6 +66,8 @@ class LedgerSnapshot:
     balances: tuple[Balance, ...] = ()
     runner_states: tuple[RunnerState, ...] = ()
     last_exec_time: int | None = None
+    fill_coverage: int | None = None
+    fill_totals: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

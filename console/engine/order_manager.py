@@ -6,8 +6,10 @@ Theory of operation:
   that the reconciler resolves by client id.
 - A request whose outcome is unknown (timeout, reset, 5xx on a write) is resolved by
   asking the venue for that client id, never by sending again under a new id. If the
-  venue cannot be asked either, the order stays PENDING_NEW and the next reconciliation
-  settles it.
+  venue cannot be asked either, or does not know the id yet (it may still execute the
+  request a moment later), the order stays PENDING_NEW and the next reconciliation
+  settles it: REJECTED only once the venue still does not know it `pending_grace_ms`
+  after its creation, the reconciler's own grace.
 - A refused duplicate client id means an earlier attempt got through: ask, and record it.
 - A failed cancel is never taken as a cancel: the venue's answer decides (a fill that
   raced the cancel stays a fill, and a reconciliation is requested to record its fills).
@@ -47,13 +49,14 @@ from console.errors import (
     UserFacingError,
     VenueError,
 )
-from console.reconcile import take_venue
+from console.reconcile import ReconcileConfig, take_venue
 
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 BPS = Decimal(10_000)
 RETIRED_MEMORY = 10_000
+DEFAULT_PENDING_GRACE_MS = ReconcileConfig().pending_grace_ms
 
 
 class TradingPausedError(UserFacingError):
@@ -197,7 +200,8 @@ class OrderManager:
     def __init__(self, venue: VenuePort, ledger: LedgerPort, ids: ClientOrderIdGenerator, *,
                  clock_ms: Callable[[], int], risk: RiskState | None = None,
                  resolve_attempts: int = 3, resolve_delay_s: float = 0.2,
-                 amend_policy: AmendPolicy | None = None) -> None:
+                 amend_policy: AmendPolicy | None = None,
+                 pending_grace_ms: int = DEFAULT_PENDING_GRACE_MS) -> None:
         self.venue = venue
         self.ledger = ledger
         self.ids = ids
@@ -206,6 +210,9 @@ class OrderManager:
         self.resolve_attempts = resolve_attempts
         self.resolve_delay_s = resolve_delay_s
         self.amend_policy = amend_policy or AmendPolicy()
+        self.pending_grace_ms = pending_grace_ms
+        """How long after its creation an order the venue does not know stays in flight
+        (`ReconcileConfig.pending_grace_ms`: the session passes the reconciler's)."""
         self.on_fill_discovered: Callable[[Order], None] | None = None
         """Called when a cancel or replace finds that an order filled: the session asks
         for a reconciliation, which records the fills themselves."""
@@ -295,8 +302,17 @@ class OrderManager:
         return placed
 
     async def _resolve(self, intent: Order, cause: str) -> Order:
-        """Ask the venue for the client id until it answers; never send again."""
+        """Ask the venue for the client id until it answers; never send again.
+
+        "Not found" right after an unknown outcome is no answer yet: a create that timed
+        out here may still be executed by the venue a moment later. The order stays in
+        flight (PENDING_NEW) until `pending_grace_ms` after its creation, the grace the
+        reconciler gives it too; only an order the venue still does not know after that
+        is REJECTED. Within the grace the caller gets `OrderOutcomeUnknownError` and the
+        next reconciliation settles the order from the venue's word.
+        """
         last_error = cause
+        unknown_to_venue = False
         for attempt in range(self.resolve_attempts):
             if attempt:
                 await asyncio.sleep(self.resolve_delay_s * attempt)
@@ -306,13 +322,24 @@ class OrderManager:
                 last_error = str(exc)
                 continue
             if answer is None:
-                # The venue positively does not know the id: the request never took effect.
-                rejected = intent.evolve(status=OrderStatus.REJECTED, updated_at=self.clock_ms())
-                await self._record(rejected)
-                return rejected
+                unknown_to_venue = True
+                if self.clock_ms() - intent.created_at >= self.pending_grace_ms:
+                    # Past the grace and still unknown: the request never took effect.
+                    rejected = intent.evolve(status=OrderStatus.REJECTED,
+                                             updated_at=self.clock_ms())
+                    await self._record(rejected)
+                    return rejected
+                continue
             resolved = take_venue_view(intent, answer)
             await self._record(resolved)
             return resolved
+        if unknown_to_venue:
+            raise OrderOutcomeUnknownError(
+                f"order {intent.client_order_id}: the outcome of the request is unknown "
+                f"({cause}) and the venue does not know the order yet; it stays PENDING_NEW "
+                f"and the reconciliation settles it (REJECTED only if the venue still does "
+                f"not know it {self.pending_grace_ms} ms after it was created)",
+                venue=self.venue.venue)
         raise OrderOutcomeUnknownError(
             f"order {intent.client_order_id}: the venue did not confirm or deny it "
             f"({last_error}); it stays pending and the next reconciliation will settle it",

@@ -7,7 +7,7 @@ Venue ports are async and return domain objects. The ledger port is synchronous
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from console.domain.alerts import Alert
 from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
 from console.domain.events import VenueEvent
 from console.domain.reconciliation import ActionState, AuditEntry, PlannedAction, RunRecord
+from console.domain.snapshot import FillCoverage
 
 
 class VenuePort(Protocol):
@@ -130,11 +131,21 @@ class LedgerPort(Protocol):
         ...
 
     def last_exec_time(self, venue: str, account: str) -> int | None:
+        """The newest fill's time, for display. The fill back-fill never starts from it:
+        a fill the stream recorded says nothing about the ones it dropped before."""
         ...
 
-    def commit_run(self, run: RunRecord, changes: LedgerChanges) -> None:
-        """Record the run and apply the ledger changes atomically. A runner state written
-        after `run.started_at` is newer than the run's evidence and is not replaced."""
+    def fill_coverage(self, venue: str, account: str) -> int | None:
+        """The coverage mark: up to when this account's fill history was verified complete
+        against the venue (`FillCoverage`); None before any run's fill fetch succeeded."""
+        ...
+
+    def commit_run(self, run: RunRecord, changes: LedgerChanges,
+                   coverage: FillCoverage | None = None) -> None:
+        """Record the run and apply the ledger changes atomically, and move the coverage
+        mark over `coverage` (`FillCoverage.advance`) in the same transaction. A runner
+        state written after `run.started_at` is newer than the run's evidence and is not
+        replaced."""
         ...
 
     def apply_changes(self, venue: str, account: str, changes: LedgerChanges) -> None:
@@ -184,7 +195,15 @@ class LedgerPort(Protocol):
     def balances(self, venue: str, account: str) -> list[Balance]:
         ...
 
-    def fills(self, venue: str, account: str, since: int | None = None) -> list[Fill]:
+    def fills(self, venue: str, account: str, since: int | None = None,
+              until: int | None = None) -> list[Fill]:
+        """Fills with since <= exec_time <= until (either bound may be left open)."""
+        ...
+
+    def find_orders(self, venue: str, account: str, venue_order_ids: Collection[str],
+                    client_order_ids: Collection[str]) -> list[Order]:
+        """The orders with any of these venue ids or client ids, whatever their status, in
+        set-based statements."""
         ...
 
     def upsert_alerts(self, alerts: Sequence[Alert]) -> None:

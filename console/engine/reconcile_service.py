@@ -21,6 +21,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TypeVar
 
 from console.domain import Balance, Fill, LedgerSnapshot, Order, Position, VenueSnapshot
@@ -35,11 +36,20 @@ from console.domain.reconciliation import (
     RunTrigger,
     TradingMode,
 )
+from console.domain.values import ZERO
 from console.engine.actions import ActionExecutor
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.risk import RiskState
-from console.errors import VenueError
-from console.reconcile import ReconcileConfig, fills_since, orders_to_query, reconcile
+from console.errors import LedgerError, VenueError
+from console.reconcile import (
+    ReconcileConfig,
+    fills_since,
+    orders_to_query,
+    reach_back,
+    reconcile,
+    underfilled,
+    verified_fills,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +127,7 @@ class ReconcileService:
         """(user_id, worker_id) of the workers this session runs: at the startup run their
         saved brackets get cold-start treatment (another process's workers never do)."""
         self.consecutive_failures = 0
+        self._reached: dict[str, tuple[Decimal, Decimal]] = {}
 
     # -- subscriptions -------------------------------------------------------------------
 
@@ -147,8 +158,11 @@ class ReconcileService:
             last_run = await asyncio.to_thread(self.ledger.list_runs, venue_name, account, 1)
             if last_run:
                 self.risk.set(last_run[0].mode, last_run[0].pause_reason)
-            last_exec = await asyncio.to_thread(self.ledger.last_exec_time, venue_name, account)
-            probe = LedgerSnapshot(venue_name, account, last_exec_time=last_exec)
+            # Fills are asked from the coverage mark (what earlier runs verified), never
+            # from the newest fill: the stream may have recorded that one after dropping
+            # others.
+            mark = await asyncio.to_thread(self.ledger.fill_coverage, venue_name, account)
+            probe = LedgerSnapshot(venue_name, account, fill_coverage=mark)
             since = fills_since(probe, started, self.config)
             # The venue first, the ledger after: an order placed while we fetch is then in
             # the ledger (its intent is written before it is sent), never "unknown"; a
@@ -174,6 +188,7 @@ class ReconcileService:
                             errors=(f"ledger: {_describe(exc)}",))
             return RunOutcome(run, (time.perf_counter() - t0) * 1000)
 
+        lists, ledger, since = await self._reach_back(ledger, lists, errors, since, taken)
         progress("asking for orders missing from the open list")
         snapshot = await self._venue_snapshot(ledger, lists, errors, since, taken)
         progress("comparing")
@@ -198,9 +213,10 @@ class ReconcileService:
             unverified=(*result.unverified, *(f"deferred: {d}" for d in result.deferred)),
             fills_window=snapshot.fills_window,
         )
+        coverage = verified_fills(ledger, snapshot, result.plan)
         progress("recording")
         try:
-            await asyncio.to_thread(self.ledger.commit_run, run, result.changes)
+            await asyncio.to_thread(self.ledger.commit_run, run, result.changes, coverage)
         except Exception as exc:
             log.exception("reconcile %s: could not record the run", run_id)
             self.consecutive_failures += 1
@@ -269,18 +285,58 @@ class ReconcileService:
         )
         return lists, errors
 
+    async def _reach_back(self, ledger: LedgerSnapshot, lists: _Lists, errors: list[str],
+                          since: int, taken: int) -> tuple[_Lists, LedgerSnapshot, int]:
+        """Orders that filled more than the ledger holds fills for lack fills that may be
+        older than the window: fetch the older stretch back to their creation (and read
+        the ledger's fills of it, so nothing already recorded is reported missing).
+        Returns the lists, the ledger snapshot and the window start, widened if asked.
+
+        An order is asked about again only when its evidence (filled quantity, ledger
+        fill total) changed since it was last asked: a venue whose history no longer
+        holds those fills costs one fetch, not one per run.
+        """
+        open_orders, positions, balances, fills = lists
+        if isinstance(fills, _Failed):
+            return lists, ledger, since
+        short = underfilled(ledger)
+        evidence = {o.ident: (o.filled_qty, ledger.fill_totals.get(o.ident, ZERO))
+                    for o in short}
+        self._reached = {k: v for k, v in self._reached.items() if k in evidence}
+        fresh = [o for o in short if self._reached.get(o.ident) != evidence[o.ident]]
+        start = reach_back(fresh, since, taken, self.config)
+        if start is None:
+            return lists, ledger, since
+        older = await self._guard(errors)(f"fills from {start} (orders filled beyond their "
+                                          "ledger fills)",
+                                          self.venue.fetch_fills(start, since - 1))
+        if isinstance(older, _Failed):
+            return lists, ledger, since
+        try:
+            known = await asyncio.to_thread(self.ledger.fills, ledger.venue, ledger.account,
+                                            start, since - 1)
+        except LedgerError as exc:  # the run goes on with the window it has
+            log.warning("reconcile: ledger fills from %s unreadable: %s", start, exc)
+            errors.append(f"ledger fills from {start}: {_describe(exc)}")
+            return lists, ledger, since
+        self._reached.update({o.ident: evidence[o.ident] for o in fresh})
+        widened = replace(ledger, fills=(*known, *ledger.fills), fills_from=start)
+        return (open_orders, positions, balances, [*older, *fills]), widened, start
+
     async def _venue_snapshot(self, ledger: LedgerSnapshot, lists: _Lists, errors: list[str],
                               since: int, taken: int) -> VenueSnapshot:
-        """Ask by id for the ledger-active orders the open list did not show, and assemble
-        the snapshot. `taken` is when the fetch began: anything the ledger learned after
-        that is newer than what the venue told us."""
+        """Ask by id for the ledger-active orders the open list did not show, and for the
+        terminal ones that fills contradict, and assemble the snapshot. `taken` is when
+        the fetch began: anything the ledger learned after that is newer than what the
+        venue told us."""
         venue = self.venue
         guarded = self._guard(errors)
         open_orders, positions, balances, fills = lists
         queried: dict[str, Order] = {}
         not_found: set[str] = set()
         if not isinstance(open_orders, _Failed):
-            missing = orders_to_query(ledger, open_orders)
+            missing = orders_to_query(ledger, open_orders,
+                                      () if isinstance(fills, _Failed) else fills)
 
             async def ask(order: Order) -> None:
                 async with self._query_slots:

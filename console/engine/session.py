@@ -52,7 +52,8 @@ class EngineSession:
                                           lambda: ledger.next_counter("client_order_id"),
                                           clock_ms)
         self.orders = OrderManager(venue, ledger, self.ids, clock_ms=clock_ms, risk=self.risk,
-                                   amend_policy=amend_policy)
+                                   amend_policy=amend_policy,
+                                   pending_grace_ms=config.pending_grace_ms)
         self.read_only = read_only
         self.executor = ActionExecutor(venue, ledger, self.orders, clock_ms=clock_ms,
                                        read_only=read_only)

@@ -8,6 +8,11 @@ trusted to be complete. So:
   messages cannot roll a FILLED order back to NEW), and keeps the ledger's ownership;
 - order updates for orders the ledger does not know are left to the reconciler, which
   adopts them or proposes a cancel with the evidence an operator needs;
+- a fill or an order update that names a ledger order in a terminal state is recorded
+  (the fill) and, when it contradicts that state (a REJECTED order the venue knows, or
+  more filled than the ledger's terminal record says), asks for a reconciliation, which
+  asks the venue about the order by id: a terminal record is the ledger's conclusion,
+  never a reason to drop the venue's news;
 - after a reconnect a reconciliation is requested at once, to repair whatever the gap hid.
 Events are drained in batches, one ledger transaction per batch.
 """
@@ -19,8 +24,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
-from console.domain import LedgerChanges, Order, Position
+from console.domain import LedgerChanges, Order, OrderStatus, Position
 from console.domain.events import (
     BalanceEvent,
     ConnectionEvent,
@@ -85,6 +91,41 @@ def changes_for(events: list[VenueEvent], known: dict[str, Order]) -> LedgerChan
                          balances=tuple(balances.values()))
 
 
+def _mine(known: dict[str, Order], venue_order_id: str, client_order_id: str) -> Order | None:
+    return ((known.get(venue_order_id) if venue_order_id else None)
+            or (known.get(client_order_id) if client_order_id else None))
+
+
+def reopened(events: list[VenueEvent], known: dict[str, Order],
+             changes: LedgerChanges) -> list[Order]:
+    """Terminal ledger orders that a batch of events contradicts: a REJECTED order the
+    venue reports in any other state, or any terminal order that the venue reports (or
+    this batch's fills show) filled beyond the ledger's filled quantity. Each needs the
+    venue's by-id answer; a reordered message never counts (it fills no more)."""
+    updated = {o.ident: o for o in changes.orders}
+    out: dict[str, Order] = {}
+    filled: dict[str, Decimal] = {}
+    for event in events:
+        if isinstance(event, OrderEvent):
+            view = event.order
+            mine = _mine(known, view.venue_order_id, view.client_order_id)
+            if mine is None or not mine.status.is_terminal:
+                continue
+            if ((mine.status is OrderStatus.REJECTED and view.status is not OrderStatus.REJECTED)
+                    or view.filled_qty > mine.filled_qty):
+                out[mine.ident] = mine
+        elif isinstance(event, FillEvent):
+            fill = event.fill
+            mine = _mine(known, fill.venue_order_id, fill.client_order_id)
+            if mine is not None:
+                filled[mine.ident] = filled.get(mine.ident, Decimal(0)) + fill.qty
+                mine = updated.get(mine.ident, mine)
+                if mine.status.is_terminal and (mine.status is OrderStatus.REJECTED
+                                                or filled[mine.ident] > mine.filled_qty):
+                    out[mine.ident] = mine
+    return list(out.values())
+
+
 class StreamConsumer:
     def __init__(self, venue: VenuePort, ledger: LedgerPort, reconciler: ReconcileService, *,
                  telemetry: Telemetry = NULL_TELEMETRY, max_batch: int = 500) -> None:
@@ -103,26 +144,40 @@ class StreamConsumer:
         self._known: dict[str, Order] | None = None
         # The ledger's orders by venue id and client id, kept between batches: reloading
         # every active order per batch costs a full read at 10k orders (measured: the UI's
-        # event-loop lag p99 went from 4 ms to 73 ms). Reloaded on a miss (an order placed
-        # since) and after every reconciliation (which rewrites the ledger).
+        # event-loop lag p99 went from 4 ms to 73 ms). Loaded with the active orders,
+        # completed on a miss (an order placed since, or a terminal one) by one look-up
+        # of the missing ids, and dropped after every reconciliation (which rewrites the
+        # ledger). Ids the ledger does not hold are remembered until then too.
+        self._strangers: set[tuple[str, str]] = set()
         reconciler.on_run(self._forget)
 
     def _forget(self, _outcome: object) -> None:
         self._known = None
+        self._strangers = set()
 
     async def _index(self, batch: list[VenueEvent]) -> dict[str, Order]:
-        orders = [e.order for e in batch if isinstance(e, OrderEvent)]
+        refs = [(e.order.venue_order_id, e.order.client_order_id) for e in batch
+                if isinstance(e, OrderEvent)]
+        refs += [(e.fill.venue_order_id, e.fill.client_order_id) for e in batch
+                 if isinstance(e, FillEvent)]
+        venue, account = self.venue.venue, self.venue.account
         known = self._known
-        if known is None or any(o.venue_order_id not in known
-                                and o.client_order_id not in known for o in orders):
-            venue, account = self.venue.venue, self.venue.account
+        if known is None:
             known = {}
             for order in await asyncio.to_thread(self.ledger.orders, venue, account, True):
-                if order.venue_order_id:
-                    known[order.venue_order_id] = order
-                if order.client_order_id:
-                    known[order.client_order_id] = order
+                _remember(known, order)
             self._known = known
+        misses = {(v, c) for v, c in refs
+                  if _mine(known, v, c) is None and (v, c) not in self._strangers}
+        if misses:
+            found = await asyncio.to_thread(
+                self.ledger.find_orders, venue, account, {v for v, _ in misses if v},
+                {c for _, c in misses if c})
+            for order in found:
+                _remember(known, order)
+            if len(self._strangers) > _STRANGERS_MAX:
+                self._strangers = set()
+            self._strangers.update(ref for ref in misses if _mine(known, *ref) is None)
         return known
 
     def on_event(self, listener: EventListener) -> None:
@@ -180,9 +235,10 @@ class StreamConsumer:
 
     async def _apply(self, batch: list[VenueEvent]) -> None:
         venue, account = self.venue.venue, self.venue.account
-        needs_orders = any(isinstance(e, OrderEvent) for e in batch)
+        needs_orders = any(isinstance(e, (OrderEvent, FillEvent)) for e in batch)
         known = await self._index(batch) if needs_orders else {}
         changes = changes_for(batch, known)
+        contradicted = reopened(batch, known, changes)
         if not changes.is_empty:
             try:
                 await asyncio.to_thread(self.ledger.apply_changes, venue, account, changes)
@@ -191,9 +247,20 @@ class StreamConsumer:
                 raise
             if self._known is not None:
                 for order in changes.orders:
-                    if order.venue_order_id:
-                        self._known[order.venue_order_id] = order
-                    if order.client_order_id:
-                        self._known[order.client_order_id] = order
+                    _remember(self._known, order)
+        if contradicted:
+            log.info("stream: news of %s contradicts the ledger's terminal record; "
+                     "reconciling now", ", ".join(o.ident for o in contradicted))
+            self.reconciler.request(RunTrigger.STREAM)
         self.events += len(batch)
         self.batches += 1
+
+
+_STRANGERS_MAX = 10_000
+
+
+def _remember(known: dict[str, Order], order: Order) -> None:
+    if order.venue_order_id:
+        known[order.venue_order_id] = order
+    if order.client_order_id:
+        known[order.client_order_id] = order

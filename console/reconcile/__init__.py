@@ -19,18 +19,26 @@ The pipeline
 ------------
 The engine does the I/O around four pure steps::
 
-    fills_since(ledger)          where the fill back-fill starts (last fill - margin)
-    orders_to_query(ledger, open_orders)
-                                 ledger-active orders the open list does not show;
-                                 the engine asks the venue about each by id
+    fills_since(ledger)          where the fill back-fill starts (coverage mark - margin)
+    underfilled(ledger), reach_back(...)
+                                 orders filled beyond their ledger fills, and how far
+                                 back the fill fetch must reach for them
+    orders_to_query(ledger, open_orders, fills)
+                                 ledger-active orders the open list does not show, and
+                                 terminal ones that fills contradict; the engine asks
+                                 the venue about each by id
     diff(ledger, venue)          -> DiffResult: discrepancies, unverified, proposed steps
     plan(diff, ...)              -> Plan: policy decisions, pause/resume
     apply_actions(ledger, plan.auto)
                                  -> LedgerChanges: set-based writes for the store
+    verified_fills(ledger, venue, plan)
+                                 -> FillCoverage: the window whose fills are now all in
+                                 the ledger; the store moves the coverage mark over it
+                                 in the run's own transaction
 
-`reconcile()` chains the last three. Nothing here reads a clock, a socket or a database:
-`now` is an argument, and the same inputs give the same plan, which is what lets the
-property tests replay random books and the benchmark time the core alone.
+`reconcile()` chains diff, plan and apply_actions. Nothing here reads a clock, a socket
+or a database: `now` is an argument, and the same inputs give the same plan, which is
+what lets the property tests replay random books and the benchmark time the core alone.
 
 Matching
 --------
@@ -55,16 +63,42 @@ protection (critical alert, place a reduce-only stop sized to the filled quantit
 entry still open (cancel it, clear the bracket once the cancel is allowed), closed while
 away (cancel its stops, clear), and orders with our prefix that nothing claims (cancel).
 
+No fill lost for good
+---------------------
+The private stream is a hint: it drops, repeats and reorders. So the ledger keeps a
+*coverage mark* per (venue, account): the time up to which its fill history was verified
+complete by the venue. Every run asks the venue for fills from the mark minus
+`fill_margin_ms` (late prints, clock skew) to now, every page, and compares them with the
+ledger's fills of the same window; a fill the ledger lacks is added, once, by exec id.
+Only a run whose fill fetch succeeded moves the mark, and only over the window it read:
+the window must start at or before the old mark (contiguity), and it ends before the
+earliest missing fill left for an operator's approval. A fill that arrives by the stream
+never moves the mark, because it says nothing about the ones dropped before it. With no
+mark yet (a new or upgraded ledger) the run asks `fill_default_lookback_ms` back.
+
+A window can still miss a fill that is older than the mark (a ledger upgraded after the
+fact, a venue that listed it late). The ledger snapshot therefore carries, per
+working-set order, the sum of the fills the ledger holds for it (one set-based query):
+an order that filled more than that makes the run reach back to its creation (at most
+`fill_order_lookback_ms`) and compare that older window too.
+
 Never assume cancelled
 ----------------------
 "Not in the open-orders list" means "ask". The open list is paginated, filtered,
 eventually consistent, and on some venues leaves out untriggered conditional orders. An
 order absent from it is resolved only by the venue's by-id answer: FILLED (with its
 fill quantity and average price) or CANCELLED/REJECTED (keeping a partial fill) or still
-live elsewhere. If the venue says it never saw the order, a young PENDING_NEW is in
-flight, an old one never arrived (REJECTED), and anything else is a critical alert and
-UNKNOWN, never CANCELLED: marking a live order cancelled is how a bot doubles a
-position. If nobody answered, nothing is changed and the order is reported not verified.
+live elsewhere. If the venue says it never saw the order, a PENDING_NEW younger than
+`pending_grace_ms` is in flight (a create that timed out may still land: the order
+manager leaves it PENDING_NEW too), an older one never arrived (REJECTED), and anything
+else is a critical alert and UNKNOWN, never CANCELLED: marking a live order cancelled is
+how a bot doubles a position. If nobody answered, nothing is changed and the order is
+reported not verified.
+
+A terminal record is the ledger's conclusion, not the venue's word. A fill that names a
+REJECTED order, or more than a terminal order's filled quantity, re-opens it: the order
+is asked about by id like an active one, and the venue's answer wins (a REJECTED order
+the venue filled becomes FILLED, with its venue id).
 
 Partial failure
 ---------------
@@ -97,7 +131,8 @@ from __future__ import annotations
 from console.reconcile.apply import apply_actions, apply_changes, keep_ledger_metadata
 from console.reconcile.brackets import mint_protection_id
 from console.reconcile.config import ReconcileConfig
-from console.reconcile.diff import DiffResult, diff, fills_since, orders_to_query
+from console.reconcile.coverage import fills_since, reach_back, underfilled, verified_fills
+from console.reconcile.diff import DiffResult, diff, orders_to_query
 from console.reconcile.findings import Finding, Step
 from console.reconcile.orders import take_venue
 from console.reconcile.plan import Reconciliation, plan, reconcile
@@ -121,7 +156,10 @@ __all__ = [
     "mint_protection_id",
     "orders_to_query",
     "plan",
+    "reach_back",
     "reconcile",
     "take_venue",
+    "underfilled",
+    "verified_fills",
     "working_set",
 ]

@@ -8,12 +8,14 @@ it once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from decimal import Decimal
 
 from console.domain.model import Balance, Fill, Order, Position, RunnerState, keep_ownership
 from console.domain.reconciliation import Action, ActionKind
 from console.domain.snapshot import LedgerChanges, LedgerSnapshot
+from console.domain.values import ZERO
 
 _ORDER_UPDATES = frozenset({ActionKind.MARK_FILLED, ActionKind.MARK_CANCELLED,
                             ActionKind.UPDATE_ORDER})
@@ -150,10 +152,12 @@ def apply_changes(ledger: LedgerSnapshot, changes: LedgerChanges) -> LedgerSnaps
         orders[order.ident] = order
     have = {f.exec_id for f in ledger.fills}
     fills = list(ledger.fills)
+    added: list[Fill] = []
     for fill in changes.fills:
         if fill.exec_id not in have:
             have.add(fill.exec_id)
             fills.append(fill)
+            added.append(fill)
     positions = {p.key: p for p in ledger.positions}
     for position in changes.positions:
         positions[position.key] = position
@@ -171,4 +175,28 @@ def apply_changes(ledger: LedgerSnapshot, changes: LedgerChanges) -> LedgerSnaps
             last = fill.exec_time
     return replace(ledger, orders=tuple(orders.values()), fills=tuple(fills),
                    positions=tuple(positions.values()), balances=tuple(balances.values()),
-                   runner_states=tuple(runners.values()), last_exec_time=last)
+                   runner_states=tuple(runners.values()), last_exec_time=last,
+                   fill_totals=_fill_totals(ledger.fill_totals, orders.values(), added))
+
+
+def _fill_totals(totals: Mapping[str, Decimal], orders: Iterable[Order],
+                 added: Sequence[Fill]) -> Mapping[str, Decimal]:
+    """The per-order fill totals with `added` counted in, matched as the store matches
+    them: by venue id, else (an order without one) by client id."""
+    if not added:
+        return totals
+    by_vid: dict[str, str] = {}
+    by_cid: dict[str, str] = {}
+    for o in orders:
+        if o.venue_order_id:
+            by_vid[o.venue_order_id] = o.ident
+        elif o.client_order_id:
+            by_cid[o.client_order_id] = o.ident
+    out = dict(totals)
+    for fill in added:
+        ident = by_vid.get(fill.venue_order_id) if fill.venue_order_id else None
+        if ident is None and fill.client_order_id:
+            ident = by_cid.get(fill.client_order_id)
+        if ident is not None:
+            out[ident] = out.get(ident, ZERO) + fill.qty
+    return out

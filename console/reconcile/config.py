@@ -32,8 +32,12 @@ class ReconcileConfig:
       new risk (any position discrepancy does too).
     - `venue_actions_auto` / `ledger_actions_auto`: whether those actions run without an
       operator's approval.
-    - `fill_margin_ms`: the fill back-fill starts this long before the last seen fill,
-      `fill_default_lookback_ms` before now when the ledger has none.
+    - `fill_margin_ms`: the fill back-fill starts this long before the ledger's coverage
+      mark (late prints, clock skew), `fill_default_lookback_ms` before now when the
+      ledger has no mark yet (a new or upgraded ledger).
+    - `fill_order_lookback_ms`: how far back the fill query of an order whose filled
+      quantity exceeds its ledger fills may reach (to the order's creation, at most this
+      long ago): bounds the cost of an order whose venue history is gone.
     - `cold_start_workers` / `worker_idle_ms`: a saved bracket whose entry still rests is
       void (cancel it, clear the state: seed 003) when its worker is gone: the worker is
       restarting in this session (its (user_id, worker_id) is listed here for the startup
@@ -60,6 +64,7 @@ class ReconcileConfig:
     ledger_actions_auto: bool = True
     fill_margin_ms: int = 5 * MINUTE_MS
     fill_default_lookback_ms: int = 7 * DAY_MS
+    fill_order_lookback_ms: int = 30 * DAY_MS
     cold_start_workers: frozenset[tuple[str, str]] = frozenset()
     in_flight: frozenset[str] = frozenset()
     worker_idle_ms: int = 5 * MINUTE_MS
@@ -75,7 +80,7 @@ class ReconcileConfig:
             if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
                 raise DomainValueError(f"config.{name}: {value!r} is not a decimal >= 0")
         for name in ("terminal_retention_ms", "pending_grace_ms", "fill_margin_ms",
-                     "fill_default_lookback_ms", "worker_idle_ms"):
+                     "fill_default_lookback_ms", "fill_order_lookback_ms", "worker_idle_ms"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise DomainValueError(f"config.{name}: {value!r} is not milliseconds >= 0")

@@ -32,6 +32,7 @@ from console.reconcile.orders import (
     OrderIndex,
     action_for_status,
     agrees,
+    contradicted,
     disagreeing,
     fills_differ,
     match_open,
@@ -76,22 +77,19 @@ class DiffResult:
     """Ledger records newer than the venue snapshot: compared next run, not a failure."""
 
 
-def orders_to_query(ledger: LedgerSnapshot, open_orders: Sequence[Order]) -> list[Order]:
-    """Ledger-active orders absent from the venue's open list: ask the venue about each by
-    id before diffing. Absent is not cancelled: only the venue's answer says what it is."""
-    return unmatched_active(ledger.orders, open_orders)
+def orders_to_query(ledger: LedgerSnapshot, open_orders: Sequence[Order],
+                    fills: Sequence[Fill] = ()) -> list[Order]:
+    """The ledger orders to ask the venue about by id before diffing.
 
-
-def fills_since(ledger: LedgerSnapshot, now: int, config: ReconcileConfig) -> int:
-    """Start of the fill back-fill: the last fill the ledger saw minus a margin (late
-    prints, clock skew), or `fill_default_lookback_ms` ago when it has none. Never "the
-    last N": the caller paginates until the whole window is covered."""
-    last = ledger.last_exec_time
-    if last is None and ledger.fills:
-        last = max(f.exec_time for f in ledger.fills)
-    if last is None:
-        return max(0, now - config.fill_default_lookback_ms)
-    return max(0, min(last, now) - config.fill_margin_ms)
+    Ledger-active orders absent from the venue's open list (absent is not cancelled: only
+    the venue's answer says what it is), then terminal ones that fills contradict: the
+    venue's fills in the window (`fills`) or the ledger's own (`ledger.fill_totals`) name
+    a REJECTED order, or more than its filled quantity (see `orders.contradicted`). A
+    terminal record is the ledger's last word, not the venue's: a fill re-opens it.
+    """
+    missing = unmatched_active(ledger.orders, open_orders)
+    missing.extend(contradicted(ledger.orders, open_orders, fills, ledger.fill_totals))
+    return missing
 
 
 def diff(ledger: LedgerSnapshot, venue: VenueSnapshot, now: int,
@@ -153,9 +151,12 @@ def _order_pass(ctx: Context, open_orders: Sequence[Order], out: Collector) -> i
                      f"snapshot ({taken}); compared next run")
             continue
         _order_finding(ctx, out, twin, v, in_open_list=True)
+    asked: set[str] = set()
     for twin in unmatched_active(ctx.ledger.orders, open_orders, matching=matching,
                                  ledger_vids=ctx.ledger_index.by_vid):
+        asked.add(twin.ident)
         _missing_order(ctx, out, twin)
+    _reopened_pass(ctx, out, asked)
     # tracked = ledger-active ∪ venue-open: the open orders that are not ledger-active
     # (unknown, or terminal in the ledger) come on top of the active count
     active = len(ctx.ledger.orders) - sum(1 for o in ctx.ledger.orders if o.status in _TERMINAL)
@@ -164,7 +165,7 @@ def _order_pass(ctx: Context, open_orders: Sequence[Order], out: Collector) -> i
 
 
 def _order_finding(ctx: Context, out: Collector, twin: Order, v: Order, *,
-                   in_open_list: bool) -> None:
+                   in_open_list: bool, via: str = "") -> None:
     """Both sides know the order and disagree: the ledger takes the venue's facts."""
     taken = ctx.venue.taken_at
     ident = twin.ident
@@ -185,6 +186,8 @@ def _order_finding(ctx: Context, out: Collector, twin: Order, v: Order, *,
         kind = DiscrepancyKind.STATUS_MISMATCH  # terms (qty, price, venue id) differ
         venue_side = f"venue {order_title(v)}" + (
             f" id {v.venue_order_id}" if v.venue_order_id != twin.venue_order_id else "")
+    if via:
+        venue_side += f" ({via})"
     action_kind = action_for_status(v.status)
     out.add(
         Discrepancy(kind=kind, subject=ident, symbol=twin.symbol,
@@ -259,6 +262,42 @@ def _missing_order(ctx: Context, out: Collector, twin: Order) -> None:
                         summary=summary, symbol=twin.symbol, ledger=ledger_ev,
                         venue=evidence(open_orders="absent", lookup="not found"),
                         ledger_seen_at=twin.updated_at, venue_seen_at=taken), *steps)
+
+
+def _reopened_pass(ctx: Context, out: Collector, asked: set[str]) -> None:
+    """Terminal ledger orders the engine asked about because fills contradict them
+    (`orders_to_query`): the venue's answer wins, whatever the ledger concluded (a
+    REJECTED order the venue filled becomes FILLED). Only the few answers no active order
+    claimed are looked at, so a run without such fills pays nothing here."""
+    venue = ctx.venue
+    rest = [i for i in (*venue.queried_orders, *venue.not_found) if i not in asked]
+    if not rest:
+        return
+    taken = venue.taken_at
+    index = ctx.ledger_index
+    for ident in rest:
+        if ident.startswith("venue:"):
+            position = index.by_vid.get(ident.removeprefix("venue:"))
+        else:
+            position = index.by_cid.get(ident)
+        if position is None:
+            continue
+        twin = index.orders[position]
+        if twin.ident != ident or twin.status not in _TERMINAL or ctx.in_open(twin) is not None:
+            continue
+        queried = venue.queried_orders.get(ident)
+        if queried is None:
+            out.skip(f"order {ident} ({order_title(twin)}): fills name it, the ledger has it "
+                     f"{order_state(twin)}, and the venue does not know it")
+            continue
+        if agrees(twin, queried):
+            continue
+        if twin.updated_at > taken:
+            out.defer(f"order {ident}: ledger changed at {twin.updated_at}, after the venue "
+                      f"snapshot ({taken}); compared next run")
+            continue
+        _order_finding(ctx, out, twin, queried, in_open_list=True,
+                       via="by-id lookup: fills contradict the ledger")
 
 
 def _unknown_pass(ctx: Context, out: Collector) -> None:

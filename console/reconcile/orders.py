@@ -3,15 +3,17 @@ ledger keeps when it takes the venue's view."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import compress, repeat
 from operator import is_not
 from typing import cast
 
 from console.domain.enums import OrderStatus
-from console.domain.model import Order
+from console.domain.model import Fill, Order
 from console.domain.reconciliation import ActionKind, Evidence, evidence
+from console.domain.values import ZERO
 
 
 class OrderIndex:
@@ -190,6 +192,67 @@ def unmatched_active(orders: Sequence[Order], open_orders: Sequence[Order], *,
                 out.append(o)
         elif ledger_vids is not None and all(vid and vid in ledger_vids for vid in vids):
             out.append(o)  # those open orders are other ledger records' orders
+    return out
+
+
+def contradicted(orders: Sequence[Order], open_orders: Sequence[Order], fills: Sequence[Fill],
+                 ledger_totals: Mapping[str, Decimal]) -> list[Order]:
+    """Terminal ledger orders that fills contradict: the engine asks the venue about each
+    by id, and the venue's answer wins (a REJECTED order the venue filled becomes FILLED).
+
+    A fill names its order by venue id (an order without one, an intent the ledger judged
+    never sent, by client id). The record is contradicted when it is REJECTED and a fill
+    names it (a rejected order never fills), or when its filled quantity is below the
+    quantity of the venue's fills in the window (`fills`) or of the ledger's fills of it
+    (`ledger_totals`, by ident). A CANCELLED order whose partial fill matches its fills is
+    consistent and not asked about, and so is an order filled to its quantity (no venue
+    fills an order beyond it). Orders in the open list are compared there instead.
+    An order the ledger holds without a venue id comes back with the one its fills name
+    (same ident), so the venue can be asked by either id.
+    One pass over the orders and one over the fills (membership tests, hash maps only).
+    """
+    if not fills and not ledger_totals:
+        return []
+    # The terminal orders that fills could contradict, usually few (the working set's
+    # recent finishes): the open list and the fills are then only tested for membership,
+    # and only their fills are summed. A terminal order filled to its full quantity
+    # cannot be filled beyond it: only a REJECTED order or one that ended short can.
+    finished = [o for o in orders if o.status in _TERMINAL
+                and (o.status is OrderStatus.REJECTED or o.filled_qty < o.qty)]
+    if not finished:
+        return []
+    keys = {o.venue_order_id or o.client_order_id for o in finished}
+    listed = {k for v in open_orders
+              for k in (v.venue_order_id, v.client_order_id) if k and k in keys}
+    by_vid: dict[str, Order] = {}
+    by_cid: dict[str, Order] = {}
+    candidates: list[Order] = []
+    for o in finished:
+        if o.venue_order_id:
+            if o.venue_order_id not in listed:
+                by_vid[o.venue_order_id] = o
+                candidates.append(o)
+        elif o.client_order_id and o.client_order_id not in listed:
+            by_cid[o.client_order_id] = o
+            candidates.append(o)
+    if not candidates:
+        return []
+    seen: dict[str, Decimal] = {}
+    named_as: dict[str, str] = {}  # the venue id a fill gives an order the ledger has none for
+    for f in fills:
+        named = by_vid.get(f.venue_order_id) if f.venue_order_id else None
+        if named is None and f.client_order_id:
+            named = by_cid.get(f.client_order_id)
+            if named is not None and f.venue_order_id:
+                named_as[named.ident] = f.venue_order_id
+        if named is not None:
+            seen[named.ident] = seen.get(named.ident, ZERO) + f.qty
+    out: list[Order] = []
+    for o in candidates:
+        most = max(seen.get(o.ident, ZERO), ledger_totals.get(o.ident, ZERO))
+        if (o.status is OrderStatus.REJECTED and most > 0) or o.filled_qty < most:
+            vid = named_as.get(o.ident)
+            out.append(o.evolve(venue_order_id=vid) if vid else o)
     return out
 
 

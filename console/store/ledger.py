@@ -9,8 +9,10 @@ driver's parameter limit, never one query per record. Database failures leave he
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Self
 
 from sqlalchemy import (
@@ -21,6 +23,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    literal,
     select,
     tuple_,
     union_all,
@@ -52,7 +55,8 @@ from console.domain.reconciliation import (
     RunTrigger,
     TradingMode,
 )
-from console.domain.values import DomainValueError
+from console.domain.snapshot import WHOLE_ACCOUNT, FillCoverage
+from console.domain.values import ZERO, DomainValueError
 from console.errors import LedgerError
 from console.store import codec, db
 from console.store import tables as t
@@ -62,6 +66,7 @@ _TERMINAL = tuple(s.value for s in OrderStatus if s.is_terminal)
 # States an operator or the engine may still move an action out of.
 _OPEN_STATES = (ActionState.PENDING.value, ActionState.FAILED.value)
 _SETTABLE = frozenset({ActionState.APPLIED, ActionState.REJECTED, ActionState.FAILED})
+_FILL_ORDER = attrgetter("exec_time", "exec_id")
 # Rows per executemany call: bounds memory and driver buffers, not a database limit.
 _BATCH_ROWS = 5000
 
@@ -195,29 +200,113 @@ class Ledger:
 
     def load_snapshot(self, venue: str, account: str, *, now: int, retention_ms: int,
                       fills_from: int) -> LedgerSnapshot:
-        """The reconciler's working set in six statements, all from one read snapshot."""
+        """The reconciler's working set in six statements, all from one read snapshot.
+
+        Besides the fills from `fills_from`, the fills statement reads the older fills of
+        the working-set orders (by venue id, or client id for an order without one, both
+        indexed): their per-order totals (`LedgerSnapshot.fill_totals`) show an order
+        that filled more than the ledger holds fills for, however old those fills are.
+        """
         o = t.orders
         scope = (o.c.venue == venue, o.c.account == account)
-        working = union_all(
-            select(o).where(*scope, o.c.status.in_(_ACTIVE)),
-            select(o).where(*scope, o.c.status.in_(_TERMINAL),
-                            o.c.updated_at >= now - retention_ms),
-        ).order_by("created_at", "ident")
+        cutoff = now - retention_ms
+        active = (*scope, o.c.status.in_(_ACTIVE))
+        recent = (*scope, o.c.status.in_(_TERMINAL), o.c.updated_at >= cutoff)
+        working = union_all(select(o).where(*active), select(o).where(*recent)
+                            ).order_by("created_at", "ident")
         with self._tx("load the ledger snapshot", write=False) as conn:
             orders = [codec.order_from_row(r) for r in conn.execute(working).mappings()]
-            fills = self._fills(conn, venue, account, fills_from)
+            fills, older = self._working_fills(conn, venue, account, fills_from,
+                                               active=active, recent=recent)
             positions = self._positions(conn, venue, account)
             balances = self._balances(conn, venue, account)
             states = self._runner_states(conn, venue, account)
-            last = self._last_exec_time(conn, venue, account)
+            last, mark = self._fill_marks(conn, venue, account)
         return LedgerSnapshot(
             venue=venue, account=account, orders=tuple(orders), fills=tuple(fills),
             fills_from=fills_from, positions=tuple(positions), balances=tuple(balances),
-            runner_states=tuple(states), last_exec_time=last)
+            runner_states=tuple(states), last_exec_time=last, fill_coverage=mark,
+            fill_totals=_fill_totals(orders, (*older, *fills)))
+
+    @staticmethod
+    def _working_fills(conn: Connection, venue: str, account: str, fills_from: int, *,
+                       active: tuple[Any, ...], recent: tuple[Any, ...],
+                       ) -> tuple[list[Fill], list[Fill]]:
+        """Ledger fills from `fills_from`, and the older fills of the working-set orders.
+
+        The working-set orders' fills are found through the fills' order indexes from the
+        orders' ids (IN a subquery that itself walks the status and update-time indexes),
+        with no condition on the fill time for a planner to prefer: the cost follows the
+        working set, never the length of the fill history. Their fills from `fills_from`
+        come twice: the window's copy is kept. Each row carries the branch it came from.
+        """
+        f, o = t.fills, t.orders
+        vids = union_all(select(o.c.venue_order_id).where(*active, o.c.venue_order_id != ""),
+                         select(o.c.venue_order_id).where(*recent, o.c.venue_order_id != ""))
+        cids = union_all(
+            select(o.c.client_order_id).where(*active, o.c.venue_order_id == "",
+                                              o.c.client_order_id != ""),
+            select(o.c.client_order_id).where(*recent, o.c.venue_order_id == "",
+                                              o.c.client_order_id != ""))
+        scope = (f.c.venue == venue, f.c.account == account)
+        window, owned = literal(0).label("part"), literal(1).label("part")
+        query = union_all(
+            select(f, window).where(*scope, f.c.exec_time >= fills_from),
+            select(f, owned).where(*scope, f.c.venue_order_id.in_(vids)),
+            select(f, owned).where(*scope, f.c.client_order_id.in_(cids)),
+        )  # no ORDER BY: it would make the planner walk the fill-time index instead
+        in_window: list[Fill] = []
+        older: dict[str, Fill] = {}
+        for row in conn.execute(query).mappings():
+            if row["part"] == 0:
+                in_window.append(codec.fill_from_row(row))
+            elif row["exec_time"] < fills_from and row["exec_id"] not in older:
+                # a fill can reach two orders (one by venue id, one by client id)
+                older[row["exec_id"]] = codec.fill_from_row(row)
+        in_window.sort(key=_FILL_ORDER)  # the index order already: a linear pass
+        return in_window, list(older.values())
+
+    @staticmethod
+    def _fill_marks(conn: Connection, venue: str, account: str) -> tuple[int | None, int | None]:
+        """The newest fill's time and the coverage mark, in one statement."""
+        f, c = t.fills, t.fill_coverage
+        last = select(func.max(f.c.exec_time)).where(f.c.venue == venue, f.c.account == account)
+        mark = select(c.c.covered_to).where(c.c.venue == venue, c.c.account == account,
+                                            c.c.scope == WHOLE_ACCOUNT)
+        row = conn.execute(select(last.scalar_subquery(), mark.scalar_subquery())).one()
+        return (None if row[0] is None else int(row[0]), None if row[1] is None else int(row[1]))
 
     def last_exec_time(self, venue: str, account: str) -> int | None:
         with self._tx("read the last fill time", write=False) as conn:
             return self._last_exec_time(conn, venue, account)
+
+    def fill_coverage(self, venue: str, account: str, scope: str = WHOLE_ACCOUNT) -> int | None:
+        """The coverage mark: up to when this account's fill history was verified complete
+        against the venue; None before the first run whose fill fetch succeeded."""
+        c = t.fill_coverage
+        query = select(c.c.covered_to).where(c.c.venue == venue, c.c.account == account,
+                                             c.c.scope == scope)
+        with self._tx("read the fill coverage mark", write=False) as conn:
+            value = conn.execute(query).scalar()
+        return None if value is None else int(value)
+
+    def find_orders(self, venue: str, account: str, venue_order_ids: Collection[str],
+                    client_order_ids: Collection[str]) -> list[Order]:
+        """The orders with any of these venue ids or client ids, whatever their status: a
+        few set-based statements (indexed IN lists), never one per id."""
+        o = t.orders
+        vids = sorted({v for v in venue_order_ids if v})
+        cids = sorted({c for c in client_order_ids if c})
+        found: dict[str, Order] = {}
+        with self._tx("find orders", write=False) as conn:
+            for column, keys in ((o.c.venue_order_id, vids), (o.c.ident, cids)):
+                for chunk in self._chunks(keys, 1):
+                    query = select(o).where(o.c.venue == venue, o.c.account == account,
+                                            column.in_(list(chunk)))
+                    for row in conn.execute(query).mappings():
+                        order = codec.order_from_row(row)
+                        found[order.ident] = order
+        return list(found.values())
 
     def orders(self, venue: str, account: str, active_only: bool = False) -> list[Order]:
         o = t.orders
@@ -258,9 +347,11 @@ class Ledger:
         with self._tx("count orders", write=False) as conn:
             return int(conn.execute(query).scalar_one())
 
-    def fills(self, venue: str, account: str, since: int | None = None) -> list[Fill]:
+    def fills(self, venue: str, account: str, since: int | None = None,
+              until: int | None = None) -> list[Fill]:
+        """Fills with since <= exec_time <= until (either bound may be left open)."""
         with self._tx("read fills", write=False) as conn:
-            return self._fills(conn, venue, account, since)
+            return self._fills(conn, venue, account, since, until)
 
     def positions(self, venue: str, account: str) -> list[Position]:
         with self._tx("read positions", write=False) as conn:
@@ -275,11 +366,14 @@ class Ledger:
             return self._runner_states(conn, venue, account)
 
     @staticmethod
-    def _fills(conn: Connection, venue: str, account: str, since: int | None) -> list[Fill]:
+    def _fills(conn: Connection, venue: str, account: str, since: int | None,
+               until: int | None = None) -> list[Fill]:
         f = t.fills
         query = select(f).where(f.c.venue == venue, f.c.account == account)
         if since is not None:
             query = query.where(f.c.exec_time >= since)
+        if until is not None:
+            query = query.where(f.c.exec_time <= until)
         rows = conn.execute(query.order_by(f.c.exec_time, f.c.exec_id)).mappings()
         return [codec.fill_from_row(r) for r in rows]
 
@@ -359,13 +453,16 @@ class Ledger:
             for start in range(0, len(rows), _BATCH_ROWS):
                 conn.execute(stmt, rows[start:start + _BATCH_ROWS])
 
-    def commit_run(self, run: RunRecord, changes: LedgerChanges) -> None:
+    def commit_run(self, run: RunRecord, changes: LedgerChanges,
+                   coverage: FillCoverage | None = None) -> None:
         """Record the run (discrepancies, plan) and apply `changes`: all or nothing.
 
         A pending approval in this run supersedes pending approvals of the same
         (kind, subject) from earlier runs of the same venue and account. A runner state
         in `changes` replaces the stored one only if that was last written no later than
         `run.started_at` (when the run read the ledger): a live worker's newer write wins.
+        `coverage`, the fill window the run verified, moves the coverage mark by
+        `FillCoverage.advance` in the same transaction as the fills it added.
         """
         _check_scope(run.venue, run.account, changes)
         with self._tx(f"record run {run.run_id}", write=True) as conn:
@@ -378,6 +475,27 @@ class Ledger:
             self._supersede(conn, run)
             self._write_changes(conn, run.venue, run.account, changes,
                                 runners_seen_at=run.started_at)
+            if coverage is not None:
+                self._advance_coverage(conn, run, coverage)
+
+    def _advance_coverage(self, conn: Connection, run: RunRecord,
+                          coverage: FillCoverage) -> None:
+        """`FillCoverage.advance` as one atomic upsert: no mark yet, or a window that
+        starts at or before the mark (no gap nobody read), sets it to the window's end;
+        anything else leaves it. Concurrent runs (two processes on one ledger) serialise
+        on the row; the later commit decides, and either outcome only ever asks more."""
+        c = t.fill_coverage
+        stmt = self._insert(c).values(
+            venue=run.venue, account=run.account, scope=coverage.scope,
+            covered_to=coverage.end, covered_from=coverage.start, run_id=run.run_id,
+            updated_at=run.finished_at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["venue", "account", "scope"],
+            set_={"covered_to": stmt.excluded.covered_to,
+                  "covered_from": stmt.excluded.covered_from,
+                  "run_id": stmt.excluded.run_id, "updated_at": stmt.excluded.updated_at},
+            where=c.c.covered_to >= coverage.start)
+        conn.execute(stmt)
 
     def _supersede(self, conn: Connection, run: RunRecord) -> None:
         """Older pending approvals give way to the newest run's proposals.
@@ -628,6 +746,29 @@ def _check_scope(venue: str, account: str, changes: LedgerChanges) -> None:
     if both:
         raise LedgerError(f"ledger changes both upsert and remove positions {sorted(both)}; "
                           "nothing was written")
+
+
+def _fill_totals(orders: Sequence[Order], fills: Iterable[Fill]) -> dict[str, Decimal]:
+    """Per order ident, the quantity of its fills among `fills`: a fill belongs to the
+    order with its venue id, else to the order without a venue id that has its client
+    id (the rule `console.reconcile.apply_changes` follows)."""
+    by_vid: dict[str, str] = {}
+    by_cid: dict[str, str] = {}
+    for o in orders:
+        if o.venue_order_id:
+            by_vid[o.venue_order_id] = o.ident
+        elif o.client_order_id:
+            by_cid[o.client_order_id] = o.ident
+    totals: dict[str, Decimal] = {}
+    if not by_vid and not by_cid:
+        return totals
+    for fill in fills:
+        ident = by_vid.get(fill.venue_order_id) if fill.venue_order_id else None
+        if ident is None and fill.client_order_id:
+            ident = by_cid.get(fill.client_order_id)
+        if ident is not None:
+            totals[ident] = totals.get(ident, ZERO) + fill.qty
+    return totals
 
 
 def _run_to_row(run: RunRecord) -> dict[str, Any]:

@@ -110,6 +110,24 @@ fills = Table(
     Column("exec_type", String(20), nullable=False),
     PrimaryKeyConstraint("venue", "account", "exec_id", name="pk_fills"),
     Index("ix_fills_exec_time", "venue", "account", "exec_time"),
+    # the fills of one order, for the per-order totals of the reconciler's working set
+    Index("ix_fills_order", "venue", "account", "venue_order_id"),
+    Index("ix_fills_client_order", "venue", "account", "client_order_id"),
+)
+
+# The coverage mark (console.domain.snapshot.FillCoverage): up to when the fill history of
+# one (venue, account, scope) was verified complete against the venue, and by which run.
+# `scope` is "" for a fetch over every category the venue port reads.
+fill_coverage = Table(
+    "fill_coverage", metadata,
+    Column("venue", String(40), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("scope", _S, nullable=False),
+    Column("covered_to", BigInteger, nullable=False),
+    Column("covered_from", BigInteger, nullable=False),
+    Column("run_id", String(100), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("venue", "account", "scope", name="pk_fill_coverage"),
 )
 
 positions = Table(

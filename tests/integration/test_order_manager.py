@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -13,8 +15,9 @@ from console.domain import Category, Order, OrderRole, OrderStatus, OrderType, S
 from console.domain.events import ConnectionEvent, ConnectionState
 from console.domain.reconciliation import RunTrigger, TradingMode
 from console.engine.order_manager import OrderOutcomeUnknownError, TradingPausedError
+from console.engine.reconcile_service import RunOutcome
 from console.engine.stream_consumer import StreamConsumer
-from console.errors import FatalVenueError, TransientVenueError
+from console.errors import FatalVenueError, TransientVenueError, UnknownOutcomeError
 
 
 @pytest.fixture
@@ -193,3 +196,112 @@ def test_orders_placed_during_a_reconciliation_are_not_taken_for_strangers(
         d.summary for d in run.discrepancies]
     assert run.mode is TradingMode.TRADING
     assert run.status.value == "ok"
+
+
+# -- an unknown outcome the venue does not know yet ----------------------------------------
+
+
+def _timed_out_create(session: SimSession) -> Order:
+    """A create whose request times out before the venue has the order: the follow-up
+    queries find nothing yet."""
+    order = fresh(session)
+    session.engine.orders.resolve_delay_s = 0
+    session.venue.fail_next("place_order", UnknownOutcomeError("timeout", venue="sim"))
+    with pytest.raises(OrderOutcomeUnknownError, match="does not know") as raised:
+        asyncio.run(session.engine.orders.place(order))
+    assert "stays PENDING_NEW" in str(raised.value)
+    return order
+
+
+def test_a_create_that_timed_out_and_landed_later_ends_filled_not_rejected(
+        session: SimSession) -> None:
+    order = _timed_out_create(session)
+    assert stored(session, order.client_order_id).status is OrderStatus.PENDING_NEW
+    # The venue executes it a moment later, and every push about it is dropped.
+    session.exchange.drop_private_events("main")
+    landed = session.exchange.place_order(
+        "main", category=Category.LINEAR, symbol="BTCUSDT", side=Side.BUY,
+        order_type=OrderType.LIMIT, qty=order.qty, price=order.price,
+        client_order_id=order.client_order_id)
+    session.exchange.hand_fill("main", landed.venue_order_id)
+    session.exchange.restore_private_events("main")
+    asyncio.run(session.service.run_once())
+    row = stored(session, order.client_order_id)
+    assert (row.status, row.venue_order_id, row.filled_qty, row.strategy_id) == (
+        OrderStatus.FILLED, landed.venue_order_id, order.qty, "s1")
+    fills = [f for f in session.ledger.fills("sim", "main")
+             if f.venue_order_id == landed.venue_order_id]
+    assert sum(f.qty for f in fills) == order.qty
+
+
+def test_an_order_the_venue_never_saw_is_rejected_only_after_the_grace(
+        session: SimSession) -> None:
+    order = _timed_out_create(session)
+    first = asyncio.run(session.service.run_once()).run
+    assert stored(session, order.client_order_id).status is OrderStatus.PENDING_NEW
+    assert any("in flight" in u for u in first.unverified)
+    session.service.config = replace(session.service.config, pending_grace_ms=0)
+    asyncio.run(session.service.run_once())
+    assert stored(session, order.client_order_id).status is OrderStatus.REJECTED
+
+
+def test_the_order_manager_rejects_an_order_still_unknown_after_the_grace(
+        session: SimSession) -> None:
+    order = fresh(session)
+    orders = session.engine.orders
+    orders.resolve_delay_s = 0
+    orders.pending_grace_ms = 0
+    session.venue.fail_next("place_order", UnknownOutcomeError("timeout", venue="sim"))
+    placed = asyncio.run(orders.place(order))
+    assert placed.status is OrderStatus.REJECTED
+    assert stored(session, order.client_order_id).status is OrderStatus.REJECTED
+
+
+def test_a_stream_event_for_an_order_the_ledger_holds_rejected_reopens_it(
+        session: SimSession) -> None:
+    """A ledger written before the grace existed holds an order REJECTED that the venue
+    later filled: its pushes name a terminal ledger order, which asks for a reconciliation
+    instead of being dropped."""
+    order = fresh(session)
+    now = time.time_ns() // 1_000_000
+    rejected = order.evolve(status=OrderStatus.REJECTED, created_at=now - 60_000,
+                            updated_at=now - 59_000)
+    session.ledger.upsert_orders([rejected])
+
+    async def scenario() -> list[RunTrigger]:
+        engine = session.engine
+        triggers: list[RunTrigger] = []
+        reconciled = asyncio.Event()
+
+        def seen(outcome: RunOutcome) -> None:
+            triggers.append(outcome.run.trigger)
+            if outcome.run.trigger.value == "stream":
+                reconciled.set()
+
+        engine.reconciler.on_run(seen)
+        engine.reconciler.interval_s = 3600
+        engine.stream.start()
+        try:
+            await engine.reconciler.start()
+            await asyncio.sleep(0.05)
+            landed = session.exchange.place_order(
+                "main", category=Category.LINEAR, symbol="BTCUSDT", side=Side.BUY,
+                order_type=OrderType.LIMIT, qty=order.qty, price=order.price,
+                client_order_id=order.client_order_id)
+            session.exchange.hand_fill("main", landed.venue_order_id)
+            try:
+                await asyncio.wait_for(reconciled.wait(), 5)
+            except TimeoutError:
+                pytest.fail("the stream's news of a REJECTED order asked for no reconciliation")
+        finally:
+            await engine.stop()
+        return triggers
+
+    triggers = asyncio.run(scenario())
+    row = stored(session, order.client_order_id)
+    assert row.status is OrderStatus.FILLED
+    assert row.venue_order_id and row.filled_qty == order.qty and row.strategy_id == "s1"
+    assert RunTrigger.STREAM in triggers
+    fills = [f for f in session.ledger.fills("sim", "main")
+             if f.venue_order_id == row.venue_order_id]
+    assert len(fills) == 1

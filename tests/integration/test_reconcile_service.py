@@ -4,6 +4,7 @@ the pure reconciler, the action executor. Nothing of ours is faked."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -251,3 +252,44 @@ def test_ledger_actions_can_wait_for_approval_and_then_apply(ledger_url: str) ->
         assert session.ledger.audit_log(1)[0].action == "mark_cancelled:applied"
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("fill_recorded", [True, False], ids=["stream-fill", "no-fill"])
+def test_an_order_the_ledger_holds_rejected_is_reopened_by_its_fill(
+        open_session, fill_recorded: bool) -> None:
+    """The ledger holds an order REJECTED (a create that timed out, judged too early) that
+    the venue executed: a fill naming it makes the reconciler ask the venue by id, and the
+    venue's FILLED wins over the ledger's REJECTED."""
+    from decimal import Decimal
+
+    from console.domain import Category, LedgerChanges, Order, OrderRole, OrderType, Side
+
+    session = open_session("clean")
+    run(session, RunTrigger.STARTUP)
+    client_id = session.engine.ids.next(OrderRole.ENTRY)
+    now = time.time_ns() // 1_000_000
+    rejected = Order(venue="sim", account="main", category=Category.LINEAR,
+                     symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT,
+                     qty=Decimal("0.01"), status=OrderStatus.REJECTED,
+                     client_order_id=client_id, price=Decimal("50000"), strategy_id="s1",
+                     worker_id="w1", role=OrderRole.ENTRY, created_at=now - 60_000,
+                     updated_at=now - 59_000)
+    session.ledger.upsert_orders([rejected])
+    landed = session.exchange.place_order(
+        "main", category=Category.LINEAR, symbol="BTCUSDT", side=Side.BUY,
+        order_type=OrderType.LIMIT, qty=rejected.qty, price=rejected.price,
+        client_order_id=client_id)
+    session.exchange.hand_fill("main", landed.venue_order_id)
+    fill = session.exchange.fills("main")[-1]
+    if fill_recorded:  # the stream recorded the fill but not the order's FILLED push
+        session.ledger.apply_changes("sim", "main", LedgerChanges(fills=(fill,)))
+    first = run(session).run
+    row = session.ledger.get_order("sim", "main", client_id)
+    assert row is not None
+    assert (row.status, row.venue_order_id, row.filled_qty, row.strategy_id, row.role) == (
+        OrderStatus.FILLED, landed.venue_order_id, rejected.qty, "s1", OrderRole.ENTRY)
+    assert any(d.subject == client_id for d in first.discrepancies)
+    assert [f.exec_id for f in session.ledger.fills("sim", "main")
+            if f.venue_order_id == landed.venue_order_id] == [fill.exec_id]
+    again = run(session).run
+    assert again.discrepancies == ()

@@ -2,8 +2,9 @@
 
 Every ledger order gets a fate on the venue (listed as is, listed changed, or absent and
 then answered by a by-id lookup or "not found", as the engine does for `orders_to_query`),
-plus venue-only orders (ours and foreign), fills around a covered window, positions,
-balances, saved brackets, and sometimes a failed fetch.
+plus venue-only orders (ours and foreign), fills around a covered window (some naming
+ledger orders, which may re-open a terminal one), positions, balances, saved brackets,
+and sometimes a failed fetch.
 """
 
 from __future__ import annotations
@@ -77,6 +78,22 @@ def filled_for(draw: Any, status: OrderStatus, qty: Decimal) -> tuple[Decimal, D
     return filled, avg
 
 
+def fill_totals(orders: list[Order], fills: tuple[Fill, ...]) -> dict[str, Decimal]:
+    """What the store sums per order: a fill belongs to the order with its venue id, else
+    to the order without a venue id that has its client id."""
+    by_vid = {o.venue_order_id: o.ident for o in orders if o.venue_order_id}
+    by_cid = {o.client_order_id: o.ident for o in orders
+              if not o.venue_order_id and o.client_order_id}
+    totals: dict[str, Decimal] = {}
+    for f in fills:
+        ident = by_vid.get(f.venue_order_id) if f.venue_order_id else None
+        if ident is None and f.client_order_id:
+            ident = by_cid.get(f.client_order_id)
+        if ident is not None:
+            totals[ident] = totals.get(ident, Decimal(0)) + f.qty
+    return totals
+
+
 @st.composite
 def books(draw: Any) -> Books:
     counter = iter(range(1, 10_000))
@@ -139,19 +156,6 @@ def books(draw: Any) -> Books:
             open_orders.append(base.evolve(status=new_status, filled_qty=new_filled,
                                            avg_price=new_avg,
                                            price=draw(st.sampled_from(PRICES))))
-    # answers for exactly the orders the engine would ask about
-    for known in orders_to_query(LedgerSnapshot(VENUE, ACCOUNT, orders=tuple(ledger_orders)),
-                                 open_orders):
-        if draw(st.integers(0, 3)) == 0:
-            not_found.add(known.ident)
-            continue
-        status = draw(st.sampled_from(ANY_VENUE))
-        filled, avg = draw(filled_for(status, known.qty))
-        queried[known.ident] = known.evolve(
-            venue_order_id=known.venue_order_id or next(vids), strategy_id="", worker_id="",
-            role=OrderRole.OTHER, label="", status=status, filled_qty=filled, avg_price=avg,
-            updated_at=min(known.updated_at, TAKEN))
-
     # -- venue-only orders ------------------------------------------------------------------
     for _ in range(draw(st.integers(0, 3))):
         worker = draw(st.sampled_from(WORKERS))
@@ -171,15 +175,43 @@ def books(draw: Any) -> Books:
 
     # -- fills ------------------------------------------------------------------------------
     low = TAKEN - 3_600_000
-    pool = [Fill(venue=VENUE, account=ACCOUNT, exec_id=f"x{i}",
-                 symbol=draw(st.sampled_from(SYMBOLS)), side=draw(st.sampled_from(list(Side))),
-                 price=Decimal(100), qty=Decimal("0.1"),
-                 exec_time=draw(st.sampled_from((low - 1_000, low, low + 500, TAKEN - 10,
-                                                 TAKEN))))
-            for i in range(draw(st.integers(0, 8)))]
+
+    def owner() -> tuple[str, str]:
+        """Some fills name a ledger order (by venue id, or client id for an intent)."""
+        if not ledger_orders or draw(st.booleans()):
+            return "", ""
+        finished = [o for o in ledger_orders if o.status.is_terminal]
+        known = draw(st.sampled_from(finished if finished and draw(st.booleans())
+                                     else ledger_orders))
+        return known.venue_order_id, known.client_order_id
+
+    pool = []
+    for i in range(draw(st.integers(0, 8))):
+        vid, client_id = owner()
+        pool.append(Fill(venue=VENUE, account=ACCOUNT, exec_id=f"x{i}",
+                         symbol=draw(st.sampled_from(SYMBOLS)),
+                         side=draw(st.sampled_from(list(Side))), price=Decimal(100),
+                         qty=Decimal("0.1"),
+                         exec_time=draw(st.sampled_from((low - 1_000, low, low + 500,
+                                                         TAKEN - 10, TAKEN))),
+                         venue_order_id=vid, client_order_id=client_id))
     venue_fills = tuple(f for f in pool if draw(st.booleans()))
     ledger_fills = tuple(f for f in pool if draw(st.booleans()))
     fills_from = draw(st.sampled_from((low, low, low + 1_000)))
+    totals = fill_totals(ledger_orders, ledger_fills)
+
+    # answers for exactly the orders the engine would ask about
+    asking = LedgerSnapshot(VENUE, ACCOUNT, orders=tuple(ledger_orders), fill_totals=totals)
+    for known in orders_to_query(asking, open_orders, venue_fills):
+        if draw(st.integers(0, 3)) == 0:
+            not_found.add(known.ident)
+            continue
+        status = draw(st.sampled_from(ANY_VENUE))
+        filled, avg = draw(filled_for(status, known.qty))
+        queried[known.ident] = known.evolve(
+            venue_order_id=known.venue_order_id or next(vids), strategy_id="", worker_id="",
+            role=OrderRole.OTHER, label="", status=status, filled_qty=filled, avg_price=avg,
+            updated_at=min(known.updated_at, TAKEN))
 
     # -- positions and balances -------------------------------------------------------------
     sizes = (None, Decimal(0), Decimal(1), Decimal(-1), Decimal(2))
@@ -248,7 +280,8 @@ def books(draw: Any) -> Books:
                             fills_from=fills_from, positions=tuple(ledger_positions),
                             balances=tuple(ledger_balances), runner_states=tuple(runners),
                             last_exec_time=max((f.exec_time for f in ledger_fills),
-                                               default=None))
+                                               default=None),
+                            fill_totals=totals)
 
     def maybe(value: Any) -> Any:
         return None if draw(st.integers(0, 6)) == 0 else value

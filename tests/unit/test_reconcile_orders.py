@@ -59,18 +59,23 @@ def test_a_client_id_match_with_a_different_venue_id_is_another_order() -> None:
     assert any("not resolved" in u for u in result.unverified)
 
 
-@pytest.mark.parametrize(("last", "fill_times", "expected"), [
-    (NOW - 3_600_000, (), NOW - 3_600_000 - 300_000),
-    (None, (NOW - 1_000_000, NOW - 2_000_000), NOW - 1_000_000 - 300_000),
-    (None, (), NOW - 7 * 24 * 3_600_000),
-    (NOW + 50_000, (), NOW - 300_000),  # a last fill "in the future" is clamped to now
+@pytest.mark.parametrize(("mark", "last", "fill_times", "expected"), [
+    (NOW - 3_600_000, None, (), NOW - 3_600_000 - 300_000),
+    # the newest ledger fill never starts the back-fill: the stream may have recorded it
+    # after dropping older ones; only the coverage mark says what was verified
+    (NOW - 3_600_000, NOW - 60_000, (NOW - 60_000,), NOW - 3_600_000 - 300_000),
+    (None, NOW - 1_000_000, (NOW - 1_000_000, NOW - 2_000_000), NOW - 7 * 24 * 3_600_000),
+    (None, None, (), NOW - 7 * 24 * 3_600_000),
+    (NOW + 50_000, None, (), NOW - 300_000),  # a mark "in the future" is clamped to now
 ])
-def test_fills_since(last, fill_times, expected) -> None:
+def test_fills_since_starts_at_the_coverage_mark(mark, last, fill_times, expected) -> None:
+    from dataclasses import replace
+
     from recon_factories import fill
 
     led = ledger(fills=tuple(fill(f"e{i}", at=t) for i, t in enumerate(fill_times)),
                  last_exec_time=last)
-    assert fills_since(led, NOW, CFG) == expected
+    assert fills_since(replace(led, fill_coverage=mark), NOW, CFG) == expected
 
 
 # -- both sides know the order --------------------------------------------------------------
