@@ -63,6 +63,15 @@ class TradingPausedError(UserFacingError):
     """New risk is refused while the book is out of sync; the text says why."""
 
 
+class InstrumentQuarantinedError(TradingPausedError):
+    """New risk on one instrument is refused while one of our orders on it has an unknown
+    outcome; the text names the instrument and the order."""
+
+
+def instrument_key(order: Order) -> str:
+    return f"{order.category.value}:{order.symbol}"
+
+
 class TradingHaltedError(TradingPausedError):
     """Every new order is refused after an emergency stop until an operator resumes.
     A subclass of the pause error, so that code which handles a pause handles a halt."""
@@ -226,10 +235,16 @@ class OrderManager:
 
     # -- place ---------------------------------------------------------------------------
 
-    def _refuse(self, *, reduce_only: bool, emergency: bool = False) -> None:
-        refusal = self.risk.refusal(reduce_only=reduce_only, emergency=emergency)
+    def _refuse(self, *, reduce_only: bool, emergency: bool = False,
+                instrument: str = "") -> None:
+        refusal = self.risk.refusal(reduce_only=reduce_only, emergency=emergency,
+                                    instrument=instrument)
         if refusal:
-            raise (TradingHaltedError if self.risk.halted else TradingPausedError)(refusal)
+            if self.risk.halted:
+                raise TradingHaltedError(refusal)
+            if self.risk.paused:
+                raise TradingPausedError(refusal)
+            raise InstrumentQuarantinedError(refusal)
 
     def flight_mark(self) -> int:
         """A point in the stream of sends, for `in_flight_since`."""
@@ -245,7 +260,8 @@ class OrderManager:
         """Send `order` (its client id is minted here when empty); returns the venue's view.
         `emergency=True` is for the emergency stop's own flattening orders: the only ones
         that pass a halt."""
-        self._refuse(reduce_only=order.reduce_only, emergency=emergency)
+        self._refuse(reduce_only=order.reduce_only, emergency=emergency,
+                     instrument=instrument_key(order))
         if not order.client_order_id:
             client_id = await asyncio.to_thread(self.ids.next, order.role)
             order = order.evolve(client_order_id=client_id)
@@ -267,7 +283,7 @@ class OrderManager:
         if not emergency:
             try:
                 # a halt may have come while the intent was written: check again, last
-                self._refuse(reduce_only=order.reduce_only)
+                self._refuse(reduce_only=order.reduce_only, instrument=instrument_key(order))
             except TradingPausedError:
                 self._inflight.pop(intent.ident, None)
                 await self._record(intent.evolve(status=OrderStatus.REJECTED,
@@ -333,6 +349,10 @@ class OrderManager:
             resolved = take_venue_view(intent, answer)
             await self._record(resolved)
             return resolved
+        self.risk.quarantine_order(instrument_key(intent), intent.ident,
+                                   f"unknown outcome: {cause}")
+        log.warning("%s quarantined: order %s has an unknown outcome", instrument_key(intent),
+                    intent.ident)
         if unknown_to_venue:
             raise OrderOutcomeUnknownError(
                 f"order {intent.client_order_id}: the outcome of the request is unknown "
@@ -352,7 +372,7 @@ class OrderManager:
         """A halt refuses every change; a pause refuses changes that may add risk (only a
         smaller quantity at the same price passes, besides reduce-only orders)."""
         shrinks = price is None and qty is not None and qty < order.qty
-        self._refuse(reduce_only=order.reduce_only or shrinks)
+        self._refuse(reduce_only=order.reduce_only or shrinks, instrument=instrument_key(order))
 
     async def amend(self, order: Order, *, qty: Decimal | None = None,
                     price: Decimal | None = None) -> Order:
@@ -539,8 +559,13 @@ class OrderManager:
             future.cancel()
 
     def observe(self, event: VenueEvent) -> None:
-        """Private-stream listener: a terminal order update ends the wait for a cancel."""
-        if not isinstance(event, OrderEvent) or not event.order.status.is_terminal:
+        """Private-stream listener: a terminal order update ends the wait for a cancel;
+        any update of a quarantined order is the venue's word on it."""
+        if not isinstance(event, OrderEvent):
+            return
+        if event.order.client_order_id:
+            self._release(event.order.client_order_id)
+        if not event.order.status.is_terminal:
             return
         pushed = event.order
         for key in (pushed.venue_order_id, pushed.client_order_id):
@@ -649,3 +674,23 @@ class OrderManager:
     async def _record(self, order: Order) -> None:
         await asyncio.to_thread(self.ledger.apply_changes, order.venue, order.account,
                                 LedgerChanges(orders=(order,)))
+        if order.status is not OrderStatus.PENDING_NEW:
+            self._release(order.ident)
+
+    def _release(self, ident: str) -> None:
+        released = self.risk.release_order(ident)
+        if released:
+            log.info("%s released from quarantine: the venue answered for order %s",
+                     released, ident)
+
+    async def settle_quarantine(self, _outcome: object = None) -> None:
+        """Release the instruments whose unknown orders the ledger now knows the venue's
+        word on (a reconciliation or the stream recorded it). Runs after every run."""
+        held = self.risk.quarantined_idents()
+        if not held:
+            return
+        venue, account = self.venue.venue, self.venue.account
+        for ident in held:
+            order = await asyncio.to_thread(self.ledger.get_order, venue, account, ident)
+            if order is not None and order.status is not OrderStatus.PENDING_NEW:
+                self._release(ident)

@@ -9,6 +9,13 @@ Two independent brakes:
   (only the emergency's own flattening orders pass) until an operator resumes. The
   reconciler never touches it, so a clean run cannot undo an emergency stop.
 
+And one narrower brake, the *quarantine*, per (account, instrument): while the outcome of
+one of our orders on an instrument is unknown (a create that timed out and that the venue
+does not know yet), new risk on that instrument is refused, reduce-only orders pass, and
+other instruments trade on. Sending a second order beside one that may have landed is
+how a bot doubles a position. The venue's word on the order (the order manager's own
+answer, a stream update, or a reconciliation) releases it.
+
 The reconcile service restores the mode of the last stored run at the start of each run
 (so that a restart comes back paused). After an operator resume that restore would pause
 again, so the resume arms a one-shot override: the next `set` that repeats the mode and
@@ -32,6 +39,23 @@ class RiskState:
     halted_by: str = ""
     halted_at: int | None = None
     _lifted: tuple[TradingMode, str] | None = field(default=None, repr=False)
+    quarantine: dict[str, dict[str, str]] = field(default_factory=dict)
+    """instrument ("category:symbol") -> {order ident: why its outcome is unknown}."""
+
+    def quarantine_order(self, instrument: str, ident: str, why: str) -> None:
+        self.quarantine.setdefault(instrument, {})[ident] = why
+
+    def release_order(self, ident: str) -> str:
+        """The venue has spoken about `ident`; returns the instrument released ("" if the
+        instrument is still held by another order, or `ident` held nothing)."""
+        for instrument, held in list(self.quarantine.items()):
+            if held.pop(ident, None) is not None and not held:
+                del self.quarantine[instrument]
+                return instrument
+        return ""
+
+    def quarantined_idents(self) -> set[str]:
+        return {ident for held in self.quarantine.values() for ident in held}
 
     @property
     def paused(self) -> bool:
@@ -71,7 +95,8 @@ class RiskState:
         self.halted, self.halt_reason, self.halted_by, self.halted_at = False, "", "", None
         return True
 
-    def refusal(self, *, reduce_only: bool, emergency: bool = False) -> str:
+    def refusal(self, *, reduce_only: bool, emergency: bool = False,
+                instrument: str = "") -> str:
         """Why a new order must be refused now ("" when it may go)."""
         if self.halted and not emergency:
             by = f" by {self.halted_by}" if self.halted_by else ""
@@ -80,4 +105,9 @@ class RiskState:
         if self.paused and not reduce_only and not emergency:
             return (f"trading is paused ({self.reason or 'hard desync'}): "
                     "only reduce-only orders pass")
+        held = self.quarantine.get(instrument) if instrument else None
+        if held and not reduce_only and not emergency:
+            orders = ", ".join(sorted(held))
+            return (f"{instrument} is quarantined: the outcome of order {orders} is unknown "
+                    "until the venue answers; only reduce-only orders pass on it")
         return ""

@@ -63,6 +63,7 @@ class EngineSession:
         self.reconciler.flight_mark = self.orders.flight_mark
         self.reconciler.in_flight_since = self.orders.in_flight_since
         self.reconciler.on_run(self._record_metrics)
+        self.reconciler.on_run(self.orders.settle_quarantine)
         self.stream = StreamConsumer(venue, ledger, self.reconciler, telemetry=self.metrics)
         self.stream.on_event(self.orders.observe)
         self.orders.on_fill_discovered = self._fill_discovered

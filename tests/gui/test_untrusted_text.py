@@ -72,3 +72,16 @@ def test_the_amend_dialog_shows_venue_text_escaped_and_errors_plain(qapp: object
     shown = " ".join(w.text() for w in dialog.findChildren(QLabel))
     assert "<a href='x'>" not in shown and "&lt;a href=" in shown
     dialog.deleteLater()
+
+
+def test_a_quarantined_instrument_shows_in_the_status_bar(make_console: Any) -> None:
+    h = make_console("clean")
+    status = h.window.status
+    h.session.engine.risk.quarantine_order("linear:BTCUSDT", "rc-x-e-1", "unknown outcome")
+    status.update()
+    assert "TRADING" in status.risk_text and "QUARANTINED" in status.risk_text
+    assert "linear:BTCUSDT" in status.risk_text
+    assert "rc-x-e-1" in status.risk.toolTip()
+    h.session.engine.risk.release_order("rc-x-e-1")
+    status.update()
+    assert "QUARANTINED" not in status.risk_text

@@ -5,6 +5,7 @@ risk may be taken. Refreshed once a second from memory (metrics, risk state): no
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
@@ -114,15 +115,22 @@ class StatusPanel:
         self.last_ok.setProperty("stale", stale)
         risk = c.session.risk
         if risk.halted:
-            text = self._span(Tone.CRITICAL, "<b>HALTED</b>") + f": {risk.halt_reason}"
+            text = self._span(Tone.CRITICAL, "<b>HALTED</b>") + f": {escape(risk.halt_reason)}"
         elif c.emergency_running:
             text = self._span(Tone.CRITICAL, "<b>EMERGENCY STOP RUNNING</b>")
         elif risk.paused:
-            text = self._span(Tone.WARNING, "<b>PAUSED</b>") + f": {_short(risk.reason)}"
+            text = self._span(Tone.WARNING, "<b>PAUSED</b>") + f": {escape(_short(risk.reason))}"
         else:
             text = self._span(Tone.OK, "<b>TRADING</b>")
+        tip = risk.halt_reason or risk.reason or "new orders are accepted"
+        if risk.quarantine:
+            held = ", ".join(sorted(risk.quarantine))
+            text += " · " + self._span(Tone.WARNING, "<b>QUARANTINED</b>") + f": {escape(held)}"
+            tip += ("\nQuarantined (an order's outcome is unknown; reduce-only passes): "
+                    + "; ".join(f"{instrument}: {', '.join(sorted(orders))}"
+                                for instrument, orders in sorted(risk.quarantine.items())))
         self.risk.setText(text)
-        self.risk.setToolTip(risk.halt_reason or risk.reason or "new orders are accepted")
+        self.risk.setToolTip(tip)
         self.resume.setVisible(risk.halted or risk.paused)
 
     @property
