@@ -5,6 +5,10 @@ running loop, ask where it listens (`urls`, `rest_url`, `ws_private_url`) and wh
 a client (`describe`: the dict `recon-console sim` prints), reach its fault controller,
 its rate limiter and its event hub, and cut private streams on demand.
 
+Every `HttpFrontEnd` also serves the fault control endpoint (`control_url`, loopback
+peers only: `console.sim.protocol.control`), through which a harness in another process
+adds, removes, clears and lists fault rules while the sim runs.
+
 `HttpFrontEnd` implements the lifecycle once (an aiohttp AppRunner and TCPSite on the
 caller's loop, the event hub started and stopped with it, a short shutdown so that a held
 answer cannot keep `stop()` waiting); a venue subclass mounts its routes (`mount`) and
@@ -21,6 +25,7 @@ from typing import Any, ClassVar, Final, Protocol
 from aiohttp import web
 
 from console.sim.core import SimExchange, wall_clock_ms
+from console.sim.protocol.control import CONTROL_PATH, mount_control
 from console.sim.protocol.faults import Faults
 from console.sim.protocol.hub import EventHub
 from console.sim.protocol.keys import KeyStore
@@ -64,6 +69,11 @@ class FrontEnd(Protocol):
     @property
     def ws_private_url(self) -> str:
         """Where the private stream connects (for some venues the base of its URL)."""
+        ...
+
+    @property
+    def control_url(self) -> str:
+        """The fault control endpoint (loopback peers only)."""
         ...
 
     async def start(self, host: str = LOOPBACK, port: int = 0) -> None: ...
@@ -124,6 +134,7 @@ class HttpFrontEnd(ABC):
             raise RuntimeError(f"the {self.title} front-end is already running")
         app = web.Application()
         self.mount(app)
+        mount_control(app, self.faults)
         # a short shutdown: a held (hang fault) answer must not keep `stop()` waiting
         runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                shutdown_timeout=SHUTDOWN_TIMEOUT_S)
@@ -169,6 +180,10 @@ class HttpFrontEnd(ABC):
     @property
     def ws_private_url(self) -> str:
         return self.urls()["ws_private_url"]
+
+    @property
+    def control_url(self) -> str:
+        return self.http_url(CONTROL_PATH)
 
     def describe(self) -> dict[str, str | None]:
         key = self.keys.primary

@@ -8,7 +8,8 @@ venue)::
     → authentication (private endpoints) → decoding of the parameters
     → rate limit (private; a request that does not decode is still charged, one unit)
     → [venue stages] → injected venue code (private) → after-place fault (placing
-    endpoints: cut or hang once the sim has applied the order) → dispatch to the handler
+    endpoints: cut or hang once the sim has applied the order, or cut now and apply it
+    later: a late create) → dispatch to the handler
 
 Everything venue-specific is a hook the front-end supplies (`Hooks`): how a caller is
 authenticated (`AuthHook`), how a quota is told and refused (`RateLimitHook`), what an
@@ -28,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, NoReturn, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -347,7 +348,10 @@ class InjectCode:
 
 class AfterPlaceFault:
     """Once the sim has applied an order request (whatever it answered): cut the
-    connection without an answer, or hold the answer past the client's timeout."""
+    connection without an answer, or hold the answer past the client's timeout. Or,
+    for a late create, cut it first and apply the request to the sim only later, when
+    the client has long given up (the venue that executes a create after the client's
+    timeout); the handler's answer then goes nowhere."""
 
     name = "after_place"
 
@@ -358,16 +362,37 @@ class AfterPlaceFault:
         return endpoint.places
 
     async def __call__(self, call: Call, next_: Next) -> web.StreamResponse:
+        late_ms = self.faults.late_create(call.endpoint.path)
+        if late_ms is not None:
+            # a timer, not a task: a stop before it fires leaves nothing pending
+            asyncio.get_running_loop().call_later(late_ms / 1000, _apply_late, call, next_)
+            _cut(call)
         response = await next_(call)
         after = self.faults.after_place(call.endpoint.path)
         if after is AfterPlace.CUT:
-            transport = call.request.transport
-            if transport is not None:
-                transport.abort()
-            raise asyncio.CancelledError  # aiohttp drops the finished connection
+            _cut(call)
         if after is AfterPlace.HANG:
             await asyncio.sleep(self.faults.hang_ms / 1000)
         return response
+
+
+def _cut(call: Call) -> NoReturn:
+    """Drop the connection without an answer."""
+    transport = call.request.transport
+    if transport is not None:
+        transport.abort()
+    raise asyncio.CancelledError  # aiohttp drops the finished connection
+
+
+def _apply_late(call: Call, next_: Next) -> None:
+    """Run the rest of the chain (the dispatch: synchronous sim work) for a late create."""
+    task = asyncio.ensure_future(next_(call))
+    _LATE.add(task)
+    task.add_done_callback(_LATE.discard)
+
+
+_LATE: set[asyncio.Future[web.StreamResponse]] = set()
+"""Late creates being applied (references kept until they finish)."""
 
 
 class Dispatch(Generic[R]):
