@@ -1,14 +1,18 @@
 """Fixtures of the venue-port contract suite: `contract` runs a test body once per
-backend (see `venue_harness`)."""
+registered venue and the in-process sim (see `venue_harness`); a registered venue
+without a harness fails every test of the suite."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from venue_harness import BACKENDS, Contract
+from venue_harness import Contract, MissingHarness, suite_venues
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=suite_venues())
 def contract(request: Any) -> Contract:
-    return Contract(request.param)
+    try:
+        return Contract(request.param)
+    except MissingHarness as exc:
+        pytest.fail(str(exc), pytrace=False)

@@ -1,4 +1,5 @@
-"""The VenuePort contract (design.md §6), one suite for every venue client.
+"""The VenuePort contract (docs/architecture.md, "The venue port"), one suite for every
+registered venue client.
 
 What every adapter must do, whatever the venue: round trips of place, fetch, amend,
 cancel and cancel-all; None (not an error) for an order the venue never had; fills
@@ -18,7 +19,6 @@ import pytest
 from venue_harness import ACCOUNT, Contract, Harness
 
 from console.domain import (
-    Category,
     Order,
     OrderStatus,
     OrderType,
@@ -26,13 +26,16 @@ from console.domain import (
     TriggerDirection,
 )
 from console.domain.events import ConnectionEvent, ConnectionState, OrderEvent, VenueEvent
-from console.errors import FatalVenueError, OrderNotFoundError, VenueError
-
-L = Category.LINEAR
+from console.errors import (
+    CapabilityUnsupported,
+    DuplicateClientOrderIdError,
+    FatalVenueError,
+    OrderNotFoundError,
+)
 
 
 def intent(h: Harness, client_id: str, **changes: Any) -> Order:
-    base = Order(venue=h.venue.venue, account=ACCOUNT, category=L, symbol="TSTUSDT",
+    base = Order(venue=h.venue.venue, account=ACCOUNT, category=h.category, symbol=h.sym("test"),
                  side=Side.BUY, type=OrderType.LIMIT, qty=D(2), price=D(95),
                  status=OrderStatus.PENDING_NEW, client_order_id=client_id,
                  strategy_id="demo", worker_id="w1")
@@ -40,16 +43,10 @@ def intent(h: Harness, client_id: str, **changes: Any) -> Order:
 
 
 def facts(order: Order) -> tuple[Any, ...]:
-    """What the venue is the truth for (design.md §4)."""
+    """What the venue is the truth for (docs/architecture.md, "Reconciliation")."""
     return (order.venue_order_id, order.client_order_id, order.symbol, order.side,
             order.type, order.qty, order.price, order.trigger_price, order.status,
             order.filled_qty, order.reduce_only)
-
-
-def is_duplicate(exc: VenueError) -> bool:
-    """The order manager's test, without importing any adapter."""
-    return bool(getattr(exc, "duplicate_client_id", False)) or exc.code in {
-        "110072", "duplicate_client_id"}
 
 
 def test_place_fetch_amend_cancel_round_trip(contract: Contract) -> None:
@@ -116,18 +113,18 @@ def test_cancel_all_by_symbol_then_by_category(contract: Contract) -> None:
     async def body(h: Harness) -> None:
         venue = h.venue
         tst = [await venue.place_order(intent(h, f"rc-w1-e-ca-{i}")) for i in range(3)]
-        btc = await venue.place_order(intent(h, "rc-w1-e-ca-b", symbol="BTCUSDT",
+        btc = await venue.place_order(intent(h, "rc-w1-e-ca-b", symbol=h.sym("btc"),
                                              qty=D("0.01"), price=D(50000)))
-        first = await venue.cancel_all(L, "TSTUSDT")
+        first = await venue.cancel_all(h.category, h.sym("test"))
         assert {o.venue_order_id for o in first} == {o.venue_order_id for o in tst}
         assert all(o.status is OrderStatus.CANCELLED for o in first)
         assert [o.venue_order_id for o in await venue.fetch_open_orders()] == [
             btc.venue_order_id]
-        rest = await venue.cancel_all(L)
+        rest = await venue.cancel_all(h.category)
         assert [(o.venue_order_id, o.status) for o in rest] == [
             (btc.venue_order_id, OrderStatus.CANCELLED)]
         assert await venue.fetch_open_orders() == []
-        assert await venue.cancel_all(L) == []
+        assert await venue.cancel_all(h.category) == []
 
     contract.run(body)
 
@@ -168,22 +165,22 @@ def test_positions_have_signed_sizes(contract: Contract) -> None:
     async def body(h: Harness) -> None:
         await h.venue.place_order(intent(h, "rc-w1-e-long-1", type=OrderType.MARKET,
                                          price=None, qty=D(3)))
-        await h.venue.place_order(intent(h, "rc-w1-e-short-1", symbol="ETHUSDT",
+        await h.venue.place_order(intent(h, "rc-w1-e-short-1", symbol=h.sym("eth"),
                                          side=Side.SELL, type=OrderType.MARKET, price=None,
                                          qty=D("0.5")))
         positions = {p.symbol: p for p in await h.venue.fetch_positions()}
-        assert positions["TSTUSDT"].size == D(3) and positions["TSTUSDT"].side is Side.BUY
-        assert positions["ETHUSDT"].size == D("-0.5")
-        assert positions["ETHUSDT"].side is Side.SELL
+        assert positions[h.sym("test")].size == D(3) and positions[h.sym("test")].side is Side.BUY
+        assert positions[h.sym("eth")].size == D("-0.5")
+        assert positions[h.sym("eth")].side is Side.SELL
         for pos in positions.values():
-            sim = h.exchange.position(ACCOUNT, L, pos.symbol)
+            sim = h.exchange.position(ACCOUNT, h.category, pos.symbol)
             assert sim is not None
             assert (pos.size, pos.entry_price, pos.position_side) == (
                 sim.size, sim.entry_price, sim.position_side)
         await h.venue.place_order(intent(h, "rc-w1-e-flat-1", side=Side.SELL,
                                          type=OrderType.MARKET, price=None, qty=D(3),
                                          reduce_only=True))
-        assert {p.symbol for p in await h.venue.fetch_positions()} == {"ETHUSDT"}
+        assert {p.symbol for p in await h.venue.fetch_positions()} == {h.sym("eth")}
 
     contract.run(body)
 
@@ -225,9 +222,8 @@ def test_errors_are_typed_by_how_to_react(contract: Contract) -> None:
         with pytest.raises(FatalVenueError):
             await venue.place_order(intent(h, "rc-w1-e-bad-2", symbol="NOPEUSDT"))
         await venue.place_order(intent(h, "rc-w1-e-twice-1"))
-        with pytest.raises(FatalVenueError) as caught:
+        with pytest.raises(DuplicateClientOrderIdError):
             await venue.place_order(intent(h, "rc-w1-e-twice-1"))
-        assert is_duplicate(caught.value)
         filled = await venue.place_order(intent(h, "rc-w1-e-done-1", type=OrderType.MARKET,
                                                 price=None))
         with pytest.raises(FatalVenueError):  # too late to cancel a filled order
@@ -247,7 +243,7 @@ def test_every_request_is_counted(contract: Contract) -> None:
         await venue.fetch_balances()
         await venue.amend_order(placed, price=D(94))
         await venue.cancel_order(placed)
-        await venue.cancel_all(L)
+        await venue.cancel_all(h.category)
         for method in ("place_order", "fetch_open_orders", "fetch_order", "fetch_fills",
                        "fetch_positions", "fetch_balances", "amend_order", "cancel_order",
                        "cancel_all"):
@@ -276,5 +272,52 @@ def test_the_stream_reports_connection_and_changes(contract: Contract) -> None:
             assert (event.order.venue, event.order.account) == (h.venue.venue, ACCOUNT)
         finally:
             await events.aclose()  # type: ignore[attr-defined]
+
+    contract.run(body)
+
+
+def test_declared_capabilities_hold(contract: Contract) -> None:
+    """Every member of the port exists on every venue; what `capabilities` declares is what
+    the member does (and an undeclared capability answers in the documented way)."""
+
+    async def body(h: Harness) -> None:
+        venue = h.venue
+        caps = venue.capabilities
+        assert h.category in venue.categories
+        await venue.warm_priority_lane()  # never fails, lane or not
+        with venue.priority():
+            placed = await venue.place_order(intent(h, "rc-w1-e-cap-1"))
+        if caps.priority_lane:
+            # every request of the placement (a read-back included) took the lane
+            assert venue.priority_calls == venue.calls
+            assert venue.priority_calls["place_order"] >= 1
+        else:
+            assert venue.priority_calls == venue.calls
+        outside = venue.calls["fetch_open_orders"]
+        await venue.fetch_open_orders()
+        assert venue.calls["fetch_open_orders"] == outside + 1
+        if caps.priority_lane:  # outside `priority()`: the normal lane
+            assert venue.priority_calls["fetch_open_orders"] == 0
+        if caps.amend:
+            amended = await venue.amend_order(placed, price=D(94))
+            assert (amended.venue_order_id, amended.price) == (placed.venue_order_id, D(94))
+        if caps.bulk_cancel_ids:
+            acks = await venue.cancel_all_ids(h.category, h.sym("test"))
+            assert (placed.venue_order_id, placed.client_order_id) in acks
+        else:
+            with pytest.raises(CapabilityUnsupported):
+                await venue.cancel_all_ids(h.category, h.sym("test"))
+        budget = venue.rate_budget()
+        if caps.rate_budget:
+            assert budget is not None and budget.endpoints, "requests were made"
+        else:
+            assert budget is None
+        if caps.dead_man_switch:
+            armed = await venue.set_dead_man_switch(60_000)
+            assert armed.armed and armed.timeout_ms == 60_000
+            assert not (await venue.set_dead_man_switch(None)).armed
+        else:
+            with pytest.raises(CapabilityUnsupported):
+                await venue.set_dead_man_switch(60_000)
 
     contract.run(body)

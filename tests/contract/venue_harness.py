@@ -1,7 +1,14 @@
 """The venue-port contract harness: the same tests against every `VenuePort` (imported
 by name: tests/contract is on sys.path).
 
-Backends:
+The suite runs once per venue of the registry (`console.venues.registry.VENUES`), plus
+the in-process sim, from one parametrisation (`suite_venues`). Each venue contributes a
+harness here: how to start its sim front-end and connect its connector, and its test
+instruments (`Harness.symbols`: the suite names instruments by role, never by a venue's
+spelling). A registered venue without a harness fails the suite (`MissingHarness`), so
+adding a connector without adding it here cannot pass CI.
+
+Harnesses:
 * ``sim``: `SimVenue` over a `SimExchange`, in process.
 * ``bybit``: `BybitVenue` (real pybit) over the simulated Bybit front-end on loopback.
 
@@ -15,23 +22,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+
+from canary import CANARY_KEY, CANARY_SECRET
 
 from console.domain import Category
 from console.engine.ports import VenuePort
 from console.sim import DEFAULT_INSTRUMENTS, SimExchange, SimVenue, linear
 from console.sim.bybit import BybitFrontEnd
 from console.venues.bybit import BybitConfig, BybitVenue
+from console.venues.registry import VENUES
 
 ACCOUNT = "acct"
-KEY = "contractkey012345"
-SECRET = "contractsecret0123456789abcdef"
+KEY = CANARY_KEY
+SECRET = CANARY_SECRET
 TST = linear("TSTUSDT", "TST", tick="0.1", step="1", min_qty="1", level_qty="10",
              reference_price="100")
-BACKENDS = ("sim", "bybit")
+SIM: Final = "sim"
 
 
 class Clock:
@@ -46,12 +58,26 @@ class Clock:
         return self.now
 
 
+LINEAR_SYMBOLS: Final[Mapping[str, str]] = MappingProxyType({
+    "test": "TSTUSDT", "btc": "BTCUSDT", "eth": "ETHUSDT"})
+"""Instruments by role: "test" (tick 0.1, step 1, price ~100), and two more."""
+
+
+class MissingHarness(LookupError):
+    """A registered venue that the contract suite cannot run against."""
+
+
 @dataclass
 class Harness:
     backend: str
     exchange: SimExchange
     venue: VenuePort
     clock: Clock
+    symbols: Mapping[str, str] = field(default_factory=lambda: LINEAR_SYMBOLS)
+    category: Category = Category.LINEAR
+
+    def sym(self, role: str) -> str:
+        return self.symbols[role]
 
 
 Body = Callable[[Harness], Awaitable[None]]
@@ -90,8 +116,25 @@ async def bybit_backend() -> AsyncIterator[Harness]:
         await front_end.stop()
 
 
-BACKEND_FACTORIES: dict[str, Callable[[], AbstractAsyncContextManager[Harness]]] = {
-    "sim": sim_backend, "bybit": bybit_backend}
+HarnessFactory = Callable[[], AbstractAsyncContextManager[Harness]]
+
+HARNESSES: Final[Mapping[str, HarnessFactory]] = MappingProxyType({
+    "sim": sim_backend, "bybit": bybit_backend})
+
+
+def suite_venues() -> tuple[str, ...]:
+    """What the suite runs against: the in-process sim, then every registered venue."""
+    return (SIM, *sorted(VENUES))
+
+
+def harness_for(venue: str) -> HarnessFactory:
+    try:
+        return HARNESSES[venue]
+    except KeyError:
+        raise MissingHarness(
+            f"venue {venue!r} is registered (console/venues/registry.py) but has no "
+            "contract harness: add one to HARNESSES in tests/contract/venue_harness.py "
+            "(see console/venues/_template/README.md)") from None
 
 
 class Contract:
@@ -99,10 +142,11 @@ class Contract:
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
+        self.factory = harness_for(backend)
 
     def run(self, body: Body) -> None:
         async def main() -> None:
-            async with BACKEND_FACTORIES[self.backend]() as harness:
+            async with self.factory() as harness:
                 await asyncio.wait_for(body(harness), 30)
 
         asyncio.run(main())

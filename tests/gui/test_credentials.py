@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
+import tomllib
 import uuid
 from pathlib import Path
 
 import keyring
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 from keyring.backends import fail
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -27,6 +29,9 @@ from PySide6.QtWidgets import (
 
 from console.bootstrap_gui import KeyringCredentials, ProfileFile
 from console.credentials import ApiCredentials, CredentialsError, CredentialStore
+from console.errors import UserFacingError
+from console.ui.ports import ProfileDraft
+from console.venues.registry import VENUES
 
 from .conftest import SCREENSHOTS, MakeConsole
 
@@ -82,8 +87,8 @@ def test_credentials_round_trip_through_the_keyring_and_nowhere_else(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     profile = "gui-test"
-    api_key = f"K{uuid.uuid4().hex}"
-    api_secret = f"S{uuid.uuid4().hex}{uuid.uuid4().hex}"
+    api_key = CANARY_KEY
+    api_secret = CANARY_SECRET
     port = KeyringCredentials(keyring_store)
     h = make_console("clean", credentials=port,
                      profiles=ProfileFile(str(tmp_path / "profiles.toml")))
@@ -163,15 +168,25 @@ def test_profile_dialog_saves_a_profile_then_asks_for_its_key(
                          profiles=ProfileFile(str(path)))
         dialog = h.window.open_profile()
         assert dialog is not None
+        # the venues offered are the registry's connectors, nothing else
+        offered = [dialog.venue.itemText(i) for i in range(dialog.venue.count())]
+        assert offered == list(VENUES)
         dialog.name.setText("bybit-test")
         dialog.network.setCurrentText("testnet")
         dialog.symbols.setText("btcusdt, ethusdt")
         dialog.read_only.setChecked(True)
+        category = dialog.field("category")
+        assert isinstance(category, QComboBox)
+        assert category.currentText() == "linear"  # the venue's default
+        category.setCurrentText("spot")
         assert h.run(dialog.save())
         h.pump(0.05)
         text = path.read_text()
         assert "[profiles.bybit-test]" in text and "read_only = true" in text
         assert '"BTCUSDT"' in text
+        saved = tomllib.loads(text)["profiles"]["bybit-test"]
+        assert saved["bybit"] == {"category": "spot", "settle_coin": "USDT"}
+        assert "category" not in saved  # the venue's own fields live in its table
         follow_up = h.window.credentials_dialog
         assert follow_up is not None and follow_up.profile.currentText() == "bybit-test"
         h.run(follow_up.idle())
@@ -185,3 +200,22 @@ def test_profile_dialog_saves_a_profile_then_asks_for_its_key(
         again.close()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_profiles_port_refuses_a_venue_without_connector(tmp_path: Path) -> None:
+    """The dialog offers only the registry's venues; the port behind it refuses any other
+    with the same message as the CLI and the file reader, and writes nothing."""
+    path = tmp_path / "profiles.toml"
+    port = ProfileFile(str(path))
+    assert [v.name for v in port.venues] == list(VENUES)
+    assert [f.key for f in port.venues[0].fields] == ["category", "settle_coin"]
+    for venue in ("binance", "deribit"):
+        with pytest.raises(UserFacingError) as info:
+            port.save(ProfileDraft(name="b", venue=venue, network="testnet"))
+        assert (f"venue {venue!r} has no connector in this build; available: bybit, sim"
+                in str(info.value))
+    assert not path.exists()
+    with pytest.raises(UserFacingError, match=r"key bybit\.settle_coin"):
+        port.save(ProfileDraft(name="b", venue="bybit", network="testnet",
+                               settings=(("category", "linear"), ("settle_coin", "usdt"))))
+    assert not path.exists()

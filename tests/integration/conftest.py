@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from canary import COLLECTED, scan_pg_schema
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -87,6 +88,7 @@ def ledger_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         yield url.render_as_string(hide_password=False)
     finally:
         with admin.begin() as conn:
+            COLLECTED.extend(scan_pg_schema(conn, schema))  # the secrets canary, before the drop
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 
 from console.bootstrap import ProfileSession, build_profile_session
 from console.credentials import ApiCredentials
@@ -24,7 +25,7 @@ PROFILE = "brk"
 
 @pytest.fixture
 def server() -> Iterator[SimServerHandle]:
-    handle = run_sim_server_in_thread()
+    handle = run_sim_server_in_thread(api_key=CANARY_KEY, api_secret=CANARY_SECRET)
     yield handle
     handle.stop()
 

@@ -18,6 +18,7 @@ from decimal import Decimal as D
 from typing import Any, TypeVar
 
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 
 from console import errors
 from console.domain import Category, Order, OrderStatus, OrderType, Side, TriggerDirection
@@ -40,8 +41,8 @@ from console.venues.bybit import BybitConfig, BybitVenue, DuplicateClientOrderId
 
 T = TypeVar("T")
 L = Category.LINEAR
-KEY = "simkey0123456789"
-SECRET = "simsecret0123456789abcdefghij"
+KEY = CANARY_KEY
+SECRET = CANARY_SECRET
 ACCOUNT = "acct"
 TST = linear("TSTUSDT", "TST", tick="0.1", step="1", min_qty="1", level_qty="10",
              reference_price="100")

@@ -16,6 +16,7 @@ import keyring
 import keyring.backend
 import keyring.core
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 from keyring.backends import SecretService
 
 from console.credentials import ApiCredentials, CredentialStore, MissingCredentialsError
@@ -60,7 +61,7 @@ def test_round_trip_through_gnome_keyring(default_keyring: None) -> None:
     assert store.backend_name() == "keyring.backends.SecretService.Keyring"
     assert store.check() == "keyring.backends.SecretService.Keyring"
     profile = "bybit-testnet"
-    creds = ApiCredentials("it-key-" + uuid.uuid4().hex[:8], "it-secret-" + uuid.uuid4().hex)
+    creds = ApiCredentials(CANARY_KEY, CANARY_SECRET)
     try:
         assert not store.has(profile)
         store.set(profile, creds)

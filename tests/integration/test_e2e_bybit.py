@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 
 from console.bootstrap import ProfileSession, build_profile_session, seed_ledger
 from console.credentials import ApiCredentials
@@ -50,6 +51,7 @@ def sim_process() -> Iterator[Callable[..., dict[str, Any]]]:
 
     def start(*args: str) -> dict[str, Any]:
         proc = subprocess.Popen([sys.executable, "-m", "console", "sim", "--venue", "bybit",
+                                 "--api-key", CANARY_KEY, "--api-secret", CANARY_SECRET,
                                  *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         procs.append(proc)
@@ -117,7 +119,7 @@ def test_a_wrong_secret_is_a_clear_error_naming_the_profile(
 
 @pytest.fixture
 def server() -> Iterator[SimServerHandle]:
-    handle = run_sim_server_in_thread()
+    handle = run_sim_server_in_thread(api_key=CANARY_KEY, api_secret=CANARY_SECRET)
     yield handle
     handle.stop()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 
 from console.domain import Category, Order, OrderRole, OrderStatus, OrderType, Side
 from console.engine.order_manager import (
@@ -110,7 +111,7 @@ def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
     rigs: list[Rig] = []
 
     def build(policy: AmendPolicy | None = None) -> Rig:
-        server = run_sim_server_in_thread()
+        server = run_sim_server_in_thread(api_key=CANARY_KEY, api_secret=CANARY_SECRET)
         paths = PathCounter()
         config = BybitConfig(account="main", rest_url=server.rest_url,
                              ws_private_url=server.ws_private_url, retry_base_ms=50,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from canary import CANARY_KEY, CANARY_SECRET
 
 from console.domain import Category, LedgerChanges, Order, OrderRole, OrderStatus, OrderType, Side
 from console.domain.reconciliation import ActionKind, ActionState, RunTrigger
@@ -57,7 +58,7 @@ async def wait_for(predicate: Callable[[], bool], timeout: float) -> None:
 
 
 def test_a_stale_cancel_racing_a_fill_records_the_fill(tmp_path: Path) -> None:
-    server = run_sim_server_in_thread()
+    server = run_sim_server_in_thread(api_key=CANARY_KEY, api_secret=CANARY_SECRET)
     telemetry = ErrorCounter()
     venue = BybitVenue(BybitConfig(account="main", rest_url=server.rest_url,
                                    ws_private_url=server.ws_private_url),
