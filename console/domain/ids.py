@@ -2,7 +2,7 @@
 
 A client id is minted before the request leaves and must never repeat, across restarts
 and across processes sharing a ledger. Format (≤ 36 chars of ``[A-Za-z0-9-]``, so it
-fits Bybit's orderLinkId and Binance's clientOrderId)::
+fits the client-id fields of Bybit and Binance)::
 
     {prefix}-{worker}-{role}-{epoch_ms base36}-{counter base36}
 

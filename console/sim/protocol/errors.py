@@ -1,6 +1,6 @@
 """The one exception a request stage raises to refuse a request in the venue's terms.
 
-Every front-end's own error (Bybit's retCode error, a Binance ``{"code", "msg"}`` error,
+Every front-end's own error (Bybit's coded error envelope, a Binance ``{"code", "msg"}`` error,
 a Deribit JSON-RPC error) subclasses `ProtocolError`, so the shared request pipeline can
 stop at any stage and hand the refusal to the venue's envelope hook for rendering, without
 knowing which venue it serves.

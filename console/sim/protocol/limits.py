@@ -2,7 +2,7 @@
 
 Venues count requests (or weights) per account and endpoint over a rolling window and
 refuse past the budget; they differ in the window, in what a request costs and in how the
-outcome is told (Bybit: X-Bapi-Limit* headers and retCode 10006; Binance: X-MBX-USED-WEIGHT
+outcome is told (Bybit: its limit headers and a rate-limit code; Binance: weight
 headers and HTTP 429). The counting is here; the telling is the venue's rate-limit hook
 (`console.sim.protocol.pipeline.RateLimitHook`), the budgets its defaults table.
 
