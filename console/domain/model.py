@@ -7,6 +7,7 @@ venue data into these and any nonsense stops at the boundary.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Self
@@ -137,6 +138,30 @@ def keep_ownership(venue_view: Order, ledger: Order) -> Order:
         origin=ledger.origin,
         label=ledger.label or venue_view.label,
     )
+
+
+def fill_totals(orders: Iterable[Order], fills: Iterable[Fill],
+                base: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """Per order ident, the quantity of `fills` that belongs to it (added to `base`). A fill
+    belongs to the order with its venue id, else to the order without a venue id that has
+    its client id: the one rule the ledger and the reconciler both count by."""
+    by_vid: dict[str, str] = {}
+    by_cid: dict[str, str] = {}
+    for o in orders:
+        if o.venue_order_id:
+            by_vid[o.venue_order_id] = o.ident
+        elif o.client_order_id:
+            by_cid[o.client_order_id] = o.ident
+    totals = dict(base or {})
+    if not by_vid and not by_cid:
+        return totals
+    for fill in fills:
+        ident = by_vid.get(fill.venue_order_id) if fill.venue_order_id else None
+        if ident is None and fill.client_order_id:
+            ident = by_cid.get(fill.client_order_id)
+        if ident is not None:
+            totals[ident] = totals.get(ident, ZERO) + fill.qty
+    return totals
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from console.domain.model import Balance, Fill, Order, Position, RunnerState, keep_ownership
+from console.domain.model import (
+    Balance,
+    Fill,
+    Order,
+    Position,
+    RunnerState,
+    fill_totals,
+    keep_ownership,
+)
 from console.domain.reconciliation import Action, ActionKind
 from console.domain.snapshot import LedgerChanges, LedgerSnapshot
-from console.domain.values import ZERO
 
 _ORDER_UPDATES = frozenset({ActionKind.MARK_FILLED, ActionKind.MARK_CANCELLED,
                             ActionKind.UPDATE_ORDER})
@@ -181,22 +188,5 @@ def apply_changes(ledger: LedgerSnapshot, changes: LedgerChanges) -> LedgerSnaps
 
 def _fill_totals(totals: Mapping[str, Decimal], orders: Iterable[Order],
                  added: Sequence[Fill]) -> Mapping[str, Decimal]:
-    """The per-order fill totals with `added` counted in, matched as the store matches
-    them: by venue id, else (an order without one) by client id."""
-    if not added:
-        return totals
-    by_vid: dict[str, str] = {}
-    by_cid: dict[str, str] = {}
-    for o in orders:
-        if o.venue_order_id:
-            by_vid[o.venue_order_id] = o.ident
-        elif o.client_order_id:
-            by_cid[o.client_order_id] = o.ident
-    out = dict(totals)
-    for fill in added:
-        ident = by_vid.get(fill.venue_order_id) if fill.venue_order_id else None
-        if ident is None and fill.client_order_id:
-            ident = by_cid.get(fill.client_order_id)
-        if ident is not None:
-            out[ident] = out.get(ident, ZERO) + fill.qty
-    return out
+    """The per-order fill totals with `added` counted in (the store's rule)."""
+    return fill_totals(orders, added, base=totals) if added else totals

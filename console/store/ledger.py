@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Self
 
@@ -45,6 +44,7 @@ from console.domain import (
     RunnerState,
 )
 from console.domain.alerts import Alert, parse_alert_key, severity_rank
+from console.domain.model import fill_totals
 from console.domain.reconciliation import (
     ActionState,
     AuditEntry,
@@ -56,7 +56,7 @@ from console.domain.reconciliation import (
     TradingMode,
 )
 from console.domain.snapshot import WHOLE_ACCOUNT, FillCoverage
-from console.domain.values import ZERO, DomainValueError
+from console.domain.values import DomainValueError
 from console.errors import LedgerError
 from console.store import codec, db
 from console.store import tables as t
@@ -226,7 +226,7 @@ class Ledger:
             venue=venue, account=account, orders=tuple(orders), fills=tuple(fills),
             fills_from=fills_from, positions=tuple(positions), balances=tuple(balances),
             runner_states=tuple(states), last_exec_time=last, fill_coverage=mark,
-            fill_totals=_fill_totals(orders, (*older, *fills)))
+            fill_totals=fill_totals(orders, (*older, *fills)))
 
     @staticmethod
     def _working_fills(conn: Connection, venue: str, account: str, fills_from: int, *,
@@ -746,29 +746,6 @@ def _check_scope(venue: str, account: str, changes: LedgerChanges) -> None:
     if both:
         raise LedgerError(f"ledger changes both upsert and remove positions {sorted(both)}; "
                           "nothing was written")
-
-
-def _fill_totals(orders: Sequence[Order], fills: Iterable[Fill]) -> dict[str, Decimal]:
-    """Per order ident, the quantity of its fills among `fills`: a fill belongs to the
-    order with its venue id, else to the order without a venue id that has its client
-    id (the rule `console.reconcile.apply_changes` follows)."""
-    by_vid: dict[str, str] = {}
-    by_cid: dict[str, str] = {}
-    for o in orders:
-        if o.venue_order_id:
-            by_vid[o.venue_order_id] = o.ident
-        elif o.client_order_id:
-            by_cid[o.client_order_id] = o.ident
-    totals: dict[str, Decimal] = {}
-    if not by_vid and not by_cid:
-        return totals
-    for fill in fills:
-        ident = by_vid.get(fill.venue_order_id) if fill.venue_order_id else None
-        if ident is None and fill.client_order_id:
-            ident = by_cid.get(fill.client_order_id)
-        if ident is not None:
-            totals[ident] = totals.get(ident, ZERO) + fill.qty
-    return totals
 
 
 def _run_to_row(run: RunRecord) -> dict[str, Any]:
