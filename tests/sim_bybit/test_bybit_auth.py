@@ -1,14 +1,19 @@
-"""Authentication exactly as Bybit: HMAC over the raw query/body, recv_window, codes."""
+"""Authentication exactly as Bybit: HMAC over the raw query/body, recv_window, codes; and
+malformed or out-of-bounds timestamps, windows and login expiries answered as Bybit
+answers them (10002, "Params Error"), never with an HTTP 500 or a dropped socket."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import requests
-from bybit_helpers import make_http, now_ms, raw_get, raw_post
+import websocket
+from bybit_helpers import make_http, now_ms, raw_get, raw_post, sign
 from pybit.exceptions import InvalidRequestError
 from pybit.unified_trading import HTTP
 
@@ -127,3 +132,105 @@ def test_a_read_only_key_reads_but_cannot_trade_10005() -> None:
 
     asyncio.run(main())
     assert exchange.open_orders("main") == []
+
+
+# -- malformed and out-of-bounds auth inputs: answered as Bybit does, never HTTP 500 ----
+
+WINDOW_TEXT = "invalid request, please check your server timestamp or recv_window param"
+
+
+def signed_headers(server: SimServerHandle, query: str, *, timestamp: str,
+                   recv_window: str = "5000") -> dict[str, bytes]:
+    """Headers signed over whatever text is sent (as bytes: requests sends str headers
+    as latin-1, so "²" goes out as the single byte 0xB2, "١" as UTF-8 bytes here)."""
+    text = timestamp + server.api_key + recv_window + query
+    return {"X-BAPI-API-KEY": server.api_key.encode(),
+            "X-BAPI-TIMESTAMP": timestamp.encode("utf-8"),
+            "X-BAPI-RECV-WINDOW": recv_window.encode("utf-8"),
+            "X-BAPI-SIGN": sign(server.api_secret, text).encode()}
+
+
+def no_server_errors(caplog: pytest.LogCaptureFixture) -> None:
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+@pytest.mark.parametrize("timestamp", ["²", "١٧٠٠٠٠٠٠٠٠٠٠٠", "1e12", "-5", "1_700", "",
+                                       "9" * 30, "17000000000000.5", "0x10"])
+def test_a_malformed_timestamp_header_is_10002_not_a_server_error(
+        server: SimServerHandle, timestamp: str, caplog: pytest.LogCaptureFixture) -> None:
+    query = "category=linear&settleCoin=USDT"
+    with caplog.at_level(logging.ERROR):
+        response = requests.get(f"{server.rest_url}/v5/position/list?{query}",
+                                headers=signed_headers(server, query, timestamp=timestamp),
+                                timeout=5)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["retCode"] == 10002 and body["retMsg"].startswith(WINDOW_TEXT)
+    assert "Traceback" not in response.text
+    no_server_errors(caplog)
+
+
+@pytest.mark.parametrize("recv_window", ["60001", "1000000000000", "0", "-5000", "5e3",
+                                         "٥٠٠٠", "²", "9" * 40])
+def test_a_recv_window_out_of_bounds_or_malformed_is_10002(
+        server: SimServerHandle, recv_window: str, caplog: pytest.LogCaptureFixture) -> None:
+    query = "category=linear&settleCoin=USDT"
+    headers = signed_headers(server, query, timestamp=str(now_ms() - 100),
+                             recv_window=recv_window)
+    with caplog.at_level(logging.ERROR):
+        response = requests.get(f"{server.rest_url}/v5/position/list?{query}",
+                                headers=headers, timeout=5)
+    assert response.status_code == 200
+    assert response.json()["retCode"] == 10002
+    assert response.json()["retMsg"].startswith(WINDOW_TEXT)
+    no_server_errors(caplog)
+
+
+def test_a_huge_recv_window_does_not_admit_a_day_old_request(server: SimServerHandle) -> None:
+    response = raw_get(server.rest_url, "/v5/position/list", "category=linear&settleCoin=USDT",
+                       server.api_key, server.api_secret, timestamp=now_ms() - 86_400_000,
+                       recv_window=10 ** 12)
+    assert response.json()["retCode"] == 10002
+    ceiling = raw_get(server.rest_url, "/v5/position/list", "category=linear&settleCoin=USDT",
+                      server.api_key, server.api_secret, timestamp=now_ms() - 50_000,
+                      recv_window=60_000)
+    assert ceiling.json()["retCode"] == 0  # the ceiling itself is accepted
+
+
+def ws_auth(server: SimServerHandle, expires: object, *, signed: str | None = None,
+            key: str | None = None) -> dict[str, Any]:
+    ws = websocket.create_connection(server.ws_private_url, timeout=5)
+    try:
+        text = signed if signed is not None else str(expires)
+        signature = sign(server.api_secret, f"GET/realtime{text}")
+        ws.send(json.dumps({"op": "auth", "args": [key or server.api_key, expires, signature]}))
+        answer: dict[str, Any] = json.loads(ws.recv())
+        # the connection survives a refusal: a good login on it still works
+        good = now_ms() + 1000
+        ws.send(json.dumps({"op": "auth", "args": [server.api_key, good,
+                                                   sign(server.api_secret,
+                                                        f"GET/realtime{good}")]}))
+        again = json.loads(ws.recv())
+        assert again["success"] is (answer["success"] is False), again
+        return answer
+    finally:
+        ws.close()
+
+
+def test_a_ws_login_signed_a_century_ahead_is_refused(server: SimServerHandle) -> None:
+    century = now_ms() + 100 * 365 * 86_400_000
+    answer = ws_auth(server, century)
+    assert answer["success"] is False and answer["ret_msg"].startswith("Params Error")
+    assert ws_auth(server, now_ms() + 250_000)["success"] is True  # minutes are fine
+
+
+@pytest.mark.parametrize("expires", ["²", "١٧٠٠٠٠٠٠٠٠٠٠٠", "-1", 10 ** 30, 1.7e12, None,
+                                     "1e13", [1], {"a": 1}])
+def test_a_malformed_ws_expiry_is_params_error_not_a_dropped_connection(
+        server: SimServerHandle, expires: object, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        answer = ws_auth(server, expires, signed=str(expires))
+    assert answer == {"success": False, "ret_msg": "Params Error", "op": "auth",
+                      "conn_id": answer["conn_id"]}
+    no_server_errors(caplog)

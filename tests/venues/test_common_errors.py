@@ -31,6 +31,7 @@ from console.venues._common.errors import (
     error_for_http_status,
     error_for_transport,
     header,
+    header_int,
     malformed,
     never_sent,
     reset_hint_ms,
@@ -189,3 +190,14 @@ def test_no_transport_text_contains_the_secret_or_the_key() -> None:
     (CapabilityUnsupported("x"), ErrorClass.FATAL), (VenueError("x"), ErrorClass.FATAL)])
 def test_telemetry_class_labels(error: VenueError, label: ErrorClass) -> None:
     assert error_class(error) == label.value
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("10", 10), (" 42 ", 42), ("0", 0), ("1700000000000", 1_700_000_000_000),
+    ("²", None), ("١٠", None), ("-5", None), ("1e3", None), ("12.5", None), ("", None),
+    ("9" * 16, None), ("9" * 5000, None), ("\ud800", None), ("0x10", None),
+])
+def test_header_integers_are_ascii_bounded_and_never_raise(raw: str,
+                                                           expected: int | None) -> None:
+    assert header_int({"X-Bapi-Limit": raw}, "x-bapi-limit") == expected
+    assert header_int({}, "X-Bapi-Limit") is None

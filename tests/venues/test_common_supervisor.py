@@ -6,7 +6,8 @@ a message handler that raises, a bug, and a clean close."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -94,7 +95,8 @@ def parse(received: Received) -> list[Any]:
 
 
 def make(connector: Connector, telemetry: Telemetry | None = None,
-         waits: list[float] | None = None, attempts: int = 3) -> AsyncGenerator[Any, None]:
+         waits: list[float] | None = None, attempts: int = 3,
+         clock_ms: Callable[[], int] = lambda: 5, **hooks: Any) -> AsyncGenerator[Any, None]:
     async def sleep(seconds: float) -> None:
         if waits is not None:
             waits.append(seconds)
@@ -102,9 +104,9 @@ def make(connector: Connector, telemetry: Telemetry | None = None,
 
     supervisor = StreamSupervisor(
         connector, parse, venue="acme", account="acct",
-        policy=ReconnectPolicy(attempts, 10, 40), telemetry=telemetry or Telemetry(),
-        clock_ms=lambda: 5, sleep=sleep, rand=lambda: 0.5,
-        scrub=lambda text: text.replace(SECRET, "***"))
+        policy=ReconnectPolicy(attempts, 10, 40, refused_base_ms=100, refused_max_ms=150),
+        telemetry=telemetry or Telemetry(), clock_ms=clock_ms, sleep=sleep,
+        rand=lambda: 0.5, scrub=lambda text: text.replace(SECRET, "***"), **hooks)
     return supervisor.events()
 
 
@@ -174,13 +176,34 @@ def test_failed_attempts_back_off_with_full_jitter_then_down_then_recover() -> N
     asyncio.run(main())
 
 
-def test_a_refused_connection_is_down_for_good() -> None:
-    async def main() -> list[Any]:
-        return [e async for e in make(Connector("refuse"))]
+def test_a_refusal_is_down_and_logged_once_then_retried_after_a_long_wait(
+        caplog: pytest.LogCaptureFixture) -> None:
+    refused: list[str] = []
+    accepted: list[bool] = []
 
-    got = asyncio.run(main())
-    assert states(got) == [(ConnectionState.CONNECTING, False), (ConnectionState.DOWN, False)]
-    assert got[-1].detail == "login refused for key ***"
+    async def main() -> list[Any]:
+        connector, telemetry, waits = Connector("refuse", "refuse", "refuse"), Telemetry(), \
+            list[float]()
+        events = make(connector, telemetry, waits,
+                      on_refused=lambda exc: refused.append(str(exc)),
+                      on_connected=lambda: accepted.append(True))
+        got = await take(events, 3)
+        assert waits == [0.1, 0.15, 0.15]  # refused_base, doubled, capped: no hammering
+        assert telemetry.named("ws_refused") == 3
+        assert connector.generations == [1, 2, 3, 4]
+        await events.aclose()
+        return got
+
+    with caplog.at_level(logging.INFO):
+        got = asyncio.run(main())
+    # DOWN once for the whole episode, then the connection that worked is a reconnection
+    assert states(got) == [(ConnectionState.CONNECTING, False),
+                           (ConnectionState.DOWN, False), (ConnectionState.CONNECTED, True)]
+    assert got[1].detail == "login refused for key ***"
+    assert len(refused) == 3 and accepted == [True]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "refused" in errors[0].getMessage()
+    assert all(SECRET not in r.getMessage() for r in caplog.records)
 
 
 def test_a_raising_message_handler_does_not_end_the_stream() -> None:
@@ -198,25 +221,65 @@ def test_a_raising_message_handler_does_not_end_the_stream() -> None:
     asyncio.run(main())
 
 
-def test_a_bug_ends_the_stream_with_down() -> None:
-    async def main() -> list[Any]:
-        return [e async for e in make(Connector("bug"))]
+def test_a_bug_fails_the_connection_only_and_the_stream_is_rebuilt() -> None:
+    async def connecting_bug() -> list[Any]:
+        connector, telemetry = Connector("bug"), Telemetry()
+        events = make(connector, telemetry)
+        seen = await take(events, 3)
+        assert telemetry.named("ws_stream_errors") == 1
+        connector.connections[0].push("after")
+        seen.extend(await take(events, 1))
+        await events.aclose()
+        return seen
 
-    got = asyncio.run(main())
-    assert states(got)[-1] == (ConnectionState.DOWN, False)
-    assert "supervisor failed: a bug in the connector" in got[-1].detail
+    got = asyncio.run(connecting_bug())
+    assert states(got) == [(ConnectionState.CONNECTING, False),
+                           (ConnectionState.RECONNECTING, False),
+                           (ConnectionState.CONNECTED, True)]
+    assert "stream failed: RuntimeError: a bug in the connector" in got[1].detail
+    assert got[-1] == ("event", "after", 1_000)
 
     async def reading_bug() -> list[Any]:
         connector = Connector()
         events = make(connector)
         seen = await take(events, 2)
         connector.connections[0].lose(RuntimeError("reader bug"))
-        seen.extend([e async for e in events])
-        assert connector.connections[0].closed
+        seen.extend(await take(events, 2))
+        assert connector.connections[0].closed and len(connector.connections) == 2
+        await events.aclose()
         return seen
 
     got = asyncio.run(reading_bug())
-    assert states(got)[-1] == (ConnectionState.DOWN, False)
+    assert states(got)[-2:] == [(ConnectionState.RECONNECTING, False),
+                                (ConnectionState.CONNECTED, True)]
+    assert "reader bug" in got[-2].detail
+
+
+def test_a_supervisor_task_that_ends_is_started_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    calls = iter(range(100))
+
+    def clock() -> int:
+        # the 2nd and 3rd readings fail: the first inside a connection (handled as a
+        # failure), the second inside that handler, which ends the supervisor task
+        if next(calls) in (1, 2):
+            raise RuntimeError("clock bug")
+        return 5
+
+    async def main() -> list[Any]:
+        connector, telemetry = Connector(), Telemetry()
+        events = make(connector, telemetry, clock_ms=clock)
+        seen = await take(events, 2)
+        assert telemetry.named("ws_supervisor_restarts") == 1
+        assert connector.connections[0].closed and len(connector.connections) == 2
+        await events.aclose()
+        return seen
+
+    with caplog.at_level(logging.ERROR):
+        got = asyncio.run(main())
+    assert states(got) == [(ConnectionState.CONNECTING, False),
+                           (ConnectionState.CONNECTED, True)]
+    assert any("starting it again" in r.getMessage() for r in caplog.records)
 
 
 def test_closing_while_connecting_leaves_nothing_running() -> None:

@@ -1,7 +1,8 @@
 """The supervisor over a real aiohttp WebSocket on loopback, as an async connector
 (Deribit, Binance) would run it: log in with `send_json`/`receive`, pushes arrive as
-events, a socket the server drops is rebuilt and reported as reconnected, a refused port
-is a retried attempt, and closing leaves no session open."""
+events, a socket the server drops is rebuilt and reported as reconnected, a refused login is
+DOWN once and tried again, a refused port is a retried attempt, and closing leaves no
+session open."""
 
 from __future__ import annotations
 
@@ -109,15 +110,23 @@ def test_pushes_arrive_and_a_dropped_socket_is_rebuilt() -> None:
     asyncio.run(main())
 
 
-def test_a_refused_login_ends_the_stream() -> None:
+def test_a_refused_login_is_down_once_and_retried_until_accepted() -> None:
     async def main() -> list[Any]:
         server = Server()
         server.refuse_login = True
         async with serving(server) as url:
-            return [e async for e in supervisor(url).events()]
+            events = supervisor(url).events()
+            got = await take(events, 2)
+            while len(server.sockets) < 3:  # refused again (after the long wait)
+                await asyncio.sleep(0.01)
+            server.refuse_login = False
+            got.extend(await take(events, 1))
+            await events.aclose()
+            return got
 
     got = asyncio.run(main())
-    assert states(got) == [(ConnectionState.CONNECTING, False), (ConnectionState.DOWN, False)]
+    assert states(got) == [(ConnectionState.CONNECTING, False), (ConnectionState.DOWN, False),
+                           (ConnectionState.CONNECTED, True)]
 
 
 def test_a_port_nobody_listens_on_is_a_retried_attempt() -> None:

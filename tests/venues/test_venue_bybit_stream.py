@@ -5,12 +5,13 @@ pushes, scope filtering, telemetry, and a clean close."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import pytest
-from bybit_payloads import coin_json, order_json
+from bybit_payloads import coin_json, order_json, position_json
 
 from console.domain import Category
 from console.domain.events import (
@@ -21,7 +22,7 @@ from console.domain.events import (
     VenueEvent,
 )
 from console.venues.bybit.config import BybitConfig
-from console.venues.bybit.stream import BybitPrivateStream, SocketSpec
+from console.venues.bybit.stream import BybitPrivateStream, PybitPrivateSocket, SocketSpec
 
 KEY, SECRET = "key-123456", "secret-abcdefghijkl"
 
@@ -109,6 +110,7 @@ def config(**changes: Any) -> BybitConfig:
 
 
 def make(factory: Factory, telemetry: Telemetry | None = None, waits: list[float] | None = None,
+         on_refused: Any = None, on_connected: Any = None,
          **changes: Any) -> AsyncGenerator[VenueEvent, None]:
     async def sleep(seconds: float) -> None:
         if waits is not None and seconds != 0.013:
@@ -118,7 +120,8 @@ def make(factory: Factory, telemetry: Telemetry | None = None, waits: list[float
     stream = BybitPrivateStream(config(**changes), KEY, SECRET, profile="main",
                                 telemetry=telemetry or Telemetry(),  # type: ignore[arg-type]
                                 clock_ms=lambda: 1_000_500, socket_factory=factory,
-                                sleep=sleep, rand=lambda: 0.5)
+                                sleep=sleep, rand=lambda: 0.5, on_refused=on_refused,
+                                on_connected=on_connected)
     return stream.events()
 
 
@@ -180,11 +183,66 @@ def test_malformed_and_foreign_pushes_are_dropped_not_fatal() -> None:
         socket.push({"topic": "order", "data": [order_json(category="linear")]})
         got = await take(events, 1)
         assert isinstance(got[0], OrderEvent) and got[0].order.category is Category.LINEAR
-        assert telemetry.named("ws_malformed") == 2
+        assert telemetry.named("ws_malformed") == 3  # the list frame is malformed too
         assert not socket.exited  # nothing above killed the socket
         await events.aclose()
 
     asyncio.run(main())
+
+
+CRAFTED = [
+    # (push, the field its warning names)
+    ({"topic": "position", "data": [position_json(category="linear", positionIdx="--1")]},
+     "position BTCUSD.positionIdx"),
+    ({"topic": "position", "data": [position_json(category="linear", size="1e999999999")]},
+     "position BTCUSD.size"),
+    ({"topic": "order", "data": [order_json(category="linear", symbol={"a": 1})]},
+     ".symbol"),
+    ({"topic": "order", "data": [order_json(category="linear", side={"a": 1})]}, ".side"),
+    ({"topic": "order", "data": [order_json(category="linear", qty="١٢")]}, ".qty"),
+    ({"topic": "order", "data": [order_json(category="linear", symbol="ETH\ud800")]},
+     ".symbol"),
+    ({"topic": "order", "data": [order_json(category="linear",
+                                            updatedTime=str(2 ** 63))]}, ".updatedTime"),
+    ({"topic": "order", "creationTime": "²", "data": [order_json(category="linear")]},
+     "creationTime"),
+    ({"topic": "wallet", "data": [{"coin": None}]}, "wallet[0].coin"),
+    ({"topic": "execution", "data": [None]}, "execution: expected an object"),
+    ({"topic": "order", "data": None}, "stream message.data"),
+    ("not json at all", "stream message: expected an object"),
+]
+
+
+def test_crafted_pushes_are_typed_logged_counted_and_skipped(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """One bad field in a push never ends the stream: each is refused by name, logged
+    without the secret, counted, and the next good push is delivered."""
+    async def main() -> Telemetry:
+        factory, telemetry = Factory(), Telemetry()
+        events = make(factory, telemetry)
+        await take(events, 2)
+        socket = factory.sockets[0]
+        for push, _ in CRAFTED:
+            socket.push(push)
+        socket.push({"topic": "order", "data": [order_json(category="linear")]})
+        got = await take(events, 1)
+        assert isinstance(got[0], OrderEvent)
+        assert not socket.exited and len(factory.sockets) == 1
+        await events.aclose()
+        return telemetry
+
+    with caplog.at_level(logging.WARNING):
+        telemetry = asyncio.run(main())
+    assert telemetry.named("ws_malformed") == len(CRAFTED)
+    assert telemetry.named("ws_callback_errors") == 0
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "console.venues.bybit.stream"]
+    assert len(warnings) == len(CRAFTED)
+    for (_, field), text in zip(CRAFTED, warnings, strict=True):
+        assert field in text and "MalformedVenueDataError" not in text
+        assert "could not be read" not in text  # a field check named it, not the backstop
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert all(SECRET not in r.getMessage() for r in caplog.records)
 
 
 def test_a_silent_death_is_rebuilt_and_reported_as_reconnected() -> None:
@@ -226,29 +284,51 @@ def test_failed_attempts_back_off_then_down_then_recover() -> None:
     asyncio.run(main())
 
 
-def test_a_refused_login_is_down_for_good_and_names_the_profile() -> None:
-    async def main() -> None:
-        factory = Factory("bad-auth")
-        events = make(factory)
-        got = [e async for e in events]
-        assert states(got) == [(ConnectionState.CONNECTING, False),
-                               (ConnectionState.DOWN, False)]
-        down = got[-1]
-        assert isinstance(down, ConnectionEvent)
-        assert "check the API key/secret of profile 'main'" in down.detail
-        assert factory.sockets[0].exited and len(factory.sockets) == 1
+def test_a_refused_login_is_down_once_logged_once_and_retried_after_a_long_wait(
+        caplog: pytest.LogCaptureFixture) -> None:
+    refused: list[Exception] = []
+    connected: list[bool] = []
 
-    asyncio.run(main())
+    async def main() -> list[VenueEvent]:
+        factory, waits = Factory("bad-auth", "bad-auth"), list[float]()
+        events = make(factory, waits=waits, auth_retry_base_ms=60_000,
+                      auth_retry_max_ms=600_000, on_refused=refused.append,
+                      on_connected=lambda: connected.append(True))
+        got = await take(events, 3)
+        # no hammering: a minute, then two, before the next login; never the 10 ms
+        # reconnect backoff
+        assert waits == [60.0, 120.0]
+        assert all(socket.exited for socket in factory.sockets[:2])
+        assert len(factory.sockets) == 3
+        await events.aclose()
+        return got
+
+    with caplog.at_level(logging.INFO):
+        got = asyncio.run(main())
+    assert states(got) == [(ConnectionState.CONNECTING, False),
+                           (ConnectionState.DOWN, False), (ConnectionState.CONNECTED, True)]
+    down = got[1]
+    assert isinstance(down, ConnectionEvent)
+    assert "authentication was refused" in down.detail
+    assert "check the API key/secret of profile 'main'" in down.detail
+    assert [type(e).__name__ for e in refused] == ["AuthRefused", "AuthRefused"]
+    assert connected == [True]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "authentication was refused" in errors[0].getMessage()
+    assert all(SECRET not in r.getMessage() for r in caplog.records)
 
 
-def test_a_refused_subscription_is_down_for_good() -> None:
-    async def main() -> None:
+def test_a_refused_subscription_is_down_and_retried() -> None:
+    async def main() -> list[VenueEvent]:
         events = make(Factory("bad-topic"))
-        got = [e async for e in events]
-        assert isinstance(got[-1], ConnectionEvent)
-        assert got[-1].state is ConnectionState.DOWN and "refused" in got[-1].detail
+        got = await take(events, 3)
+        await events.aclose()
+        return got
 
-    asyncio.run(main())
+    got = asyncio.run(main())
+    assert states(got) == [(ConnectionState.CONNECTING, False),
+                           (ConnectionState.DOWN, False), (ConnectionState.CONNECTED, True)]
+    assert isinstance(got[1], ConnectionEvent) and "refused" in got[1].detail
 
 
 def test_the_callback_never_raises_into_pybit() -> None:
@@ -306,16 +386,36 @@ def test_the_login_expiry_covers_a_clock_behind_the_venue(offset: int) -> None:
     assert factory.specs[0].auth_expire_s == (1 if offset == 0 else 4)
 
 
-def test_a_failing_supervisor_ends_the_stream_with_down() -> None:
+def test_a_failing_supervisor_rebuilds_the_stream() -> None:
     async def broken_sleep(seconds: float) -> None:
         raise RuntimeError("a bug in the supervisor")
 
     async def main() -> list[VenueEvent]:
         stream = BybitPrivateStream(config(), KEY, SECRET, socket_factory=Factory("refuse"),
                                     sleep=broken_sleep)
-        return [e async for e in stream.events()]
+        events = stream.events()
+        got = await take(events, 3)
+        await events.aclose()
+        return got
 
     got = asyncio.run(main())
-    assert states(got)[-1] == (ConnectionState.DOWN, False)
-    last = got[-1]
-    assert isinstance(last, ConnectionEvent) and "supervisor failed" in last.detail
+    assert states(got) == [(ConnectionState.CONNECTING, False),
+                           (ConnectionState.RECONNECTING, False),
+                           (ConnectionState.CONNECTED, True)]
+
+
+def test_pybits_frame_decoding_hands_every_frame_on_and_never_raises() -> None:
+    """pybit's own decoding raises on a frame that is not a JSON object, and pybit then
+    stops the socket for good; ours hands such a frame on as text, to be refused as
+    malformed, and drops only pybit's custom pong."""
+    got: list[Any] = []
+    socket = PybitPrivateSocket.__new__(PybitPrivateSocket)  # no connection needed
+    socket.callback = got.append
+    for frame in ('{"topic": "order", "data": []}', "not json", "[1, 2]", "null",
+                  "[" * 50_000 + "]" * 50_000, '{"n": ' + "1" * 5000 + "}",
+                  '{"op": "pong", "args": ["1"]}', '{"ret_msg": "pong"}', '"\\ud800"'):
+        socket._on_message(frame)
+    assert got[0] == {"topic": "order", "data": []}
+    assert got[1:4] == ["not json", [1, 2], None]
+    assert got[4].startswith("[[[") and got[5].startswith('{"n": 111')
+    assert got[6] == "\ud800" and len(got) == 7

@@ -255,6 +255,18 @@ class EventHub(Generic[P]):
                 await session.ws.close(code=WSCloseCode.GOING_AWAY,
                                        message=b"server shutdown")
 
+    def send_raw(self, text: str, account: str | None = None) -> int:
+        """Queue `text` exactly as given (no conversion, no push fault) on every
+        authenticated session (of `account`, or of every account); returns how many.
+        For tests that must put a crafted push on the wire, malformed or hostile, as a
+        real venue might send one: the venue's own conversion never writes one. Call it
+        on the server's loop."""
+        targets = [session for name, sessions in self._by_account.items()
+                   if account is None or name == account for session in sessions]
+        for session in targets:
+            session.queue.put_nowait(Outgoing(text))
+        return len(targets)
+
     async def disconnect(self, account: str | None = None, mode: str = "abort") -> int:
         """Cut the sessions (of `account`, or all) now; returns how many."""
         targets = [s for s in self._connections

@@ -11,7 +11,10 @@ One module per concern:
 * `budget`     `BudgetKeeper`: per-endpoint rate-limit figures and the wait ahead of a
                call whose budget is spent.
 * `errors`     `ErrorContext`, secret scrubbing, HTTP status and transport-error
-               classification, malformed answers, telemetry class labels.
+               classification, malformed answers, strict header integers, telemetry
+               class labels.
+* `auth_gate`  `AuthGate`: after the venue refused the credentials, calls fail fast
+               (logged once) instead of signing with the same secret again.
 * `paging`     cursor listings (every page) and capped time windows.
 * `supervisor` `StreamSupervisor`: the reconnecting private stream over any
                "connect, then yield raw messages" connection.

@@ -24,13 +24,9 @@ from typing import Any
 from console.domain.capabilities import EndpointBudget, RateBudget
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.venues._common.clock import wall_clock_ms
-from console.venues._common.errors import header
+from console.venues._common.errors import header, header_int
 
 log = logging.getLogger(__name__)
-
-
-def _count(raw: str | None) -> int | None:
-    return int(raw) if raw is not None and raw.strip().isdigit() else None
 
 
 class BudgetKeeper:
@@ -62,12 +58,13 @@ class BudgetKeeper:
 
     def note_headers(self, endpoint: str, headers: Mapping[str, Any] | None, *,
                      limit: str, remaining: str, reset: str) -> None:
-        """`note` from response headers named by the venue (integers; unreadable ones
-        count as not said)."""
-        raw = [header(headers, name) for name in (limit, remaining, reset)]
-        if all(value is None for value in raw):
+        """`note` from response headers named by the venue (non-negative integers; an
+        unreadable one, "²", "-5" or 400 digits, is logged and counts as not said, never
+        an error: the answer it came with is good)."""
+        if all(header(headers, name) is None for name in (limit, remaining, reset)):
             return
-        said_limit, said_remaining, said_reset = (_count(value) for value in raw)
+        said_limit, said_remaining, said_reset = (header_int(headers, name)
+                                                  for name in (limit, remaining, reset))
         self._budgets[endpoint] = EndpointBudget(endpoint, said_limit, said_remaining,
                                                  said_reset, self._local_ms())
 

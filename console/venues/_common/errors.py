@@ -23,6 +23,8 @@ client does not pay for importing the other.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ from console.errors import (
     UnknownOutcomeError,
     VenueError,
 )
+
+log = logging.getLogger(__name__)
 
 MIN_SECRET_LEN: Final = 4
 """Shorter strings are not scrubbed: replacing every "ab" in a text would garble it and
@@ -73,11 +77,12 @@ def profile_label(profile: str) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret (key, secret) found in `text` with ***."""
+    """Replace every secret (key, secret) found in `text` with ***, and escape what a
+    venue's text may carry that no log file can hold (a lone surrogate: "\\ud800")."""
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_LEN:
             text = text.replace(secret, "***")
-    return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,23 +129,43 @@ def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+_HEADER_INT: Final = re.compile(r"[0-9]{1,15}")
+"""A header count or timestamp: ASCII digits only (str.isdigit() also accepts "²" and
+"١", which int() then refuses or misreads), at most 15 of them (epoch ms has 13; a
+4,300-digit value would make int() itself raise)."""
+
+
+def header_int(headers: Mapping[str, Any] | None, name: str) -> int | None:
+    """Header `name` as a non-negative integer; None when absent. An unreadable value
+    (not ASCII digits, negative, huge) is logged and treated as absent: a broken
+    rate-limit header must never fail the call it came with."""
+    raw = header(headers, name)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if _HEADER_INT.fullmatch(text) is None:
+        shown = text.encode("ascii", "backslashreplace").decode("ascii")
+        log.warning("ignoring response header %s: %.40r is not a non-negative integer",
+                    name, shown)
+        return None
+    return int(text)
+
+
 def reset_hint_ms(headers: Mapping[str, Any] | None, name: str,
                   ctx: ErrorContext) -> int | None:
     """Milliseconds until the reset timestamp (venue ms) in header `name`, 0 if already
     past; None when the header is absent or unreadable."""
-    raw = header(headers, name)
-    if raw is None or not raw.strip().isdigit():
+    reset_at = header_int(headers, name)
+    if reset_at is None:
         return None
-    return max(0, int(raw.strip()) - ctx.venue_ms)
+    return max(0, reset_at - ctx.venue_ms)
 
 
 def retry_after_ms(headers: Mapping[str, Any] | None) -> int | None:
     """The standard `Retry-After` header (whole seconds) in milliseconds; None when
     absent or not a number of seconds."""
-    raw = header(headers, "Retry-After")
-    if raw is None or not raw.strip().isdigit():
-        return None
-    return int(raw.strip()) * 1000
+    seconds = header_int(headers, "Retry-After")
+    return None if seconds is None else seconds * 1000
 
 
 def error_for_http_status(status: int, ctx: ErrorContext, *,

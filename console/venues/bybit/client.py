@@ -14,7 +14,14 @@ is here is Bybit's and pybit's:
   Retrying is ours (`_common.retry.RetryPolicy`) and errors are classified in `errors`.
 * `return_response_headers=True` gives us the X-Bapi-Limit-* headers: `rate_budget`
   shows them, and a call on an endpoint whose budget is spent waits for its reset first
-  (`_common.budget.BudgetKeeper`; priority-lane calls skip that wait).
+  (`_common.budget.BudgetKeeper`; priority-lane calls skip that wait). An unreadable
+  header is logged and ignored, never an error.
+* Every answer is read by `parsing`, whose only error is `MalformedVenueDataError`
+  naming the field: a reconciliation then marks that one list unverified.
+* Credentials: once Bybit refused the key or signature (10003, 10004, ...; or the
+  private stream's login), ordinary calls fail fast with `VenueAuthError` until the next
+  probe (`_common.auth_gate.AuthGate`, `auth_retry_base_ms`), instead of signing with
+  the same secret on every reconciliation; priority-lane calls are always sent.
 * Clock: the first authenticated call measures the offset to /v5/market/time. Beyond
   `clock_skew_warn_ms` it is logged and counted; from 500 ms on, signing timestamps are
   corrected by it (a small pybit subclass overrides `_prepare_headers`), since a clock
@@ -59,12 +66,14 @@ from console.errors import (
     MalformedVenueDataError,
     VenueError,
 )
+from console.venues._common.auth_gate import AuthGate
 from console.venues._common.budget import BudgetKeeper
 from console.venues._common.clock import wall_clock_ms
 from console.venues._common.connector import ConnectorBase
 from console.venues._common.errors import profile_label
 from console.venues._common.paging import cursor_pages, time_windows
 from console.venues._common.retry import RetryPolicy
+from console.venues._common.supervisor import AuthRefused, ConnectRefused
 from console.venues._common.threads import WorkerThreads
 from console.venues.bybit.config import BybitConfig
 from console.venues.bybit.errors import (
@@ -74,9 +83,11 @@ from console.venues.bybit.errors import (
     VENUE,
     ClockSkewError,
     ErrorContext,
+    VenueAuthError,
     error_class,
     error_for_exception,
     malformed,
+    refuses_credentials,
 )
 from console.venues.bybit.parsing import (
     CATEGORY_NAME,
@@ -90,6 +101,7 @@ from console.venues.bybit.parsing import (
     parse_page,
     parse_position,
     parse_result,
+    parse_server_time,
     parse_wallet,
     ref_params,
     result_category,
@@ -165,7 +177,11 @@ SessionFactory = Callable[[], Any]
 
 _PYBIT_ERRORS: Final = (InvalidRequestError, FailedRequestError,
                         requests.exceptions.RequestException, PermissionError, OSError,
-                        AttributeError, TypeError, KeyError, ValueError)
+                        AttributeError, TypeError, KeyError, ValueError, ArithmeticError,
+                        RecursionError)
+"""What a pybit call can raise on a bad answer: its own errors, the transport's, and
+what reading a hostile body raises inside pybit (a body that is JSON but not an object,
+a 5,000-digit number, nesting deeper than the interpreter's stack)."""
 
 
 def _close_session(session: Any) -> None:
@@ -223,6 +239,9 @@ class BybitVenue(ConnectorBase):
         self._budgets = BudgetKeeper(VENUE, config.account, max_wait_ms=config.retry_max_ms,
                                      local_ms=clock_ms, venue_ms=self._venue_now,
                                      sleep=sleep, telemetry=telemetry)
+        self.auth_gate = AuthGate(VENUE, config.account, base_ms=config.auth_retry_base_ms,
+                                  max_ms=config.auth_retry_max_ms, clock_ms=clock_ms)
+        """Open after the venue refused the key or signature: calls fail fast meanwhile."""
         self._clock_offset_ms = 0
         self._clock_checked = False
         self._clock_lock: asyncio.Lock | None = None
@@ -275,9 +294,11 @@ class BybitVenue(ConnectorBase):
         if self._closed:
             raise FatalVenueError(f"{VENUE}: venue {self.account!r} is closed", venue=VENUE,
                                   code="closed")
-        if endpoint is not SERVER_TIME:
-            await self._ensure_clock()
         urgent = self.urgent()
+        if endpoint is not SERVER_TIME:
+            if not urgent:
+                self._gate(method)
+            await self._ensure_clock()
 
         async def attempt() -> tuple[Mapping[str, Any], Any]:
             if not urgent:
@@ -301,7 +322,11 @@ class BybitVenue(ConnectorBase):
                 self._telemetry.count("rest_errors", (("class", error_class(error)),))
                 if isinstance(error, ClockSkewError):
                     self._clock_checked = False  # measure again before the next call
+                elif refuses_credentials(error):
+                    self.auth_gate.refused(str(error), source="REST")
                 raise
+            if endpoint is not SERVER_TIME:
+                self.auth_gate.accepted()
             return result, answer.payload
 
         def on_retry(error: BaseException, retry: int, wait_ms: float) -> None:
@@ -309,6 +334,15 @@ class BybitVenue(ConnectorBase):
                         endpoint.path, error, retry, wait_ms)
 
         return await self._retry.call(attempt, sleep=self._sleep, on_retry=on_retry)
+
+    def _gate(self, method: str) -> None:
+        """Fail fast while the credentials stand refused (see `_common.auth_gate`)."""
+        try:
+            self.auth_gate.check()
+        except VenueAuthError as error:
+            self._telemetry.count("rest_errors", (("class", error_class(error)),))
+            log.debug("bybit %s: %s not sent: %s", self.account, method, error)
+            raise
 
     async def _ensure_clock(self) -> None:
         if self._clock_checked:
@@ -330,7 +364,11 @@ class BybitVenue(ConnectorBase):
         before = self._clock_ms()
         result, payload = await self._request("sync_clock", SERVER_TIME, {})
         after = self._clock_ms()
-        server = _server_time_ms(result, payload)
+        try:
+            server = parse_server_time(result, payload)
+        except MalformedVenueDataError as exc:
+            raise malformed(str(exc).removeprefix(f"{VENUE}: "),
+                            self._context(SERVER_TIME)) from None
         if server is None:
             raise malformed("no timeNano/timeSecond/time in the answer",
                             self._context(SERVER_TIME))
@@ -659,13 +697,19 @@ class BybitVenue(ConnectorBase):
             self.config, self._api_key, self._api_secret, profile=self.profile,
             telemetry=self._telemetry, clock_ms=self._clock_ms,
             clock_offset_ms=lambda: self._clock_offset_ms,
-            socket_factory=self._socket_factory)
+            socket_factory=self._socket_factory, on_refused=self._stream_refused,
+            on_connected=self.auth_gate.accepted)
         events = private.events()
         try:
             async for event in events:
                 yield event
         finally:
             await events.aclose()
+
+    def _stream_refused(self, refusal: ConnectRefused) -> None:
+        """A refused stream login refuses the credentials for REST too."""
+        if isinstance(refusal, AuthRefused):
+            self.auth_gate.refused(str(refusal), source="stream login")
 
     def rate_budget(self) -> RateBudget:
         return self._budgets.snapshot()
@@ -676,15 +720,3 @@ class BybitVenue(ConnectorBase):
             return
         self._closed = True
         await self._threads.aclose()
-
-
-def _server_time_ms(result: Mapping[str, Any], payload: Any) -> int | None:
-    nano = result.get("timeNano")
-    if isinstance(nano, str) and nano.isdigit():
-        return int(nano) // 1_000_000
-    second = result.get("timeSecond")
-    if isinstance(second, str) and second.isdigit():
-        return int(second) * 1000
-    return envelope_time(payload) or None
-
-

@@ -19,6 +19,10 @@ MAINNET_WS_PRIVATE: Final = "wss://stream.bybit.com/v5/private"
 TESTNET_REST: Final = "https://api-testnet.bybit.com"
 TESTNET_WS_PRIVATE: Final = "wss://stream-testnet.bybit.com/v5/private"
 
+MAX_RECV_WINDOW_MS: Final = 60_000
+"""Bybit publishes no ceiling for X-BAPI-RECV-WINDOW; a minute is the usual exchange
+ceiling, and the simulated front-end refuses more (retCode 10002)."""
+
 MAX_PAGE_LIMITS: Final = {"order": 50, "execution": 100, "position": 200}
 """Bybit's own maxima per listing endpoint (order/realtime and history, execution/list,
 position/list); a larger limit is refused by the venue, so it is refused here first."""
@@ -41,6 +45,8 @@ class BybitConfig:
     position_idx: int = 0
     """Sent with derivative orders: 0 in one-way mode (1/2 are hedge-mode legs)."""
     recv_window_ms: int = 5000
+    """How long a signed request stays valid (Bybit's default 5000; at most
+    `MAX_RECV_WINDOW_MS`: it is also the window in which a captured request replays)."""
     timeout_s: float = 10.0
     retry_tries: int = 3
     retry_base_ms: int = 1000
@@ -58,6 +64,11 @@ class BybitConfig:
     """How often the supervisor looks at the socket: pybit dies silently, so we poll."""
     ws_handshake_timeout_s: float = 10.0
     """How long to wait for the auth and subscribe acknowledgements of a new socket."""
+    auth_retry_base_ms: int = 60_000
+    """After the venue refused the key or signature (REST or the stream's login): how
+    long requests fail fast and the stream waits before trying again; doubled per
+    refusal in a row, up to `auth_retry_max_ms` (see `_common.auth_gate`)."""
+    auth_retry_max_ms: int = 900_000
     fills_history_days: int = 730
     """How far back Bybit keeps executions (2 years): older windows are not queried."""
     order_page_limit: int = 50
@@ -92,12 +103,19 @@ class BybitConfig:
             "ws_check_interval_s": self.ws_check_interval_s,
             "ws_handshake_timeout_s": self.ws_handshake_timeout_s,
             "fills_history_days": self.fills_history_days,
+            "auth_retry_base_ms": self.auth_retry_base_ms,
+            "auth_retry_max_ms": self.auth_retry_max_ms,
         }
         for name, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"bybit: {name} must be greater than zero, not {value}")
         if self.retry_base_ms > self.retry_max_ms:
             raise ConfigError("bybit: retry_base_ms cannot exceed retry_max_ms")
+        if self.auth_retry_base_ms > self.auth_retry_max_ms:
+            raise ConfigError("bybit: auth_retry_base_ms cannot exceed auth_retry_max_ms")
+        if self.recv_window_ms > MAX_RECV_WINDOW_MS:
+            raise ConfigError(f"bybit: recv_window_ms {self.recv_window_ms} exceeds "
+                              f"{MAX_RECV_WINDOW_MS} (a wider window only widens replays)")
         if self.ws_heartbeat_s < 2:
             raise ConfigError("bybit: ws_heartbeat_s must be at least 2 seconds")
         for name, value, kind in (("order_page_limit", self.order_page_limit, "order"),

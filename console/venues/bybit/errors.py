@@ -104,6 +104,18 @@ RET_CODES: Final[Mapping[int, Kind]] = {
 """Every retCode we treat specially; any other non-zero code is FATAL (a bad request:
 parameters, balance, symbol, state). Documented in the report and tested row by row."""
 
+CREDENTIALS_REFUSED: Final = frozenset({"10003", "10004", "10007", "10009", "10010", "33004",
+                                         "http_401"})
+"""The auth codes that refuse the key itself (unknown or expired key, bad signature,
+failed user authentication, banned or unbound IP): every request would be refused the
+same way, so they open an `AuthGate` episode. 10005 (permission denied) is not among
+them: a read-only key still reads."""
+
+
+def refuses_credentials(error: VenueError) -> bool:
+    """True when `error` says the credentials themselves were refused."""
+    return isinstance(error, VenueAuthError) and error.code in CREDENTIALS_REFUSED
+
 
 def retry_after_ms(headers: Mapping[str, Any] | None, ctx: ErrorContext) -> int | None:
     """Milliseconds until Bybit's reset timestamp (venue time), 0 if already past; None
@@ -118,7 +130,8 @@ def kind_of(code: int) -> Kind:
 def error_for_ret_code(code: int, message: str, ctx: ErrorContext,
                        headers: Mapping[str, Any] | None = None) -> VenueError:
     """The error for a response whose retCode is not 0."""
-    text = scrub(f"{VENUE}: {message or 'error'} (retCode {code}) on {ctx.endpoint}",
+    shown = message if len(message) <= 300 else message[:300] + "..."
+    text = scrub(f"{VENUE}: {shown or 'error'} (retCode {code}) on {ctx.endpoint}",
                  ctx.secrets)
     kind = kind_of(code)
     scode = str(code)
@@ -163,9 +176,9 @@ def error_for_exception(exc: BaseException, ctx: ErrorContext) -> VenueError:
         return exc
     if isinstance(exc, InvalidRequestError):
         code = exc.status_code
-        if isinstance(code, int):
+        if isinstance(code, int) and not isinstance(code, bool) and 0 < code < 2 ** 31:
             return error_for_ret_code(code, str(exc.message), ctx, exc.resp_headers)
-        return malformed(f"retCode {code!r} is not an integer", ctx)
+        return malformed(f"retCode {str(code)[:40]!r} is not a venue error code", ctx)
     if isinstance(exc, FailedRequestError):
         if exc.request == "JSON decoding":
             return malformed("the body is not JSON", ctx)
@@ -177,10 +190,12 @@ def error_for_exception(exc: BaseException, ctx: ErrorContext) -> VenueError:
     mapped = error_for_transport(exc, ctx)
     if mapped is not None:
         return mapped
-    if isinstance(exc, AttributeError | TypeError | KeyError | ValueError):
-        # pybit reads the envelope itself: a body that is JSON but not an object fails
-        # inside it with one of these
-        return malformed(f"{type(exc).__name__}: {exc}", ctx)
+    if isinstance(exc, AttributeError | TypeError | KeyError | ValueError | ArithmeticError
+                  | RecursionError):
+        # pybit reads the envelope itself: a body that is JSON but not an object, or
+        # that json cannot hold (huge numbers, deep nesting), fails inside it with one
+        # of these
+        return malformed(f"{type(exc).__name__}: {str(exc)[:200]}", ctx)
     raise exc
 
 
@@ -190,8 +205,9 @@ def _bybit(ctx: ErrorContext) -> ErrorContext:
 
 
 __all__ = [
-    "LIMIT_HEADER", "RESET_HEADER", "RET_CODES", "STATUS_HEADER", "VENUE", "ClockSkewError",
+    "CREDENTIALS_REFUSED", "LIMIT_HEADER", "RESET_HEADER", "RET_CODES", "STATUS_HEADER",
+    "VENUE", "ClockSkewError",
     "DuplicateClientOrderIdError", "ErrorContext", "Kind", "VenueAuthError", "error_class",
     "error_for_exception", "error_for_http_status", "error_for_ret_code", "header",
-    "kind_of", "malformed", "retry_after_ms", "scrub",
+    "kind_of", "malformed", "refuses_credentials", "retry_after_ms", "scrub",
 ]

@@ -6,7 +6,15 @@ request), and an unknown value is refused, naming the Bybit field and the value;
 numbers are parsed from Bybit's strings as `Decimal`, never float. Where Bybit writes ""
 or "0" for "none" (avgPrice before a fill, triggerPrice of a plain order, the price of a
 market order) the domain gets None. Nothing is defaulted silently: a missing or
-unreadable field raises `MalformedVenueDataError`.
+unreadable field raises `MalformedVenueDataError` naming the field and the value.
+
+Strictness: numbers and timestamps go through `console.domain.values` (ASCII digits,
+bounded magnitudes, epoch ms below the year 9999), text through `values.check_text` (no
+lone surrogates or control characters, bounded length), integer codes through an ASCII
+pattern. Nothing here calls int() or Decimal() on venue text. Every public parser is
+wrapped by `_typed`, so even a failure the field checks did not foresee surfaces as
+`MalformedVenueDataError`, never as a ValueError/TypeError that would end a stream task
+or make a reconciliation report "ledger unavailable"; tests/fuzz holds them to that.
 
 Semantics worth knowing:
 * Status: Triggered is the instant a conditional order becomes live (NEW);
@@ -27,10 +35,12 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Context, Decimal
 from enum import Enum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 from console.domain.enums import (
     Category,
@@ -52,11 +62,19 @@ from console.domain.events import (
 )
 from console.domain.ids import is_valid_client_id, parse_client_id
 from console.domain.model import Balance, Fill, Order, Position
-from console.domain.values import ZERO, DomainValueError, to_decimal, to_epoch_ms
+from console.domain.values import (
+    ZERO,
+    DomainValueError,
+    check_text,
+    to_decimal,
+    to_epoch_ms,
+)
 from console.errors import FatalVenueError, MalformedVenueDataError
 from console.venues.bybit.errors import VENUE
 
 E = TypeVar("E", bound=Enum)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 ORDER_STATUS: Final[Mapping[str, OrderStatus]] = {
     "Created": OrderStatus.PENDING_NEW,
@@ -110,9 +128,73 @@ TIME_IN_FORCE_NAME: Final[Mapping[TimeInForce, str]] = {
 
 PRIVATE_TOPICS: Final = ("order", "execution", "position", "wallet")
 
+ID_MAX_LEN: Final = 128
+"""orderId, orderLinkId, execId: Bybit's are at most 36 characters; the ledger keeps 200
+(an ident is "venue:" + the venue id)."""
+SYMBOL_MAX_LEN: Final = 64
+"""Bybit symbols are short (BTCUSDT, BTC-27DEC24-80000-C); the ledger column holds 100."""
+COIN_MAX_LEN: Final = 32
+"""Coin names (USDT, 1000PEPE); the ledger's asset and fee-asset columns hold 40."""
+TEXT_MAX_LEN: Final = 1000
+"""Anything else we read as text (a cursor, a topic)."""
 
-def _fail(message: str) -> MalformedVenueDataError:
-    return MalformedVenueDataError(f"{VENUE}: {message}", venue=VENUE, code="malformed")
+_SMALL_INT: Final = re.compile(r"-?[0-9]{1,9}")
+"""The integers Bybit sends as codes (positionIdx, triggerDirection): ASCII digits only.
+Python's int() also reads "١" or " 1_0 "; those are not Bybit's."""
+_NANOS: Final = re.compile(r"[0-9]{1,25}")
+UNEXPECTED: Final = "could not be read"
+"""In the text of a failure the field checks did not foresee (see `_typed`)."""
+UNEXPECTED_CODE: Final = "malformed_unforeseen"
+"""The `code` of such a failure (the text alone cannot tell: a venue's value may quote
+anything); the fuzz tests assert it never occurs."""
+
+
+def _fail(message: str, code: str = "malformed") -> MalformedVenueDataError:
+    return MalformedVenueDataError(f"{VENUE}: {message}", venue=VENUE, code=code)
+
+
+def _refused(exc: DomainValueError, prefix: str = "") -> MalformedVenueDataError:
+    """A `values` refusal as ours. Its text starts with the field's name; it quotes the
+    value unbounded for some types (a list's repr), so it is cut here."""
+    text = f"{prefix}{exc}"
+    return _fail(text if len(text) <= 300 else text[:300] + "...")
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A venue value quoted in an error: its repr, bounded (a 1 MB string or a deep list
+    must not become a 1 MB log line); reprs escape lone surrogates and control
+    characters, so the text is safe to log."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<deeply nested {type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _typed(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Last line of defence for a public parser: whatever its field checks did not
+    foresee still comes out as `MalformedVenueDataError` (naming the record and the
+    Python error), never as a bare ValueError that would kill a stream or turn a
+    reconciliation into "ledger unavailable". A parser that reaches this has a gap, which
+    the fuzz tests report (they look for `UNEXPECTED` in the text)."""
+
+    def wrap(parse: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(parse)
+        def typed(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return parse(*args, **kwargs)
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError,
+                    RecursionError, UnicodeError) as exc:
+                raise _fail(f"{what} {UNEXPECTED} ({type(exc).__name__}: "
+                            f"{_shown(str(exc), 120)})", UNEXPECTED_CODE) from None
+        return typed
+    return wrap
+
+
+_EXACT: Final = Context(prec=120)
+"""Sums and differences of bounded venue numbers (values.MAX_MAGNITUDE_EXP,
+MIN_MAGNITUDE_EXP), computed without rounding: the default context keeps 28 digits and
+would round a 50-digit balance silently."""
 
 
 class _Item:
@@ -134,35 +216,41 @@ class _Item:
             raise _fail(f"{self.label(name)}: missing")
         return self.raw[name]
 
-    def text(self, name: str, *, allow_empty: bool = False, optional: bool = False) -> str:
+    def text(self, name: str, *, allow_empty: bool = False, optional: bool = False,
+             max_len: int = TEXT_MAX_LEN) -> str:
+        """Valid Unicode without control characters (`values.check_text`), bounded."""
         if optional and name not in self.raw:
             return ""
         value = self.get(name)
         if not isinstance(value, str):
-            raise _fail(f"{self.label(name)}: {value!r} is not text")
+            raise _fail(f"{self.label(name)}: {_shown(value)} is not text")
         if not value and not allow_empty:
             raise _fail(f"{self.label(name)}: missing (empty string)")
-        return value
+        try:
+            return check_text(value, self.label(name), max_len=max_len)
+        except DomainValueError as exc:
+            raise _refused(exc) from None
 
     def decimal(self, name: str) -> Decimal:
         value = self.get(name)
         try:
             out = to_decimal(value, self.label(name))
         except DomainValueError as exc:
-            raise _fail(str(exc)) from None
+            raise _refused(exc) from None
         assert out is not None
         return out
 
     def non_negative(self, name: str) -> Decimal:
         out = self.decimal(name)
         if out < 0:
-            raise _fail(f"{self.label(name)}: {self.raw[name]!r} is negative")
+            raise _fail(f"{self.label(name)}: {_shown(self.raw[name])} is negative")
         return out
 
     def positive(self, name: str) -> Decimal:
         out = self.decimal(name)
         if out <= 0:
-            raise _fail(f"{self.label(name)}: {self.raw[name]!r} must be greater than zero")
+            raise _fail(f"{self.label(name)}: {_shown(self.raw[name])} must be greater "
+                        "than zero")
         return out
 
     def optional_decimal(self, name: str, *, zero_is_none: bool = False,
@@ -176,11 +264,11 @@ class _Item:
         try:
             out = to_decimal(value, self.label(name), allow_empty=True)
         except DomainValueError as exc:
-            raise _fail(str(exc)) from None
+            raise _refused(exc) from None
         if out is None or (zero_is_none and out == 0):
             return None
         if not signed and out < 0:
-            raise _fail(f"{self.label(name)}: {value!r} is negative")
+            raise _fail(f"{self.label(name)}: {_shown(value)} is negative")
         return out
 
     def ms(self, name: str, *, empty_is_zero: bool = False) -> int:
@@ -190,30 +278,35 @@ class _Item:
         try:
             return to_epoch_ms(value, self.label(name))
         except DomainValueError as exc:
-            raise _fail(str(exc)) from None
+            raise _refused(exc) from None
 
     def enum(self, name: str, mapping: Mapping[str, E]) -> E:
         value = self.get(name)
         if not isinstance(value, str) or value not in mapping:
             known = ", ".join(sorted(mapping))
-            raise _fail(f"{self.label(name)}: unknown value {value!r} (known: {known})")
+            raise _fail(f"{self.label(name)}: unknown value {_shown(value)} (known: {known})")
         return mapping[value]
 
     def boolean(self, name: str) -> bool:
         value = self.get(name)
         if not isinstance(value, bool):
-            raise _fail(f"{self.label(name)}: {value!r} is not true or false")
+            raise _fail(f"{self.label(name)}: {_shown(value)} is not true or false")
         return value
 
-    def integer(self, name: str) -> int:
+    def code(self, name: str, known: Mapping[int, Any]) -> int:
+        """A small integer code (int, or ASCII digits with an optional "-") that must be
+        one of `known`."""
         value = self.get(name)
-        if isinstance(value, bool):
-            raise _fail(f"{self.label(name)}: {value!r} is not an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise _fail(f"{self.label(name)}: {value!r} is not an integer")
+        code: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            code = value
+        elif isinstance(value, str) and _SMALL_INT.fullmatch(value):
+            code = int(value)
+        if code is None or code not in known:
+            choices = ", ".join(str(k) for k in sorted(known))
+            raise _fail(f"{self.label(name)}: unknown value {_shown(value)} "
+                        f"(known: {choices})")
+        return code
 
     def category(self, fallback: Category | None) -> Category:
         if "category" in self.raw:
@@ -228,35 +321,59 @@ def _build(what: str, factory: Any, **kwargs: Any) -> Any:
     try:
         return factory(**kwargs)
     except DomainValueError as exc:
-        raise _fail(f"{what}: {exc}") from None
+        raise _refused(exc, f"{what}: ") from None
+
+
+def _epoch(value: object, what: str) -> int:
+    try:
+        return to_epoch_ms(value, what)
+    except DomainValueError as exc:
+        raise _refused(exc) from None
 
 
 # -- responses --------------------------------------------------------------------------
 
 
+@_typed("response")
 def parse_result(payload: object, what: str) -> Mapping[str, Any]:
     """The `result` object of a successful envelope (retCode 0 is checked by the caller)."""
     envelope = _Item(payload, f"{what} response")
     code = envelope.get("retCode")
-    if code != 0:
-        raise _fail(f"{what} response.retCode: {code!r} is not 0")
+    if type(code) is not int or code != 0:
+        raise _fail(f"{what} response.retCode: {_shown(code)} is not 0")
     result = envelope.get("result")
     if not isinstance(result, Mapping):
         raise _fail(f"{what} response.result: expected an object, got {type(result).__name__}")
     return result
 
 
+@_typed("response envelope")
 def envelope_time(payload: object) -> int:
-    """The envelope's `time` (venue ms) or 0 when absent: used to stamp balances."""
-    if isinstance(payload, Mapping):
-        value = payload.get("time")
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+    """The envelope's `time` (venue ms), 0 when absent: used to stamp balances. A `time`
+    that is there but unreadable is refused like any other field."""
+    if isinstance(payload, Mapping) and "time" in payload:
+        return _epoch(payload["time"], "response.time")
     return 0
 
 
+@_typed("server time")
+def parse_server_time(result: Mapping[str, Any], payload: object) -> int | None:
+    """Venue ms from a /v5/market/time result: timeNano, else timeSecond, else the
+    envelope's time; None when none is there."""
+    item = _Item(result, "market/time")
+    if "timeNano" in result:
+        nano = item.text("timeNano", max_len=30)
+        if not _NANOS.fullmatch(nano):
+            raise _fail(f"market/time.timeNano: {_shown(nano)} is not a number of "
+                        "nanoseconds")
+        return _epoch(nano[:-6] or "0", "market/time.timeNano")
+    if "timeSecond" in result:
+        seconds = _epoch(item.get("timeSecond"), "market/time.timeSecond")
+        return _epoch(seconds * 1000, "market/time.timeSecond")
+    return envelope_time(payload) or None
+
+
+@_typed("listing page")
 def parse_page(result: Mapping[str, Any], what: str) -> tuple[list[Any], str]:
     """A listing page: its items and the next cursor ("" on the last page)."""
     page = _Item(result, what)
@@ -267,22 +384,25 @@ def parse_page(result: Mapping[str, Any], what: str) -> tuple[list[Any], str]:
     return items, cursor
 
 
+@_typed("listing page")
 def result_category(result: Mapping[str, Any], what: str) -> Category | None:
     """The `category` a listing result declares (None when it declares none)."""
+    item = _Item(result, what)
     if "category" not in result or result["category"] == "":
         return None
-    return _Item(result, what).enum("category", CATEGORY)
+    return item.enum("category", CATEGORY)
 
 
 # -- orders -----------------------------------------------------------------------------
 
 
+@_typed("order")
 def parse_order(raw: object, *, account: str, category: Category | None = None,
                 venue: str = VENUE) -> Order:
     item = _Item(raw, "order")
-    order_id = item.text("orderId")
+    order_id = item.text("orderId", max_len=ID_MAX_LEN)
     item.what = f"order {order_id}"
-    link_id = item.text("orderLinkId", allow_empty=True)
+    link_id = item.text("orderLinkId", allow_empty=True, max_len=ID_MAX_LEN)
     order_type = item.enum("orderType", ORDER_TYPE)
     qty = item.positive("qty")
     price: Decimal | None = None
@@ -291,17 +411,13 @@ def parse_order(raw: object, *, account: str, category: Category | None = None,
     trigger_price = item.optional_decimal("triggerPrice", zero_is_none=True, missing_ok=True)
     direction: TriggerDirection | None = None
     if trigger_price is not None and "triggerDirection" in item.raw:
-        code = item.integer("triggerDirection")
-        if code not in TRIGGER_DIRECTION:
-            raise _fail(f"{item.label('triggerDirection')}: unknown value {code!r} "
-                        "(known: 0, 1, 2)")
-        direction = TRIGGER_DIRECTION[code]
+        direction = TRIGGER_DIRECTION[item.code("triggerDirection", TRIGGER_DIRECTION)]
     parsed_id = parse_client_id(link_id) if link_id else None
     return _build(  # type: ignore[no-any-return]
         item.what, Order,
         venue=venue, account=account, category=item.category(category),
-        symbol=item.text("symbol"), side=item.enum("side", SIDE), type=order_type,
-        qty=qty, status=item.enum("orderStatus", ORDER_STATUS),
+        symbol=item.text("symbol", max_len=SYMBOL_MAX_LEN), side=item.enum("side", SIDE),
+        type=order_type, qty=qty, status=item.enum("orderStatus", ORDER_STATUS),
         client_order_id=link_id, venue_order_id=order_id, price=price,
         trigger_price=trigger_price, trigger_direction=direction,
         reduce_only=item.boolean("reduceOnly"),
@@ -321,53 +437,55 @@ def parse_orders(items: Sequence[object], *, account: str, category: Category | 
 # -- fills ------------------------------------------------------------------------------
 
 
+@_typed("execution")
 def parse_fill(raw: object, *, account: str, category: Category | None = None,
                venue: str = VENUE) -> Fill:
     item = _Item(raw, "execution")
-    exec_id = item.text("execId")
+    exec_id = item.text("execId", max_len=ID_MAX_LEN)
     item.what = f"execution {exec_id}"
     exec_type = item.enum("execType", EXEC_TYPE)
     qty = item.positive("execQty") if exec_type is ExecType.TRADE \
         else item.non_negative("execQty")
     return _build(  # type: ignore[no-any-return]
         item.what, Fill,
-        venue=venue, account=account, exec_id=exec_id, symbol=item.text("symbol"),
+        venue=venue, account=account, exec_id=exec_id,
+        symbol=item.text("symbol", max_len=SYMBOL_MAX_LEN),
         side=item.enum("side", SIDE), price=item.non_negative("execPrice"), qty=qty,
         exec_time=item.ms("execTime"), category=item.category(category),
-        venue_order_id=item.text("orderId", allow_empty=True),
-        client_order_id=item.text("orderLinkId", allow_empty=True),
+        venue_order_id=item.text("orderId", allow_empty=True, max_len=ID_MAX_LEN),
+        client_order_id=item.text("orderLinkId", allow_empty=True, max_len=ID_MAX_LEN),
         fee=item.decimal("execFee"),
-        fee_asset=item.text("feeCurrency", allow_empty=True, optional=True),
+        fee_asset=item.text("feeCurrency", allow_empty=True, optional=True,
+                            max_len=COIN_MAX_LEN),
         is_maker=item.boolean("isMaker"), exec_type=exec_type)
 
 
 # -- positions --------------------------------------------------------------------------
 
 
+@_typed("position")
 def parse_position(raw: object, *, account: str, category: Category | None = None,
                    venue: str = VENUE) -> Position:
     """REST (avgPrice) and stream (entryPrice) shapes; the size comes back signed."""
     item = _Item(raw, "position")
-    symbol = item.text("symbol")
+    symbol = item.text("symbol", max_len=SYMBOL_MAX_LEN)
     item.what = f"position {symbol}"
     size = item.non_negative("size")
     side_raw = item.get("side")
-    if side_raw in POSITION_SIDE_FLAT:
+    if isinstance(side_raw, str) and side_raw in POSITION_SIDE_FLAT:
         if size != 0:
             raise _fail(f"{item.label('side')}: {side_raw!r} with a size of {size}")
         signed = ZERO
     else:
-        signed = size * item.enum("side", SIDE).sign
+        # copy_negate is exact; `size * -1` would round to the context's 28 digits
+        signed = size if item.enum("side", SIDE) is Side.BUY else size.copy_negate()
     price_field = "avgPrice" if "avgPrice" in item.raw else "entryPrice"
     entry = item.optional_decimal(price_field)
     if entry is None:
         if size != 0:
             raise _fail(f"{item.label(price_field)}: missing for an open position")
         entry = ZERO
-    idx_code = item.integer("positionIdx")
-    if idx_code not in POSITION_SIDE:
-        raise _fail(f"{item.label('positionIdx')}: unknown value {idx_code!r} (known: 0, 1, 2)")
-    idx = POSITION_SIDE[idx_code]
+    idx = POSITION_SIDE[item.code("positionIdx", POSITION_SIDE)]
     return _build(  # type: ignore[no-any-return]
         item.what, Position,
         venue=venue, account=account, category=item.category(category), symbol=symbol,
@@ -380,86 +498,93 @@ def parse_position(raw: object, *, account: str, category: Category | None = Non
 # -- balances ---------------------------------------------------------------------------
 
 
+@_typed("coin")
 def parse_coin(raw: object, *, account: str, updated_at: int = 0,
                venue: str = VENUE) -> Balance:
     item = _Item(raw, "coin")
-    asset = item.text("coin")
+    asset = item.text("coin", max_len=COIN_MAX_LEN)
     item.what = f"coin {asset}"
     total = item.decimal("walletBalance")
     held = ZERO
     for name in ("locked", "totalOrderIM", "totalPositionIM"):
         value = item.optional_decimal(name, missing_ok=True)
-        held += value or ZERO
+        held = _EXACT.add(held, value or ZERO)
     available = item.optional_decimal("availableToWithdraw", missing_ok=True, signed=True)
-    free = total - held if available is None else available
+    free = _EXACT.subtract(total, held) if available is None else available
     return _build(  # type: ignore[no-any-return]
         item.what, Balance, venue=venue, account=account, asset=asset, total=total,
         free=free, locked=held, updated_at=updated_at)
 
 
+@_typed("wallet")
 def parse_wallet(result: Mapping[str, Any], *, account: str, updated_at: int = 0,
                  venue: str = VENUE) -> list[Balance]:
     """Every coin of every wallet in a wallet-balance result (UNIFIED: one wallet)."""
     wallets, _ = parse_page(result, "wallet-balance")
     out: list[Balance] = []
     for index, wallet in enumerate(wallets):
-        coins = _Item(wallet, f"wallet[{index}]").get("coin")
-        if not isinstance(coins, list):
-            raise _fail(f"wallet[{index}].coin: expected a list, got {type(coins).__name__}")
-        out.extend(parse_coin(coin, account=account, updated_at=updated_at, venue=venue)
-                   for coin in coins)
+        out.extend(_wallet_coins(wallet, f"wallet[{index}]", account=account,
+                                 updated_at=updated_at, venue=venue))
     return out
+
+
+def _wallet_coins(wallet: object, what: str, *, account: str, updated_at: int,
+                  venue: str) -> list[Balance]:
+    coins = _Item(wallet, what).get("coin")
+    if not isinstance(coins, list):
+        raise _fail(f"{what}.coin: expected a list, got {type(coins).__name__}")
+    return [parse_coin(coin, account=account, updated_at=updated_at, venue=venue)
+            for coin in coins]
 
 
 # -- private stream ---------------------------------------------------------------------
 
 
+@_typed("stream message")
 def parse_stream_message(message: object, *, account: str, received_at: int,
                          venue: str = VENUE) -> tuple[list[VenueEvent], list[str]]:
     """A private-topic push as domain events, plus one problem text per item that could
-    not be parsed (the caller logs and counts them: one bad item never hides the rest)."""
+    not be parsed (the caller logs and counts them: one bad item never hides the rest).
+    Raises `MalformedVenueDataError` when the envelope itself is unreadable."""
     msg = _Item(message, "stream message")
-    topic = msg.text("topic")
+    topic = msg.text("topic", max_len=100)
     data = msg.get("data")
     if not isinstance(data, list):
         raise _fail(f"stream message.data: expected a list, got {type(data).__name__}")
     stamp = envelope_creation_time(message) or received_at
+    if topic not in PRIVATE_TOPICS:
+        return [], [f"{VENUE}: stream topic {topic!r} is not one we subscribe to"]
     events: list[VenueEvent] = []
     problems: list[str] = []
-    for raw in data:
+    for index, raw in enumerate(data):
         try:
-            if topic == "order":
-                events.append(OrderEvent(parse_order(raw, account=account, venue=venue),
-                                         received_at))
-            elif topic == "execution":
-                events.append(FillEvent(parse_fill(raw, account=account, venue=venue),
-                                        received_at))
-            elif topic == "position":
-                events.append(PositionEvent(parse_position(raw, account=account,
-                                                           venue=venue), received_at))
-            elif topic == "wallet":
-                coins = _Item(raw, "wallet").get("coin")
-                if not isinstance(coins, list):
-                    raise _fail("wallet.coin: expected a list")
-                events.extend(BalanceEvent(parse_coin(c, account=account, updated_at=stamp,
-                                                      venue=venue), received_at)
-                              for c in coins)
-            else:
-                problems.append(f"{VENUE}: stream topic {topic!r} is not one we subscribe to")
-                break
+            events.extend(_stream_item(topic, raw, f"{topic}[{index}]", account=account,
+                                       received_at=received_at, stamp=stamp, venue=venue))
         except MalformedVenueDataError as exc:
             problems.append(str(exc))
     return events, problems
 
 
+@_typed("stream item")
+def _stream_item(topic: str, raw: object, what: str, *, account: str, received_at: int,
+                 stamp: int, venue: str) -> list[VenueEvent]:
+    if topic == "order":
+        return [OrderEvent(parse_order(raw, account=account, venue=venue), received_at)]
+    if topic == "execution":
+        return [FillEvent(parse_fill(raw, account=account, venue=venue), received_at)]
+    if topic == "position":
+        return [PositionEvent(parse_position(raw, account=account, venue=venue),
+                              received_at)]
+    return [BalanceEvent(balance, received_at)
+            for balance in _wallet_coins(raw, what, account=account, updated_at=stamp,
+                                         venue=venue)]
+
+
+@_typed("stream message")
 def envelope_creation_time(message: object) -> int:
-    """A push's creationTime (venue ms), 0 when absent or unreadable."""
-    if isinstance(message, Mapping):
-        value = message.get("creationTime")
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+    """A push's creationTime (venue ms), 0 when absent; refused when unreadable."""
+    if isinstance(message, Mapping) and "creationTime" in message:
+        return _epoch(message["creationTime"], "stream message.creationTime")
     return 0
 
 
@@ -562,10 +687,12 @@ def decimal_arg(raw: object, name: str) -> Decimal | None:
         raise _invalid(str(exc)) from None
 
 
+@_typed("order ids")
 def order_ids(result: Mapping[str, Any], what: str) -> tuple[str, str]:
     """(orderId, orderLinkId) of a create/amend/cancel answer."""
     item = _Item(result, what)
-    return item.text("orderId"), item.text("orderLinkId", allow_empty=True, optional=True)
+    return (item.text("orderId", max_len=ID_MAX_LEN),
+            item.text("orderLinkId", allow_empty=True, optional=True, max_len=ID_MAX_LEN))
 
 
 __all__ = [
@@ -573,6 +700,7 @@ __all__ = [
     "PRIVATE_TOPICS", "SIDE", "SIDE_NAME", "TIME_IN_FORCE", "TIME_IN_FORCE_NAME",
     "amend_params", "create_params", "dec_str", "decimal_arg", "envelope_creation_time",
     "envelope_time", "order_ids", "parse_coin", "parse_fill", "parse_order", "parse_orders",
-    "parse_page", "parse_position", "parse_result", "parse_stream_message", "parse_wallet",
+    "parse_page", "parse_position", "parse_result", "parse_server_time",
+    "parse_stream_message", "parse_wallet",
     "ref_params", "result_category",
 ]

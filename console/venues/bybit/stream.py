@@ -10,12 +10,19 @@ What is Bybit's, and pybit's, here:
   accepts: with 1 its connect loop gives up even after a success) and one callback
   (`callback_function`) receives every frame.
 * The handshake: pybit logs in itself; we wait for the auth acknowledgement, then
-  subscribe to `PRIVATE_TOPICS` and wait for that acknowledgement. A refused login (or a
-  refused subscription) ends the stream with DOWN naming the profile: retrying with wrong
-  keys cannot help. The login's expiry covers a local clock running behind Bybit's.
-* Frames are parsed on the loop into domain events; a malformed one is logged and
-  counted (`ws_malformed`), never fatal; events outside the configured category and
-  symbols are dropped.
+  subscribe to `PRIVATE_TOPICS` and wait for that acknowledgement. A refused login
+  (`AuthRefused`: "authentication was refused", naming the profile) or a refused
+  subscription is DOWN and one ERROR line per episode, and is tried again only after
+  `auth_retry_base_ms` (doubling up to `auth_retry_max_ms`); the connector hears of it
+  (`on_refused`) and holds its REST calls back meanwhile. The login's expiry covers a
+  local clock running behind Bybit's.
+* Frames are parsed on the loop into domain events. Whatever is wrong with a frame
+  (not JSON, not an object, a field of the wrong type or size) is a
+  `MalformedVenueDataError` naming the field: the frame (or its one bad item) is
+  logged, counted (`ws_malformed`) and skipped, never fatal; pybit's own frame
+  decoding, which would stop the socket on a frame that is not a JSON object, is
+  replaced (`PybitPrivateSocket._on_message`). Events outside the configured category
+  and symbols are dropped.
 * pybit is pointed at `config.ws_private_url` by a subclass whose `_connect` ignores the
   URL pybit composes (`PRIVATE_WSS` is module-global, so patching it would redirect every
   socket in the process).
@@ -51,6 +58,7 @@ from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import MalformedVenueDataError
 from console.venues._common.errors import profile_label, scrub
 from console.venues._common.supervisor import (
+    AuthRefused,
     ConnectRefused,
     Received,
     ReconnectPolicy,
@@ -122,6 +130,20 @@ class PybitPrivateSocket(WebSocket):  # type: ignore[misc]
     def _connect(self, url: str) -> None:
         super()._connect(self._target_url)
 
+    def _on_message(self, message: str) -> None:
+        """pybit's own `_on_message` runs json.loads and `message.get` on whatever
+        arrives: a frame that is not JSON, or JSON that is not an object, raises there,
+        and pybit then stops the socket for good. Here such a frame goes to the callback
+        as it is, to be refused as malformed (logged, counted) while the stream goes on."""
+        try:
+            decoded: Any = json.loads(message)
+        except (ValueError, RecursionError):
+            decoded = message
+        if isinstance(decoded, Mapping) and (decoded.get("ret_msg") == "pong"
+                                             or decoded.get("op") == "pong"):
+            return  # pybit's custom pong, as pybit itself drops it
+        self.callback(decoded)
+
     def send_json(self, message: Mapping[str, Any]) -> None:
         self.ws.send(json.dumps(message))
 
@@ -169,6 +191,22 @@ def pybit_socket(spec: SocketSpec) -> PrivateSocket:
     return PybitPrivateSocket(spec)
 
 
+_KNOWN_TOPICS: Final = frozenset(PRIVATE_TOPICS)
+
+
+def _quoted(value: object) -> str:
+    """A venue's message text fit for a log line and an event detail: control
+    characters and lone surrogates escaped (as repr does), at most 200 characters."""
+    return repr(str(value))[1:-1][:200]
+
+
+def _topic_label(message: object) -> str:
+    """The telemetry label of a frame: one of our topics, else "other" (a label taken
+    from venue text could be anything, of any length)."""
+    topic = message.get("topic") if isinstance(message, Mapping) else None
+    return topic if isinstance(topic, str) and topic in _KNOWN_TOPICS else "other"
+
+
 class _Handshake:
     """The auth and subscribe acknowledgements of one socket, set from pybit's thread."""
 
@@ -184,12 +222,12 @@ class _Handshake:
         op = message.get("op")
         if op == "auth":
             self.auth_ok = message.get("success") is True
-            self.detail = str(message.get("ret_msg", ""))
+            self.detail = _quoted(message.get("ret_msg", ""))
             self.auth.set()
             return True
         if op == "subscribe":
             self.subscribe_ok = message.get("success") is True
-            self.detail = str(message.get("ret_msg", ""))
+            self.detail = _quoted(message.get("ret_msg", ""))
             self.subscribed.set()
             return True
         return op in ("unsubscribe", "pong", "ping")
@@ -204,7 +242,9 @@ class BybitPrivateStream:
                  clock_offset_ms: Callable[[], int] = lambda: 0,
                  socket_factory: SocketFactory | None = None,
                  sleep: Callable[[float], Any] = asyncio.sleep,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random,
+                 on_refused: Callable[[ConnectRefused], None] | None = None,
+                 on_connected: Callable[[], None] | None = None) -> None:
         self.config = config
         self.profile = profile
         self._api_key = api_key
@@ -216,8 +256,12 @@ class BybitPrivateStream:
         self._sleep = sleep
         self._rand = rand
         self._stopping = threading.Event()
+        self._on_refused = on_refused
+        self._on_connected = on_connected
         self.policy = ReconnectPolicy(config.ws_reconnect_attempts,
-                                      config.ws_reconnect_base_ms, config.ws_reconnect_max_ms)
+                                      config.ws_reconnect_base_ms, config.ws_reconnect_max_ms,
+                                      refused_base_ms=config.auth_retry_base_ms,
+                                      refused_max_ms=config.auth_retry_max_ms)
 
     def __repr__(self) -> str:
         return f"BybitPrivateStream(account={self.config.account!r}, profile={self.profile!r})"
@@ -232,7 +276,8 @@ class BybitPrivateStream:
         supervisor = StreamSupervisor(
             partial(self._open, loop, executor), self._parse, venue=VENUE,
             account=self.config.account, policy=self.policy, telemetry=self._telemetry,
-            clock_ms=self._clock_ms, sleep=self._sleep, rand=self._rand, scrub=self._scrub)
+            clock_ms=self._clock_ms, sleep=self._sleep, rand=self._rand, scrub=self._scrub,
+            on_refused=self._on_refused, on_connected=self._on_connected)
         events = supervisor.events()
         try:
             async for event in events:
@@ -243,24 +288,29 @@ class BybitPrivateStream:
             await asyncio.to_thread(executor.shutdown, True)
 
     def _parse(self, frame: Received) -> list[VenueEvent]:
+        """One frame as events. Every problem with it is a `MalformedVenueDataError`
+        (the parsers raise nothing else): the frame, or the one bad item of it, is
+        logged without its content (a venue's text may be anything) and counted
+        (ws_malformed), and the stream goes on."""
         message = frame.message
-        if not isinstance(message, Mapping) or "topic" not in message:
-            log.debug("bybit %s: ignoring control frame %r", self.config.account, message)
+        if isinstance(message, Mapping) and "topic" not in message:
+            log.debug("bybit %s: ignoring control frame (op %.40r)", self.config.account,
+                      message.get("op"))
             return []
-        created = envelope_creation_time(message)
-        if created:
-            latency = frame.received_at + self._clock_offset_ms() - created
-            self._telemetry.observe_latency("ws", float(max(0, latency)),
-                                            (("topic", str(message.get("topic"))),))
+        topic = _topic_label(message)
         try:
+            created = envelope_creation_time(message)
             events, problems = parse_stream_message(message, account=self.config.account,
                                                     received_at=frame.received_at)
         except MalformedVenueDataError as exc:
-            events, problems = [], [str(exc)]
+            created, events, problems = 0, [], [str(exc)]
+        if created:
+            latency = frame.received_at + self._clock_offset_ms() - created
+            self._telemetry.observe_latency("ws", float(max(0, latency)), (("topic", topic),))
         for problem in problems:
             log.warning("bybit %s: dropped a private-stream item: %s", self.config.account,
-                        problem)
-            self._telemetry.count("ws_malformed", (("topic", str(message.get("topic"))),))
+                        self._scrub(problem))
+            self._telemetry.count("ws_malformed", (("topic", topic),))
         return [e for e in events if self._in_scope(e)]
 
     def _in_scope(self, event: VenueEvent) -> bool:
@@ -329,10 +379,10 @@ class BybitPrivateStream:
             if not wait_for_event(handshake.auth, timeout, self._stopping):
                 raise RetryConnect(f"no answer to the login within {timeout:g} s")
             if not handshake.auth_ok:
-                raise ConnectRefused(f"{VENUE}: private stream login refused "
-                                     f"({self._scrub(handshake.detail)}): check the API "
-                                     f"key/secret of {profile_label(self.profile)} and the "
-                                     "system clock")
+                raise AuthRefused(f"{VENUE}: authentication was refused at the private "
+                                  f"stream login ({self._scrub(handshake.detail)}): "
+                                  f"check the API key/secret of "
+                                  f"{profile_label(self.profile)} and the system clock")
             socket.send_json({"op": "subscribe", "req_id": f"recon-{generation}",
                               "args": list(PRIVATE_TOPICS)})
             if not wait_for_event(handshake.subscribed, timeout, self._stopping):
