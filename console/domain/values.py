@@ -52,7 +52,7 @@ def to_decimal(raw: object, field: str, *, allow_empty: bool = False) -> Decimal
         value = raw
     elif isinstance(raw, bool | float):
         raise DomainValueError(
-            f"{field}: {raw!r} is not an exact decimal (got {type(raw).__name__})")
+            f"{field}: {_shown(raw)} is not an exact decimal (got {type(raw).__name__})")
     elif isinstance(raw, int):
         value = Decimal(raw)
     elif isinstance(raw, str):
@@ -72,7 +72,7 @@ def to_decimal(raw: object, field: str, *, allow_empty: bool = False) -> Decimal
             return None
         raise DomainValueError(f"{field}: missing")
     else:
-        raise DomainValueError(f"{field}: {raw!r} is not a number (got {type(raw).__name__})")
+        raise DomainValueError(f"{field}: {_shown(raw)} is not a number (got {type(raw).__name__})")
     if not value.is_finite():
         raise DomainValueError(f"{field}: {_clip(str(raw))!r} is not a finite number")
     check_bounds(value, field)
@@ -95,6 +95,13 @@ def check_bounds(value: Decimal, field: str) -> Decimal:
     return value
 
 
+def _shown(raw: object, limit: int = 60) -> str:
+    """A venue value quoted in an error: its repr (which escapes lone surrogates and
+    control characters), bounded, so a hostile list or string cannot flood a log."""
+    text = repr(raw)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _clip(text: str, limit: int = 40) -> str:
     """Venue text quoted in an error: bounded, and safe to log (no lone surrogates)."""
     safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -110,14 +117,14 @@ def require_decimal(raw: object, field: str) -> Decimal:
 def non_negative(raw: object, field: str) -> Decimal:
     value = require_decimal(raw, field)
     if value < 0:
-        raise DomainValueError(f"{field}: {raw!r} is negative")
+        raise DomainValueError(f"{field}: {_shown(raw)} is negative")
     return value
 
 
 def positive(raw: object, field: str) -> Decimal:
     value = require_decimal(raw, field)
     if value <= 0:
-        raise DomainValueError(f"{field}: {raw!r} must be greater than zero")
+        raise DomainValueError(f"{field}: {_shown(raw)} must be greater than zero")
     return value
 
 
@@ -126,33 +133,33 @@ def to_enum(enum: type[E], raw: object, field: str, mapping: dict[str, E] | None
     if isinstance(raw, enum):
         return raw
     if not isinstance(raw, str):
-        raise DomainValueError(f"{field}: {raw!r} is not a string")
+        raise DomainValueError(f"{field}: {_shown(raw)} is not a string")
     if mapping is not None:
         if raw in mapping:
             return mapping[raw]
         known = ", ".join(sorted(mapping))
-        raise DomainValueError(f"{field}: unknown value {raw!r} (known: {known})")
+        raise DomainValueError(f"{field}: unknown value {_shown(raw)} (known: {known})")
     try:
         return enum(raw)
     except ValueError:
         known = ", ".join(str(m.value) for m in enum)
-        raise DomainValueError(f"{field}: unknown value {raw!r} (known: {known})") from None
+        raise DomainValueError(f"{field}: unknown value {_shown(raw)} (known: {known})") from None
 
 
 def to_epoch_ms(raw: object, field: str) -> int:
     if isinstance(raw, bool):
-        raise DomainValueError(f"{field}: {raw!r} is not a timestamp")
+        raise DomainValueError(f"{field}: {_shown(raw)} is not a timestamp")
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, str) and _INTEGER.fullmatch(raw):
         value = int(raw)
     else:
         shown = _clip(raw) if isinstance(raw, str) else raw
-        raise DomainValueError(f"{field}: {shown!r} is not an epoch-millisecond timestamp")
+        raise DomainValueError(f"{field}: {_shown(shown)} is not an epoch-millisecond timestamp")
     if value < 0:
-        raise DomainValueError(f"{field}: {raw!r} is negative")
+        raise DomainValueError(f"{field}: {_shown(raw)} is negative")
     if value > MAX_EPOCH_MS:
-        raise DomainValueError(f"{field}: {raw!r} is beyond the year 9999")
+        raise DomainValueError(f"{field}: {_shown(raw)} is beyond the year 9999")
     return value
 
 

@@ -75,3 +75,12 @@ def test_error_texts_quote_venue_text_safely() -> None:
     message = str(caught.value)
     message.encode("utf-8")  # printable and loggable
     assert len(message) < 120
+
+
+def test_a_hostile_value_is_quoted_bounded() -> None:
+    with pytest.raises(DomainValueError) as caught:
+        to_decimal(["x"] * 10_000, "qty")
+    assert len(str(caught.value)) < 150
+    with pytest.raises(DomainValueError) as caught:
+        to_epoch_ms({"k": "v" * 10_000}, "t")
+    assert len(str(caught.value)) < 150
