@@ -62,6 +62,9 @@ class ErrorClass(StrEnum):
 
     RATE_LIMITED = "rate_limited"
     TRANSIENT = "transient"
+    SERVER = "server"
+    """A venue code table's category only, never a label: transient for a read, an
+    unknown outcome for a write."""
     UNKNOWN_OUTCOME = "unknown_outcome"
     NOT_FOUND = "not_found"
     DUPLICATE = "duplicate"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from enum import StrEnum
 from typing import Any, Final
 
 from pybit.exceptions import FailedRequestError, InvalidRequestError
@@ -49,6 +48,7 @@ from console.venues._common.errors import (
     reset_hint_ms,
     scrub,
 )
+from console.venues._common.errors import ErrorClass as Kind
 from console.venues._common.errors import (
     error_for_http_status as _error_for_http_status,
 )
@@ -63,22 +63,9 @@ class DuplicateClientOrderIdError(errors.DuplicateClientOrderIdError):
     """The orderLinkId is already in use (110072 / 170141): an earlier attempt got through."""
 
 
-class Kind(StrEnum):
-    """How a retCode must be handled; also the `class` label of the rest_errors counter
-    (the same labels as `_common.errors.ErrorClass`, plus SERVER)."""
-
-    RATE_LIMITED = "rate_limited"
-    TRANSIENT = "transient"
-    SERVER = "server"            # transient for reads, unknown outcome for writes
-    UNKNOWN_OUTCOME = "unknown_outcome"
-    NOT_FOUND = "not_found"
-    DUPLICATE = "duplicate"
-    AUTH = "auth"
-    CLOCK = "clock"
-    MALFORMED = "malformed"
-    FATAL = "fatal"
-
-
+# How a retCode must be handled: `Kind` is the shared `ErrorClass` (also the `class` label
+# of the rest_errors counter), SERVER included for codes that mean "the server may or may
+# not have done it".
 RET_CODES: Final[Mapping[int, Kind]] = {
     10000: Kind.SERVER,        # server timeout
     10016: Kind.SERVER,        # internal server error / service restarting
