@@ -376,7 +376,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     asyncio.run(serve(venue=args.venue or _sim_front_ends()[0], host=args.host, port=args.port,
                       scenario=args.scenario, api_key=args.api_key,
                       api_secret=args.api_secret, faults=args.faults, seed=args.seed,
-                      ready=ready, allow_remote=args.allow_remote))
+                      ready=ready, allow_remote=args.allow_remote, market=args.market))
     return 0
 
 
@@ -599,6 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "URLs and credentials; serve until SIGINT/SIGTERM.")
     sim.add_argument("--venue", choices=_LazyChoices(_sim_front_ends), metavar="VENUE",
                      help="whose protocol to serve: %(choices)s (default: the first)")
+    sim.add_argument("--market", metavar="MARKET",
+                     help="for a venue whose markets live on separate hosts (binance: usdm, "
+                          "spot): whose URLs to print (default: the venue's first)")
     sim.add_argument("--host", default="127.0.0.1",
                      help="a loopback address (default 127.0.0.1); others need --allow-remote")
     sim.add_argument("--allow-remote", action="store_true",
@@ -621,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("--config", metavar="PATH", help=cfg_help)
     creds.set_defaults(func=cmd_credentials)
 
-    from console.venues.registry import VENUES, venue_names
+    from console.venues.registry import DEFAULT_VENUE, VENUES, venue_names
 
     prof = sub.add_parser("profiles", help="list, show or add venue profiles",
                           description="A venue's own settings (the options after --venue) "
@@ -629,7 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("action", choices=["list", "show", "add"], nargs="?", default="list")
     prof.add_argument("name", nargs="?")
     prof.add_argument("--config", metavar="PATH", help=cfg_help)
-    prof.add_argument("--venue", default=venue_names()[0],
+    prof.add_argument("--venue", default=DEFAULT_VENUE,
                       help=f"one of {', '.join(venue_names())} (default: %(default)s)")
     prof.add_argument("--network", default="testnet", choices=["testnet", "mainnet", "custom"])
     prof.add_argument("--rest-url")

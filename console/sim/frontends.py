@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from console.errors import ConfigError
+from console.sim.binance.spec import SPEC as BINANCE
 from console.sim.bybit.spec import SPEC as BYBIT
 from console.sim.protocol.spec import FrontEndBuilder, FrontEndSpec
 
@@ -27,7 +28,7 @@ def _registry(*specs: FrontEndSpec) -> Mapping[str, FrontEndSpec]:
     return MappingProxyType(table)
 
 
-FRONT_ENDS: Final[Mapping[str, FrontEndSpec]] = _registry(BYBIT)
+FRONT_ENDS: Final[Mapping[str, FrontEndSpec]] = _registry(BYBIT, BINANCE)
 DEFAULT_FRONT_END: Final = next(iter(FRONT_ENDS))
 
 

@@ -79,9 +79,12 @@ def build_sim(*, venue: str | None = None, scenario: str | None = None,
               faults: str | Faults | None = None, seed: int = 7,
               exchange: SimExchange | None = None, account: str = ACCOUNT,
               rate_limits: RateLimiter | Mapping[str, int] | None = None,
-              clock_ms: Callable[[], int] | None = None) -> SimSetup:
-    """The exchange (fresh, or `exchange` as given) and a front-end of `venue` over it."""
+              clock_ms: Callable[[], int] | None = None,
+              market: str | None = None) -> SimSetup:
+    """The exchange (fresh, or `exchange` as given) and a front-end of `venue` over it;
+    `market` picks the URLs of a venue whose markets live on separate hosts."""
     spec = front_end(venue or DEFAULT_FRONT_END)
+    category = spec.market(market)
     if (api_key is None) != (api_secret is None):
         raise ConfigError("give both --api-key and --api-secret, or neither")
     if exchange is None:
@@ -94,7 +97,8 @@ def build_sim(*, venue: str | None = None, scenario: str | None = None,
     key = ApiKey(api_key or secrets.token_hex(KEY_BYTES),
                  api_secret or secrets.token_hex(SECRET_BYTES), account)
     built = spec.build(exchange, keys=KeyStore([key]), faults=faults,
-                       rate_limits=rate_limits, clock_ms=clock_ms, seed=seed)
+                       rate_limits=rate_limits, clock_ms=clock_ms, seed=seed,
+                       market=category)
     return SimSetup(exchange, built, key, scenario)
 
 
@@ -138,11 +142,12 @@ async def serve(*, venue: str | None = None, host: str = "127.0.0.1", port: int 
                 scenario: str | None = None, api_key: str | None = None,
                 api_secret: str | None = None, faults: str | None = None, seed: int = 7,
                 ready: Callable[[dict[str, str | None]], None] | None = None,
-                stop_event: asyncio.Event | None = None, allow_remote: bool = False) -> None:
+                stop_event: asyncio.Event | None = None, allow_remote: bool = False,
+                market: str | None = None) -> None:
     """Serve the sim until `stop_event` is set (or SIGINT/SIGTERM in the main thread)."""
     host = check_listen_host(host, allow_remote=allow_remote)
     setup = build_sim(venue=venue, scenario=scenario, api_key=api_key,
-                      api_secret=api_secret, faults=faults, seed=seed)
+                      api_secret=api_secret, faults=faults, seed=seed, market=market)
     await _start(setup.front_end, host, port)
     stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()

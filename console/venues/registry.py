@@ -21,13 +21,18 @@ from typing import Any, Final
 
 from console.errors import ConfigError
 from console.profiles import SIM_VENUE, available_venues, unavailable_venue
+from console.venues.binance.spec import SPEC as BINANCE
 from console.venues.bybit.spec import SPEC as BYBIT
 from console.venues.spec import Connection, ConnectorSpec, Endpoints, SettingField
 
 VENUES: Final[Mapping[str, ConnectorSpec[Any]]] = MappingProxyType({
-    spec.name: spec for spec in (BYBIT,)
+    spec.name: spec for spec in (BINANCE, BYBIT)
 })
 """Every venue connector of this build, by name."""
+
+DEFAULT_VENUE: Final = BYBIT.name
+"""The venue `profiles add` assumes without `--venue`: the first connector this product
+had, kept so that scripts written before Binance existed still mean the same."""
 
 
 def connector(name: str) -> ConnectorSpec[Any]:
@@ -47,6 +52,6 @@ def venue_names() -> tuple[str, ...]:
 
 
 __all__ = [
-    "SIM_VENUE", "VENUES", "Connection", "ConnectorSpec", "Endpoints", "SettingField",
-    "connector", "venue_names",
+    "DEFAULT_VENUE", "SIM_VENUE", "VENUES", "Connection", "ConnectorSpec", "Endpoints",
+    "SettingField", "connector", "venue_names",
 ]

@@ -11,6 +11,8 @@ adding a connector without adding it here cannot pass CI.
 Harnesses:
 * ``sim``: `SimVenue` over a `SimExchange`, in process.
 * ``bybit``: `BybitVenue` (real pybit) over the simulated Bybit front-end on loopback.
+* ``binance``: `BinanceVenue` (real ccxt, USD-M futures) over the simulated Binance
+  front-end on loopback.
 
 Each backend exposes the exchange behind it, so a test arranges the venue's state
 directly (marks, hand fills) and checks what the port reports. The exchange runs on a
@@ -34,7 +36,9 @@ from canary import CANARY_KEY, CANARY_SECRET
 from console.domain import Category
 from console.engine.ports import VenuePort
 from console.sim import DEFAULT_INSTRUMENTS, SimExchange, SimVenue, linear
+from console.sim.binance import BinanceFrontEnd
 from console.sim.bybit import BybitFrontEnd
+from console.venues.binance import BinanceConfig, BinanceVenue
 from console.venues.bybit import BybitConfig, BybitVenue
 from console.venues.registry import VENUES
 
@@ -116,10 +120,28 @@ async def bybit_backend() -> AsyncIterator[Harness]:
         await front_end.stop()
 
 
+@asynccontextmanager
+async def binance_backend() -> AsyncIterator[Harness]:
+    """`BinanceVenue` (real ccxt) on USD-M futures over the simulated Binance front-end."""
+    clock = Clock()
+    exchange = _exchange(clock, "binance")
+    front_end = BinanceFrontEnd(exchange, credentials={KEY: (SECRET, ACCOUNT)})
+    await front_end.start()
+    config = BinanceConfig(account=ACCOUNT, market=Category.LINEAR,
+                           rest_url=front_end.rest_url, ws_private_url=front_end.ws_private_url,
+                           retry_base_ms=20, timeout_s=3.0)
+    venue = BinanceVenue(config, KEY, SECRET, profile="contract")
+    try:
+        yield Harness("binance", exchange, venue, clock)
+    finally:
+        await venue.aclose()
+        await front_end.stop()
+
+
 HarnessFactory = Callable[[], AbstractAsyncContextManager[Harness]]
 
 HARNESSES: Final[Mapping[str, HarnessFactory]] = MappingProxyType({
-    "sim": sim_backend, "bybit": bybit_backend})
+    "sim": sim_backend, "bybit": bybit_backend, "binance": binance_backend})
 
 
 def suite_venues() -> tuple[str, ...]:

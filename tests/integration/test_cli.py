@@ -113,15 +113,15 @@ def profiles_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, check=False, env=env)
 
 
-NO_CONNECTOR = "venue 'binance' has no connector in this build; available: bybit, sim"
+NO_CONNECTOR = "venue 'okx' has no connector in this build; available: binance, bybit, sim"
 
 
 def test_profiles_add_offers_the_registry_venues_and_refuses_others(tmp_path: Path) -> None:
     config = tmp_path / "profiles.toml"
     helped = profiles_cli(config, "--help")
-    assert "one of bybit, sim" in helped.stdout
+    assert "one of binance, bybit, sim" in helped.stdout
     assert "--category" in helped.stdout and "--settle-coin" in helped.stdout
-    refused = profiles_cli(config, "add", "b", "--venue", "binance")
+    refused = profiles_cli(config, "add", "b", "--venue", "okx")
     assert refused.returncode == 1 and NO_CONNECTOR in refused.stderr
     assert not config.exists()
     foreign = profiles_cli(config, "add", "s", "--venue", "sim", "--category", "spot")
@@ -146,7 +146,7 @@ def test_profiles_add_writes_the_venue_table_and_show_prints_it(tmp_path: Path) 
     assert "category=spot" in desk and "settle_coin=USDC" in desk
 
 
-def test_an_old_layout_file_still_loads_and_a_file_naming_binance_is_refused(
+def test_an_old_layout_file_still_loads_and_a_file_naming_an_unknown_venue_is_refused(
         tmp_path: Path) -> None:
     config = tmp_path / "profiles.toml"
     config.write_text('[profiles.old]\nvenue = "bybit"\ncategory = "inverse"\n'
@@ -156,7 +156,7 @@ def test_an_old_layout_file_still_loads_and_a_file_naming_binance_is_refused(
     assert "[profiles.old.bybit]" in shown.stdout and 'category = "inverse"' in shown.stdout
     assert shown.stderr.count("WARNING") == 1 and "old layout" not in shown.stdout
     assert "[profiles.NAME.<venue>]" in shown.stderr
-    config.write_text('[profiles.b]\nvenue = "binance"\n', encoding="utf-8")
+    config.write_text('[profiles.b]\nvenue = "okx"\n', encoding="utf-8")
     refused = profiles_cli(config, "list")
     assert refused.returncode == 1 and NO_CONNECTOR in refused.stderr
     assert "profile 'b'" in refused.stderr and "key venue" in refused.stderr

@@ -169,9 +169,11 @@ def test_integer_decimals_are_exact(tmp_path: Path) -> None:
     ('[profiles.p]\nvenue = "bybit"\n[profiles.p.policy.retry]\ntries = 0\n',
      ["policy.retry.tries"]),
     ('[profiles.p]\nvenue = "kraken"\n',
-     ["key venue", "venue 'kraken' has no connector in this build; available: bybit, sim"]),
-    ('[profiles.p]\nvenue = "binance"\n',
-     ["key venue", "venue 'binance' has no connector in this build; available: bybit, sim"]),
+     ["key venue", "venue 'kraken' has no connector in this build; available: binance, "
+                   "bybit, sim"]),
+    ('[profiles.p]\nvenue = "okx"\n',
+     ["key venue", "venue 'okx' has no connector in this build; available: binance, bybit, "
+                   "sim"]),
     ('[profiles.p]\nvenue = "deribit"\n', ["venue 'deribit' has no connector"]),
     ('[profiles.p]\nvenue = 3\n', ["key venue", "must be a string"]),
     ('[profiles.p]\nnetwork = "testnet"\n', ["key venue", "is required", '"bybit" | "sim"']),
@@ -278,9 +280,9 @@ def test_parse_profile_is_the_readers_check() -> None:
     made = parse_profile("x", {"venue": "bybit", "bybit": {"category": "spot"}}, venues=VENUES)
     assert made.settings == BybitSettings(Category.SPOT, "USDT")
     with pytest.raises(ConfigError) as info:
-        parse_profile("x", {"venue": "binance"}, venues=VENUES)
-    assert str(info.value) == ("profile 'x': key venue: venue 'binance' has no connector in "
-                               "this build; available: bybit, sim")
+        parse_profile("x", {"venue": "okx"}, venues=VENUES)
+    assert str(info.value) == ("profile 'x': key venue: venue 'okx' has no connector in "
+                               "this build; available: binance, bybit, sim")
     with pytest.raises(ConfigError, match="profile name"):
         parse_profile("a b", {"venue": "bybit"}, venues=VENUES)
     with pytest.raises(ConfigError, match=r"key bybit\.settle_coin"):

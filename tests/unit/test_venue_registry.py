@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_build_offers_its_connectors_and_the_sim() -> None:
-    assert list(VENUES) == ["bybit"]
-    assert venue_names() == ("bybit", "sim")
+    assert list(VENUES) == ["binance", "bybit"]
+    assert venue_names() == ("binance", "bybit", "sim")
     for name, spec in VENUES.items():
         assert spec.name == name and spec.title
         assert (ROOT / "console" / "venues" / name / "spec.py").is_file()
@@ -52,12 +52,12 @@ def test_the_build_offers_its_connectors_and_the_sim() -> None:
         VENUES["binance"] = BYBIT  # type: ignore[index]
 
 
-@pytest.mark.parametrize("name", ["binance", "deribit", "kraken"])
+@pytest.mark.parametrize("name", ["okx", "deribit", "kraken"])
 def test_a_venue_without_connector_is_refused_by_name(name: str) -> None:
     with pytest.raises(ConfigError) as info:
         connector(name)
     assert str(info.value) == (f"venue {name!r} has no connector in this build; "
-                               "available: bybit, sim")
+                               "available: binance, bybit, sim")
 
 
 def test_the_sim_is_not_a_connector() -> None:
@@ -228,3 +228,11 @@ def test_every_sim_front_end_package_is_in_its_independence_contract() -> None:
                    and all(m.startswith("console.sim.") for m in c["modules"])]
     assert len(independent) == 1, independent
     assert set(independent[0]["modules"]) == {f"console.sim.{name}" for name in FRONT_ENDS}
+
+
+def test_profiles_add_assumes_bybit_without_venue() -> None:
+    """Registering a venue that sorts first must not change what `profiles add` means."""
+    from console.venues.registry import DEFAULT_VENUE, VENUES
+
+    assert DEFAULT_VENUE == "bybit" and DEFAULT_VENUE in VENUES
+    assert sorted(VENUES)[0] != DEFAULT_VENUE  # binance sorts first: the default is kept

@@ -23,9 +23,11 @@ def build(exchange: SimExchange, *,
           faults: str | Faults | None = None,
           rate_limits: RateLimiter | Mapping[str, int] | None = None,
           clock_ms: Callable[[], int] | None = None,
-          seed: int = 7) -> FrontEnd:
+          seed: int = 7, market: Category | None = None) -> FrontEnd:
     """A Bybit front-end over `exchange`, serving those of `CATEGORIES` the exchange has
-    instruments of (a fresh key per account when `keys` is None)."""
+    instruments of (a fresh key per account when `keys` is None). One host serves every
+    category (the unified account), so `market` selects nothing."""
+    del market
     credentials = keys if keys is not None else KeyStore.generate(exchange.accounts())
     listed = {instrument.category for instrument in exchange.instruments()}
     return BybitFrontEnd(exchange, credentials=credentials, faults=faults,

@@ -277,11 +277,13 @@ class EventHub(Generic[P]):
 
     # -- the aiohttp handler ---------------------------------------------------------
 
-    def websocket(self, factory: SessionFactory[P]
+    def websocket(self, factory: SessionFactory[P], *, heartbeat: float | None = None
                   ) -> Callable[[web.Request], Awaitable[web.WebSocketResponse]]:
-        """An aiohttp handler that serves one session made by `factory` per connection."""
+        """An aiohttp handler that serves one session made by `factory` per connection;
+        `heartbeat`: send a ping frame that often (seconds), as venues that ping do."""
         async def handle(request: web.Request) -> web.WebSocketResponse:
-            ws = web.WebSocketResponse(autoping=True, timeout=CLOSE_TIMEOUT_S)
+            ws = web.WebSocketResponse(autoping=True, timeout=CLOSE_TIMEOUT_S,
+                                       heartbeat=heartbeat)
             await ws.prepare(request)
             session = factory(self, ws, request, f"sim-{self.next_serial()}")
             self.add(session)

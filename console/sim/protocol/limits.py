@@ -63,6 +63,17 @@ class RateLimiter:
     def reset(self) -> None:
         self._used.clear()
 
+    def used(self, uid: str, bucket: str, now_ms: int) -> int:
+        """Units spent in the window ending at `now_ms`, taking none (venues that tell the
+        used weight on answers that cost nothing)."""
+        used = self._used.get((uid, bucket))
+        if used is None:
+            return 0
+        horizon = now_ms - self.window_ms
+        while used and used[0] <= horizon:
+            used.popleft()
+        return len(used)
+
     def take(self, uid: str, bucket: str, now_ms: int, units: int = 1) -> Quota:
         """Consume up to `units` of the budget; `granted` says how many were available."""
         limit = self.limit(bucket)
