@@ -47,6 +47,8 @@ import pathlib, re, sys
 listing, internal = sys.argv[1], pathlib.Path(sys.argv[2])
 mods = {line.strip() for line in open(listing) if line.strip()}
 need = ["console.sim.scenarios", "console.sim.bybit.server", "console.bootstrap_gui",
+        "console.sim.binance.server", "console.venues.binance.client",
+        "ccxt.async_support.binance", "ccxt.async_support.binanceusdm",
         "console.version", "keyring.backends.SecretService", "secretstorage",
         "jeepney.io.blocking", "alembic.op", "pybit.unified_trading", "aiohttp",
         "prometheus_client", "platformdirs", "tenacity", "qasync", "pyqtgraph", "numpy",
@@ -151,6 +153,25 @@ if again["discrepancies"]["total"] != 0 or rc_again != 0:
 print(f"identical after removing volatile fields (exit {rc_frozen}); "
       "second frozen run on the same ledger: nothing to do")
 PY
+
+step "frozen app serves the Binance sim (both markets from the front-end registry)"
+for market in usdm spot; do
+  "$app" sim --venue binance --market "$market" > "$work/sim-$market.txt" 2>&1 &
+  sim_pid=$!
+  for _ in $(seq 1 100); do
+    [ -s "$work/sim-$market.txt" ] && break
+    sleep 0.2
+  done
+  kill "$sim_pid" 2>/dev/null || true
+  wait "$sim_pid" 2>/dev/null || true
+  "$py" - "$work/sim-$market.txt" "$market" <<'PY' || fail "frozen sim --venue binance --market $market"
+import json, sys
+info = json.loads(open(sys.argv[1]).readline())
+path = {"usdm": "/private/ws", "spot": "/ws-api/v3"}[sys.argv[2]]
+assert info["venue"] == "binance" and info["ws_private_url"].endswith(path), info
+print(f"{sys.argv[2]}: {info['rest_url']} {info['ws_private_url']}")
+PY
+done
 
 step "frozen app loads the PostgreSQL driver (psycopg binary + libpq)"
 rc=0
