@@ -81,6 +81,12 @@ class VenuePort(Protocol):
         `CapabilityUnsupported` without `dead_man_switch`."""
         ...
 
+    def dead_man_state(self) -> DeadManState | None:
+        """How the dead-man's switch stands after the last arm, refresh or disarm (a failed
+        refresh in `last_error`); None without `dead_man_switch` or before anything was
+        asked of it. Synchronous and from memory: the window reads it every second."""
+        ...
+
     async def fetch_open_orders(self) -> list[Order]:
         """Every open order (active and untriggered) in the configured scope, all pages."""
         ...

@@ -95,6 +95,9 @@ class ChaosVenue:
     async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
         return await self.inner.set_dead_man_switch(timeout_ms)
 
+    def dead_man_state(self) -> DeadManState | None:
+        return self.inner.dead_man_state()
+
     # -- requests, with simulated latency --------------------------------------------------
 
     async def _timed(self, call: Callable[[], Any]) -> Any:

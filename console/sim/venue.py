@@ -318,6 +318,9 @@ class SimVenue:
         raise CapabilityUnsupported("the in-process sim venue has no dead-man's switch",
                                     venue=self.venue)
 
+    def dead_man_state(self) -> DeadManState | None:
+        return None
+
     # -- private stream --------------------------------------------------------------------
 
     async def stream(self) -> AsyncGenerator[VenueEvent, None]:

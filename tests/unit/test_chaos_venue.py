@@ -28,7 +28,8 @@ def test_chaos_venue_defines_every_port_member_itself() -> None:
     members = port_members()
     assert {"venue", "account", "calls", "capabilities", "categories", "priority",
             "priority_calls", "warm_priority_lane", "cancel_all_ids", "rate_budget",
-            "set_dead_man_switch", "fetch_open_orders", "stream", "aclose"} <= members
+            "set_dead_man_switch", "dead_man_state", "fetch_open_orders", "stream",
+            "aclose"} <= members
     assert ChaosVenue.__bases__ == (object,)  # nothing to inherit a member from
     own = set(vars(ChaosVenue)) | set(ChaosVenue.__annotations__)
     assert sorted(members - own) == []
@@ -57,6 +58,7 @@ def test_chaos_venue_forwards_to_the_sim() -> None:
     assert port.capabilities == inner.capabilities
     assert port.categories == inner.categories
     assert port.rate_budget() == inner.rate_budget()
+    assert port.dead_man_state() is None and inner.dead_man_state() is None
     with port.priority():
         pass
 

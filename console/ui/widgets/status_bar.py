@@ -1,6 +1,8 @@
 """The status bar: what money is at stake (a permanent SIMULATED / TESTNET / MAINNET
-badge), where, how the connections are, when the book was last verified, and whether new
-risk may be taken. Refreshed once a second from memory (metrics, risk state): no I/O."""
+badge), where, how the connections are, whether the venue's dead-man's switch guards the
+orders, when the book was last verified, and whether new risk may be taken. Refreshed once
+a second from memory (metrics, risk state, the venue port's last dead-man's switch
+answer): no I/O."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from html import escape
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
+from console.domain.capabilities import DeadManState
 from console.domain.events import ConnectionState
 from console.domain.reconciliation import RunStatus
 from console.ui.controller import ConsoleController
@@ -41,6 +44,9 @@ class StatusPanel:
         self.stage = QLabel(bar)
         self.rest = QLabel(bar)
         self.ws = QLabel(bar)
+        self.dead_man = QLabel(bar)
+        self.dead_man.setObjectName("deadMan")
+        self.dead_man.hide()
         self.last_ok = QLabel(bar)
         self.risk = QLabel(bar)
         self.resume = QPushButton("Resume…", bar)
@@ -48,7 +54,8 @@ class StatusPanel:
         bar.addWidget(self.badge)
         bar.addWidget(self.identity)
         permanent: tuple[QWidget, ...] = (self.stage, self.progress, self.rest, self.ws,
-                                          self.last_ok, self.risk, self.resume)
+                                          self.dead_man, self.last_ok, self.risk,
+                                          self.resume)
         for widget in permanent:
             bar.addPermanentWidget(widget)
         controller.run_started.connect(self._run_started)
@@ -113,6 +120,7 @@ class StatusPanel:
         self.last_ok.setToolTip(
             f"{fmt_utc(c.last_ok_at)}; red after {age_limit // 1000} s without a successful run")
         self.last_ok.setProperty("stale", stale)
+        self._show_dead_man(c.session.venue.dead_man_state(), now)
         risk = c.session.risk
         if risk.halted:
             text = self._span(Tone.CRITICAL, "<b>HALTED</b>") + f": {escape(risk.halt_reason)}"
@@ -133,9 +141,64 @@ class StatusPanel:
         self.risk.setToolTip(tip)
         self.resume.setVisible(risk.halted or risk.paused)
 
+    def _show_dead_man(self, state: DeadManState | None, now: int) -> None:
+        shown = dead_man_text(state, now)
+        self.dead_man.setVisible(shown is not None)
+        if shown is None:
+            self.dead_man.clear()
+            self.dead_man.setToolTip("")
+            return
+        tone, text, tip = shown
+        self.dead_man.setText("Dead-man: " + self._span(tone, escape(text)))
+        self.dead_man.setToolTip(tip)
+        self.dead_man.setProperty("tone", tone.value)
+
     @property
     def risk_text(self) -> str:
         return self.risk.text()
+
+
+def dead_man_text(state: DeadManState | None, now: int) -> tuple[Tone, str, str] | None:
+    """(tone, text, tooltip) for the venue's dead-man's switch; None shows nothing.
+
+    Nothing is shown when the venue has no switch or it was never asked for (the profile
+    leaves it off by default): a permanent "off" on every window would be noise the
+    operator learns to skip. Once asked for, every state is shown, because each one
+    changes what happens to the orders if this console dies: armed (they are cancelled
+    `timeout` after the last refresh), failing to refresh (amber: the countdown still
+    runs and fires unless a refresh gets through), run out (red: the venue has cancelled
+    them, or is about to), disarmed (it no longer guards anything).
+    """
+    if state is None:
+        return None
+    error = f" ({state.last_error})" if state.last_error else ""
+    runs_out = state.runs_out_at()
+    covers = ("the account" if state.symbols is None
+              else f"{state.symbols} symbol{'' if state.symbols == 1 else 's'}")
+    if runs_out is None:
+        if error:
+            return (Tone.WARNING, f"not armed{error}",
+                    "The venue refused or did not answer the request to arm the dead-man's "
+                    "switch: nothing cancels the orders if this console dies. The next "
+                    "heartbeat tries again.")
+        return (Tone.MUTED, "disarmed", "The dead-man's switch was disarmed: nothing "
+                "cancels the orders if this console dies.")
+    seconds = (state.timeout_ms or 0) // 1000
+    refreshed = fmt_age(state.refreshed_at, now)
+    detail = (f"Armed for {seconds} s on {covers}; last confirmed by the venue "
+              f"{fmt_utc(state.refreshed_at)}. If no refresh reaches the venue by "
+              f"{fmt_utc(runs_out)}, it cancels the open orders.")
+    if now >= runs_out:
+        return (Tone.CRITICAL, f"ran out{error}: the venue cancels the orders",
+                detail + " That time has passed.")
+    if error:
+        left = max(0, (runs_out - now) // 1000)
+        return (Tone.WARNING, f"refresh failed{error}, fires in {left} s",
+                detail + " The last refresh failed; the next heartbeat tries again.")
+    if state.symbols == 0:
+        return (Tone.INFO, f"armed {seconds} s, no symbol yet, refreshed {refreshed}",
+                detail + " No symbol is traded yet: the next refresh covers new ones.")
+    return Tone.OK, f"armed {seconds} s, refreshed {refreshed}", detail
 
 
 def _short(text: str, limit: int = 70) -> str:

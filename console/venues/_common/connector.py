@@ -11,7 +11,8 @@ declared flags, so flag and behaviour cannot disagree:
   no-op; `priority_calls` counts the requests that took the lane (without a lane it is
   `calls` itself); `warm_priority_lane()` does nothing unless overridden;
 * `rate_budget()` answers None (override it with `budget.BudgetKeeper.snapshot()`);
-* `cancel_all_ids` and `set_dead_man_switch` raise `CapabilityUnsupported`.
+* `cancel_all_ids` and `set_dead_man_switch` raise `CapabilityUnsupported`, and
+  `dead_man_state()` answers None (a connector with a switch overrides both).
 """
 
 from __future__ import annotations
@@ -75,3 +76,6 @@ class ConnectorBase:
     async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
         raise CapabilityUnsupported(f"{self.venue}: this connector has no dead-man's "
                                     "switch", venue=self.venue)
+
+    def dead_man_state(self) -> DeadManState | None:
+        return None

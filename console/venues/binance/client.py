@@ -62,7 +62,12 @@ import aiohttp
 import ccxt
 import ccxt.async_support as ccxt_async
 
-from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
+from console.domain.capabilities import (
+    MAX_ERROR_CHARS,
+    DeadManState,
+    RateBudget,
+    VenueCapabilities,
+)
 from console.domain.enums import Category, OrderStatus
 from console.domain.events import VenueEvent
 from console.domain.model import Balance, Fill, Order, Position, keep_ownership
@@ -303,6 +308,8 @@ class BinanceVenue(ConnectorBase):
         self._traded: set[str] = set()
         """Symbols this connector placed orders on (the dead-man's switch covers them)."""
         self._armed: set[str] = set()
+        self._dead_man: DeadManState | None = None
+        """The last arm/refresh/disarm and a failure since (see `dead_man_state`)."""
         self._client_ids: dict[str, str] = {}
         """orderId -> clientOrderId, learnt from the orders read (see `_with_client_ids`)."""
         self._closed = False
@@ -1160,16 +1167,37 @@ class BinanceVenue(ConnectorBase):
             raise FatalVenueError(f"{VENUE}: dead-man's switch timeout {timeout_ms} ms must "
                                   "be positive (None disarms it)", venue=VENUE,
                                   code="invalid_request")
-        symbols = set(self.config.symbols) or set(await self._fill_symbols())
-        if timeout_ms is None:
-            symbols |= self._armed
-        countdown = str(timeout_ms or 0)
-        await self._gather([
-            self._request("set_dead_man_switch", F_COUNTDOWN,
-                          {"symbol": s, "countdownTime": countdown}) for s in sorted(symbols)])
+        try:
+            symbols = set(self.config.symbols) or set(await self._fill_symbols())
+            if timeout_ms is None:
+                symbols |= self._armed
+            countdown = str(timeout_ms or 0)
+            await self._gather([
+                self._request("set_dead_man_switch", F_COUNTDOWN,
+                              {"symbol": s, "countdownTime": countdown})
+                for s in sorted(symbols)])
+        except VenueError as exc:
+            self._dead_man_failed(exc)
+            raise
         self._armed = set() if timeout_ms is None else symbols
-        return DeadManState(armed=timeout_ms is not None, timeout_ms=timeout_ms,
-                            refreshed_at=self._venue_now())
+        self._dead_man = DeadManState(armed=timeout_ms is not None, timeout_ms=timeout_ms,
+                                      refreshed_at=self._venue_now(), symbols=len(symbols))
+        return self._dead_man
+
+    def dead_man_state(self) -> DeadManState | None:
+        """The last arm/refresh/disarm as the venue confirmed it, with the failure of any
+        attempt since (None: spot, or nothing asked yet)."""
+        return self._dead_man
+
+    def _dead_man_failed(self, exc: BaseException) -> None:
+        """Keep the last confirmed state (its countdown still runs on the venue) and say
+        why this attempt failed: the error class and Binance's code, never the message
+        (it may quote the request), since the window shows it."""
+        code = "".join(ch for ch in str(getattr(exc, "code", None) or "")
+                       if ch.isascii() and (ch.isalnum() or ch in "-_"))[:24]
+        reason = f"{type(exc).__name__} {code}".strip()[:MAX_ERROR_CHARS]
+        self._dead_man = replace(self._dead_man or DeadManState(armed=False),
+                                 last_error=reason)
 
     async def _heartbeat(self, timeout_ms: int) -> None:
         """Refresh the countdown every quarter of it (Binance's example: every 30 s for
@@ -1219,6 +1247,8 @@ class BinanceVenue(ConnectorBase):
         try:
             await asyncio.wait_for(self.set_dead_man_switch(None), self.config.timeout_s)
         except (VenueError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                self._dead_man_failed(exc)  # a VenueError was recorded where it was raised
             log.warning("binance %s: disarming the dead-man's switch failed (%s); its "
                         "countdown will cancel the orders", self.account,
                         type(exc).__name__ if isinstance(exc, TimeoutError) else exc)
