@@ -1,23 +1,30 @@
 """The venue-port contract harness: the same tests against every `VenuePort` (imported
 by name: tests/contract is on sys.path).
 
-The suite runs once per venue of the registry (`console.venues.registry.VENUES`), plus
-the in-process sim, from one parametrisation (`suite_venues`). Each venue contributes a
-harness here: how to start its sim front-end and connect its connector, and its test
+The suite runs once per (venue, market) of the registry (`console.venues.registry.VENUES`,
+each spec's `markets`), plus the in-process sim, from one parametrisation
+(`suite_targets`). Each run is a `Target` of `HARNESSES`, named by its test id: how to
+start the venue's sim front-end in that market and connect its connector, and its test
 instruments (`Harness.symbols`: the suite names instruments by role, never by a venue's
-spelling). A registered venue without a harness fails the suite (`MissingHarness`), so
-adding a connector without adding it here cannot pass CI.
+spelling). A registered venue without any harness fails the suite (`MissingHarness`),
+and a market a spec declares that has neither a harness nor a reason in
+`UNCOVERED_MARKETS` fails test_suite_covers_the_registry.py: adding a connector, or a
+market to one, without adding it here cannot pass CI.
 
-Harnesses:
-* ``sim``: `SimVenue` over a `SimExchange`, in process.
-* ``bybit``: `BybitVenue` (real pybit) over the simulated Bybit front-end on loopback.
-* ``binance``: `BinanceVenue` (real ccxt, USD-M futures) over the simulated Binance
-  front-end on loopback.
+Targets (test ids):
+* ``sim``: `SimVenue` over a `SimExchange`, in process (linear).
+* ``bybit``: `BybitVenue` (real pybit, linear) over the simulated Bybit front-end.
+* ``binance-usdm``: `BinanceVenue` (real ccxt, USD-M futures) over the simulated
+  Binance front-end; ``binance-spot``: the same on spot (REST under /api/v3, user data
+  over the WebSocket API).
 
 Each backend exposes the exchange behind it, so a test arranges the venue's state
 directly (marks, hand fills) and checks what the port reports. The exchange runs on a
 hand-moved clock (fills land at chosen times); the Bybit front-end authenticates on the
-wall clock, as Bybit does.
+wall clock, as Bybit does. Where a market's own rules differ, the tests follow declared
+facts, never a venue's name: the connector's `capabilities`, the instrument
+(`Instrument.is_derivative`: spot holds balances, not positions) and what a harness
+declares of its connector (`Harness.conditional_orders`).
 """
 
 from __future__ import annotations
@@ -29,24 +36,29 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from canary import CANARY_KEY, CANARY_SECRET
 
 from console.domain import Category
 from console.engine.ports import VenuePort
-from console.sim import DEFAULT_INSTRUMENTS, SimExchange, SimVenue, linear
+from console.sim import DEFAULT_INSTRUMENTS, SimExchange, SimVenue, linear, spot
 from console.sim.binance import BinanceFrontEnd
 from console.sim.bybit import BybitFrontEnd
 from console.venues.binance import BinanceConfig, BinanceVenue
 from console.venues.bybit import BybitConfig, BybitVenue
-from console.venues.registry import VENUES
+from console.venues.registry import VENUES, ConnectorSpec
 
 ACCOUNT = "acct"
 KEY = CANARY_KEY
 SECRET = CANARY_SECRET
 TST = linear("TSTUSDT", "TST", tick="0.1", step="1", min_qty="1", level_qty="10",
              reference_price="100")
+TST_SPOT = spot("TSTUSDT", "TST", tick="0.1", step="1", min_qty="1", level_qty="10",
+                reference_price="100")
+SPOT_OPENING: Final[Mapping[str, Decimal]] = MappingProxyType({
+    "USDT": Decimal(1_000_000), "TST": Decimal(1_000), "ETH": Decimal(10)})
+"""A spot account holds what it sells: the quote, the test coin and some ETH."""
 SIM: Final = "sim"
 
 
@@ -62,9 +74,10 @@ class Clock:
         return self.now
 
 
-LINEAR_SYMBOLS: Final[Mapping[str, str]] = MappingProxyType({
+SYMBOLS: Final[Mapping[str, str]] = MappingProxyType({
     "test": "TSTUSDT", "btc": "BTCUSDT", "eth": "ETHUSDT"})
-"""Instruments by role: "test" (tick 0.1, step 1, price ~100), and two more."""
+"""Instruments by role: "test" (tick 0.1, step 1, price ~100), and two more. The spot
+pairs of the sim are spelt the same, so every target uses these."""
 
 
 class MissingHarness(LookupError):
@@ -77,20 +90,36 @@ class Harness:
     exchange: SimExchange
     venue: VenuePort
     clock: Clock
-    symbols: Mapping[str, str] = field(default_factory=lambda: LINEAR_SYMBOLS)
+    symbols: Mapping[str, str] = field(default_factory=lambda: SYMBOLS)
     category: Category = Category.LINEAR
+    listing_requests: int = 1
+    """Requests one open-orders listing takes: one per symbol the connector was given
+    (Binance lists per symbol when given symbols), 1 for an account-wide listing."""
+    conditional_orders: bool = True
+    """The connector places orders with a trigger price in this market; False: it refuses
+    them with a typed error before sending anything (Binance spot: its STOP_LOSS/
+    TAKE_PROFIT types are out of the connector's scope, console/venues/binance/client.py)."""
 
     def sym(self, role: str) -> str:
         return self.symbols[role]
+
+    @property
+    def holds_positions(self) -> bool:
+        """Whether the test instrument's market trades as positions (a derivative); spot
+        holdings are balances, and the port lists no positions for them."""
+        return self.exchange.instrument(self.category, self.sym("test")).is_derivative
 
 
 Body = Callable[[Harness], Awaitable[None]]
 
 
-def _exchange(clock: Clock, venue_name: str) -> SimExchange:
+def _exchange(clock: Clock, venue_name: str, *, market: Category = Category.LINEAR
+              ) -> SimExchange:
+    test = TST_SPOT if market is Category.SPOT else TST
     exchange = SimExchange(seed=5, clock_ms=clock, venue=venue_name,
-                           instruments=(*DEFAULT_INSTRUMENTS, TST))
-    exchange.create_account(ACCOUNT, {"USDT": Decimal(1_000_000)})
+                           instruments=(*DEFAULT_INSTRUMENTS, test))
+    opening = SPOT_OPENING if market is Category.SPOT else {"USDT": Decimal(1_000_000)}
+    exchange.create_account(ACCOUNT, dict(opening))
     exchange.set_reference_prices()
     return exchange
 
@@ -121,42 +150,109 @@ async def bybit_backend() -> AsyncIterator[Harness]:
 
 
 @asynccontextmanager
-async def binance_backend() -> AsyncIterator[Harness]:
-    """`BinanceVenue` (real ccxt) on USD-M futures over the simulated Binance front-end."""
+async def _binance(market: Category, backend: str, *, symbols: tuple[str, ...] = (),
+                   conditional_orders: bool = True) -> AsyncIterator[Harness]:
+    """`BinanceVenue` (real ccxt) in `market` over the simulated Binance front-end."""
     clock = Clock()
-    exchange = _exchange(clock, "binance")
-    front_end = BinanceFrontEnd(exchange, credentials={KEY: (SECRET, ACCOUNT)})
+    exchange = _exchange(clock, "binance", market=market)
+    front_end = BinanceFrontEnd(exchange, credentials={KEY: (SECRET, ACCOUNT)},
+                                market=market)
     await front_end.start()
-    config = BinanceConfig(account=ACCOUNT, market=Category.LINEAR,
-                           rest_url=front_end.rest_url, ws_private_url=front_end.ws_private_url,
-                           retry_base_ms=20, timeout_s=3.0)
+    config = BinanceConfig(account=ACCOUNT, market=market, rest_url=front_end.rest_url,
+                           ws_private_url=front_end.ws_private_url,
+                           symbols=symbols, retry_base_ms=20, timeout_s=3.0)
     venue = BinanceVenue(config, KEY, SECRET, profile="contract")
     try:
-        yield Harness("binance", exchange, venue, clock)
+        yield Harness(backend, exchange, venue, clock, category=market,
+                      listing_requests=len(symbols) or 1,
+                      conditional_orders=conditional_orders)
     finally:
         await venue.aclose()
         await front_end.stop()
 
 
+def binance_usdm_backend() -> AbstractAsyncContextManager[Harness]:
+    """USD-M without symbols: account-wide listings (fills by the symbols positionRisk
+    and this connector know)."""
+    return _binance(Category.LINEAR, "binance-usdm")
+
+
+def binance_spot_backend() -> AbstractAsyncContextManager[Harness]:
+    """Spot: TSTUSDT, BTCUSDT and ETHUSDT are spot pairs (the same roles and spellings as
+    on USD-M); myTrades is per symbol, so the connector is given its symbols."""
+    return _binance(Category.SPOT, "binance-spot", symbols=tuple(SYMBOLS.values()),
+                    conditional_orders=False)
+
+
 HarnessFactory = Callable[[], AbstractAsyncContextManager[Harness]]
 
-HARNESSES: Final[Mapping[str, HarnessFactory]] = MappingProxyType({
-    "sim": sim_backend, "bybit": bybit_backend, "binance": binance_backend})
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One run of the suite: `venue` (a registry name, or "sim") in `market`."""
+
+    venue: str
+    market: Category
+    factory: HarnessFactory
 
 
-def suite_venues() -> tuple[str, ...]:
-    """What the suite runs against: the in-process sim, then every registered venue."""
-    return (SIM, *sorted(VENUES))
+HARNESSES: Final[Mapping[str, Target]] = MappingProxyType({
+    "sim": Target(SIM, Category.LINEAR, sim_backend),
+    "bybit": Target("bybit", Category.LINEAR, bybit_backend),
+    "binance-usdm": Target("binance", Category.LINEAR, binance_usdm_backend),
+    "binance-spot": Target("binance", Category.SPOT, binance_spot_backend),
+})
+"""Every run of the suite by its test id (readable: the venue, and its market when the
+venue has several targets)."""
+
+UNCOVERED_MARKETS: Final[Mapping[tuple[str, Category], str]] = MappingProxyType({
+    ("bybit", Category.SPOT): "the contract harness trades Bybit linear; Bybit spot is "
+                              "covered end to end by tests/integration/test_bybit_adapter.py",
+    ("bybit", Category.INVERSE): "the contract harness trades Bybit linear; inverse "
+                                 "parsing and positions are in tests/venues (bybit)",
+    ("bybit", Category.OPTION): "the sim simulates no options (console/sim/instruments.py)",
+})
+"""Markets a spec declares that the suite does not run, each with the reason: a gap said
+out loud, checked to be exactly the declared markets without a target."""
 
 
-def harness_for(venue: str) -> HarnessFactory:
+def market_gaps(venues: Mapping[str, ConnectorSpec[Any]]) -> list[str]:
+    """What is wrong with the suite's coverage of `venues` (empty: nothing): a declared
+    market with neither a target nor a reason in `UNCOVERED_MARKETS`, a target or a
+    reason for a market the spec does not declare."""
+    declared = {(name, market) for name, spec in venues.items() for market in spec.markets}
+    covered = {(t.venue, t.market) for t in HARNESSES.values() if t.venue != SIM}
+    gaps = [f"{venue} {market}: declared by its spec, but no target in HARNESSES and no "
+            "reason in UNCOVERED_MARKETS" for venue, market in
+            sorted(declared - covered - set(UNCOVERED_MARKETS))]
+    gaps += [f"{venue} {market}: has a target, but its spec does not declare it"
+             for venue, market in sorted(covered - declared)]
+    gaps += [f"{venue} {market}: listed in UNCOVERED_MARKETS, but "
+             + ("it has a target" if (venue, market) in covered else
+                "its spec does not declare it")
+             for venue, market in sorted(set(UNCOVERED_MARKETS) - (declared - covered))]
+    return gaps
+
+
+def suite_targets() -> tuple[str, ...]:
+    """What the suite runs against: the in-process sim, then every registered venue's
+    targets (a venue without any: its bare name, which fails as `MissingHarness`)."""
+    ids: list[str] = [SIM]
+    for venue in sorted(VENUES):
+        own = [name for name, target in HARNESSES.items() if target.venue == venue]
+        ids += own or [venue]
+    return tuple(ids)
+
+
+def harness_for(target: str) -> HarnessFactory:
     try:
-        return HARNESSES[venue]
+        return HARNESSES[target].factory
     except KeyError:
         raise MissingHarness(
-            f"venue {venue!r} is registered (console/venues/registry.py) but has no "
-            "contract harness: add one to HARNESSES in tests/contract/venue_harness.py "
-            "(see console/venues/_template/README.md)") from None
+            f"venue {target!r} is registered (console/venues/registry.py) but has no "
+            "contract harness: add one per market to HARNESSES in "
+            "tests/contract/venue_harness.py (see console/venues/_template/README.md)"
+        ) from None
 
 
 class Contract:

@@ -3,8 +3,10 @@
 Listing rules are Binance's: ``allOrders`` and ``userTrades`` cover at most 7 days
 (-1127 beyond; none given: the last 7 days), ``fromId`` does not combine with times
 (-1128), ``limit`` defaults to 500 and stops at 1000, ``orderId``/``fromId`` list from
-that id up; orders Binance has forgotten (canceled without fills after 3 days, any after
-90) are not found. Conditional orders are listed as regular orders only once triggered.
+that id up; a timed ``userTrades`` answers the oldest trades from startTime, else the
+most recent (`scope.timed_page`); orders Binance has forgotten (canceled without fills
+after 3 days, any after 90) are not found. Conditional orders are listed as regular
+orders only once triggered.
 
 Position mode: ``dualSidePosition`` is true when the account trades its USD-M symbols in
 hedge mode; switching is refused while an order is open (-4067) or a position is held
@@ -22,7 +24,7 @@ from console.sim.binance import codes
 from console.sim.binance import params as p
 from console.sim.binance.codes import BinanceError
 from console.sim.binance.envelope import Reply
-from console.sim.binance.scope import DAY_MS, Scope, visible, window
+from console.sim.binance.scope import DAY_MS, Scope, timed_page, visible, window
 from console.sim.errors import SimRejectedError
 from console.sim.protocol.pipeline import Request
 from console.sim.state import PositionMode
@@ -108,7 +110,8 @@ class FuturesQueries:
             chosen = [f for tid, f in sorted(rows, key=lambda r: r[0]) if tid >= from_id]
             chosen = chosen[:limit]
         else:
-            chosen = [f for _tid, f in rows if start <= f.exec_time <= end][-limit:]
+            chosen = timed_page([f for _tid, f in rows if start <= f.exec_time <= end],
+                                prm, limit)
         return Reply([scope.views.futures_trade(f) for f in chosen])
 
     # -- positions, account, balances ------------------------------------------------------

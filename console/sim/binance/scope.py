@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Final, TypeVar
 
 from console.domain.enums import Category, OrderStatus
 from console.domain.model import Order
@@ -34,6 +35,7 @@ Binance's figure for most USDT symbols."""
 FORGET_UNFILLED_MS: Final = 3 * DAY_MS
 FORGET_ALL_MS: Final = 90 * DAY_MS
 _ID_CHARS: Final = string.ascii_letters + string.digits
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -167,3 +169,16 @@ def window(params: Params, now_ms: int, *, span_ms: int, default_recent: bool) -
     if end is not None:
         return end - span_ms, end
     return (now_ms - span_ms, now_ms) if default_recent else (0, now_ms)
+
+
+def timed_page(items: Sequence[T], params: Params, limit: int) -> list[T]:
+    """One page of a time-window listing (`items` chronological, already cut to the
+    window), as Binance's spot "General API Information" says: with startTime (alone or
+    with endTime) the oldest `limit` items from startTime; with only endTime, or no time
+    at all, the most recent `limit`. A client pages forward from startTime, so a window
+    with more than a page answers its first trades, never its last ones. USD-M's
+    userTrades page does not say which end a full window answers with (UNVERIFIED): the
+    sim applies the spot rule to both markets."""
+    if p.integer(params, "startTime") is not None:
+        return list(items[:limit])
+    return list(items[-limit:])

@@ -2,9 +2,10 @@
 
 Listing rules are Binance's: ``allOrders`` and ``myTrades`` span at most 24 hours
 (-1127), ``limit`` defaults to 500 and stops at 1000, ``orderId``/``fromId`` list from that
-id up, otherwise the most recent items are returned (oldest first, as Binance returns
-them). ``myTrades`` accepts only the documented combinations (-1128 otherwise). Unknown
-parameters are -1104.
+id up; otherwise ``allOrders`` answers the most recent items, and ``myTrades`` the oldest
+from startTime when one is given, else the most recent (`scope.timed_page`); every answer
+is chronological. ``myTrades`` accepts only the documented combinations (-1128
+otherwise). Unknown parameters are -1104.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from console.sim.binance import params as p
 from console.sim.binance.codes import BinanceError
 from console.sim.binance.envelope import Reply
 from console.sim.binance.limits import API_ORDERS_1D, API_ORDERS_10S, DAY_MS, TEN_S_MS
-from console.sim.binance.scope import Scope, visible, window
+from console.sim.binance.scope import Scope, timed_page, visible, window
 from console.sim.protocol.pipeline import Request
 
 SPOT: Final = Category.SPOT
@@ -88,7 +89,7 @@ class SpotQueries:
         if from_id is not None:
             chosen = [f for tid, f in rows if tid >= from_id][:limit]
         else:
-            chosen = [f for _tid, f in rows][-limit:]
+            chosen = timed_page([f for _tid, f in rows], prm, limit)
         return Reply([scope.views.spot_trade(f) for f in chosen])
 
     def account(self, req: Request) -> Reply:
