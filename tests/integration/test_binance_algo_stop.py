@@ -40,7 +40,7 @@ from console.domain import (
     TriggerDirection,
 )
 from console.domain.events import ConnectionState
-from console.domain.reconciliation import DiscrepancyKind, RunRecord, RunStatus, RunTrigger
+from console.domain.reconciliation import RunRecord, RunStatus, RunTrigger
 from console.engine.brackets import BracketRunner, ResumeOutcome, attach_brackets
 from console.sim.server import SimServerHandle
 
@@ -81,11 +81,14 @@ def test_a_stop_loss_algo_order_is_reconciled_survives_a_restart_and_is_cancelle
             bracket = runner.bracket
             assert bracket is not None
             algos = await rest.open_algo_orders()
-            # USD-M pushes carry no free/locked (ACCOUNT_UPDATE a.B: wallet only), so the
-            # first run after a trade settles the balances; the second must be clean
-            settling = (await first.engine.reconciler.run_once(RunTrigger.PERIODIC)).run
-            assert {d.kind for d in settling.discrepancies} <= {
-                DiscrepancyKind.BALANCE_MISMATCH}, [d.summary for d in settling.discrepancies]
+            # USD-M pushes carry no free/locked (ACCOUNT_UPDATE a.B: wallet only): the
+            # connector reads the balances after the trades, so the ledger has them before
+            # any reconciliation, and the first periodic run is clean
+            def balances_read() -> bool:
+                return any(b.asset == "USDT" and b.locked > 0
+                           for b in first.ledger.balances("binance", ACCOUNT))
+
+            await wait_for(balances_read, 5)
             run = (await first.engine.reconciler.run_once(RunTrigger.PERIODIC)).run
             await runner.stop()
             stored = first.ledger.get_order("binance", ACCOUNT, bracket.sl_client_id or "")
@@ -168,7 +171,12 @@ def test_a_triggered_algo_order_becomes_one_filled_order_in_the_ledger(
                 return found is not None and found.status is OrderStatus.FILLED
 
             await wait_for(filled, 5)
-            await engine.reconciler.run_once(RunTrigger.PERIODIC)  # settles the balances
+
+            def balances_read() -> bool:  # read by the connector after the fill
+                return any(b.asset == "USDT" and b.locked > 0
+                           for b in session.ledger.balances("binance", ACCOUNT))
+
+            await wait_for(balances_read, 5)
             run = (await engine.reconciler.run_once(RunTrigger.PERIODIC)).run
             return (placed, session.ledger.orders("binance", ACCOUNT),
                     session.ledger.fills("binance", ACCOUNT), run)

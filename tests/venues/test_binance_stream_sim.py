@@ -217,3 +217,31 @@ def test_spot_a_wrong_secret_is_refused_and_the_auth_gate_learns_of_it() -> None
     assert gaps(got) == [(ConnectionState.CONNECTING, False), (ConnectionState.DOWN, False)]
     assert "-1022" in [e for e in got if isinstance(e, ConnectionEvent)][-1].detail
     assert episode is not None
+
+
+def test_usdm_balances_follow_a_burst_of_fills_with_one_account_read() -> None:
+    """ACCOUNT_UPDATE carries wallet figures only: the connector reads the balances once
+    after a burst of fills, so the ledger's free and locked follow the trades."""
+    from console.domain.events import BalanceEvent, FillEvent
+
+    async def main() -> None:
+        async with connected(Category.LINEAR) as (_front_end, venue):
+            events = venue.stream()
+            try:
+                await until(events, connected_event)
+                before = venue.calls["fetch_balances"]
+                for n in range(3):
+                    await venue.place_order(intent(Category.LINEAR, f"rc-w1-e-bal-{n}").evolve(
+                        type=OrderType.MARKET, price=None))
+                got = await until(events, lambda e: isinstance(e, BalanceEvent), timeout=5)
+                assert sum(isinstance(e, FillEvent) for e in got) >= 1
+                [usdt] = [b for b in await venue.fetch_balances() if b.asset == "USDT"]
+                streamed = [e.balance for e in got if isinstance(e, BalanceEvent)]
+                assert usdt.locked > 0 and streamed[0].asset in {"USDT", "BTC"}
+                await asyncio.sleep(2.5)  # any further refresh of this burst has run
+                # one read for the burst (and the one made just above), never one per fill
+                assert venue.calls["fetch_balances"] - before <= 3
+            finally:
+                await events.aclose()
+
+    asyncio.run(main())

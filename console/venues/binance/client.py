@@ -69,7 +69,7 @@ from console.domain.capabilities import (
     VenueCapabilities,
 )
 from console.domain.enums import Category, OrderStatus
-from console.domain.events import VenueEvent
+from console.domain.events import BalanceEvent, FillEvent, PositionEvent, VenueEvent
 from console.domain.model import Balance, Fill, Order, Position, keep_ownership
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import (
@@ -114,6 +114,10 @@ log = logging.getLogger(__name__)
 logging.getLogger("ccxt").setLevel(logging.WARNING)
 
 CLOCK_COMPENSATE_MS: Final = 500
+BALANCE_REFRESH_DELAY_S: Final = 0.25
+"""After a fill, how long to wait for the rest of its burst before reading balances."""
+BALANCE_REFRESH_GAP_S: Final = 2.0
+"""The least time between two balance reads made for the stream (weight 5 each)."""
 MODE_CHECK_S: Final = 300.0
 """How long a Hedge-Mode / Multi-Assets reading is trusted before it is asked again."""
 FUTURES_FILLS_WINDOW_MS: Final = 7 * 86_400_000
@@ -1229,15 +1233,89 @@ class BinanceVenue(ConnectorBase):
             heartbeat = asyncio.create_task(self._heartbeat(self.config.dead_man_ms),
                                             name=f"binance-dead-man-{self.account}")
         events = private.events()
+        merged = self._with_balances(events)
         try:
-            async for event in events:
+            async for event in merged:
                 yield event
         finally:
+            await merged.aclose()  # first: it may be awaiting `events` in a task
             await events.aclose()
             if heartbeat is not None:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
                 await self._disarm()
+
+    async def _with_balances(self, events: AsyncGenerator[VenueEvent, None]
+                             ) -> AsyncGenerator[VenueEvent, None]:
+        """`events`, plus USD-M balances read over REST after trades.
+
+        ACCOUNT_UPDATE carries wallet figures only (parsing.py says why no BalanceEvent is
+        built from them), so without this the ledger's balances would stay as they were
+        before every fill until the next reconciliation, which would then report a
+        mismatch after each trade. A fill or a position change asks for one
+        GET /fapi/v3/account (weight 5) `BALANCE_REFRESH_DELAY_S` later, at most one in
+        flight and no sooner than `BALANCE_REFRESH_GAP_S` after the previous one, so a
+        burst of fills costs one request. A failed refresh is logged and left to the
+        reconciliation. Spot needs none: outboundAccountPosition carries free and locked.
+        """
+        if not self.config.futures:
+            async for event in events:
+                yield event
+            return
+        following: asyncio.Future[VenueEvent] = asyncio.ensure_future(anext(events))
+        refresh: asyncio.Task[list[Balance]] | None = None
+        wanted = False
+        last_refresh = -BALANCE_REFRESH_GAP_S
+        loop = asyncio.get_running_loop()
+
+        def start() -> asyncio.Task[list[Balance]]:
+            delay = max(BALANCE_REFRESH_DELAY_S,
+                        last_refresh + BALANCE_REFRESH_GAP_S - loop.time())
+            return asyncio.create_task(self._balances_after(delay),
+                                       name=f"binance-balances-{self.account}")
+
+        try:
+            while True:
+                waiting: set[asyncio.Future[Any]] = {following}
+                if refresh is not None:
+                    waiting.add(refresh)
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if refresh is not None and refresh in done:
+                    finished, refresh = refresh, None
+                    last_refresh = loop.time()
+                    try:
+                        balances = finished.result()
+                    except VenueError as exc:
+                        log.info("binance %s: balances after a trade: %s (the next "
+                                 "reconciliation reads them)", self.account, exc)
+                    else:
+                        now = wall_clock_ms()
+                        for balance in balances:
+                            yield BalanceEvent(balance, received_at=now)
+                    if wanted:
+                        wanted, refresh = False, start()
+                if following in done:
+                    try:
+                        event = following.result()
+                    except StopAsyncIteration:
+                        return
+                    following = asyncio.ensure_future(anext(events))
+                    yield event
+                    if isinstance(event, (FillEvent, PositionEvent)):
+                        if refresh is None:
+                            refresh = start()
+                        else:
+                            wanted = True
+        finally:
+            for pending in (following, refresh):
+                if pending is not None and not pending.done():
+                    pending.cancel()
+            await asyncio.gather(*(f for f in (following, refresh) if f is not None),
+                                 return_exceptions=True)
+
+    async def _balances_after(self, delay_s: float) -> list[Balance]:
+        await asyncio.sleep(delay_s)
+        return await self.fetch_balances()
 
     async def _disarm(self) -> None:
         """Best effort, bounded by the request timeout: closing must not wait out a venue

@@ -41,7 +41,7 @@ Semantics worth knowing:
   where a negative result is refused rather than guessed). ACCOUNT_UPDATE's balances
   (`a.B`: wallet and cross-wallet only) say nothing of what is held, so no BalanceEvent
   is built from them (it would overwrite the ledger's free/locked with guesses); the
-  reconciliation reads balances.
+  client reads the balances over REST after trades instead (`BinanceVenue._with_balances`).
 * Venue-made orders (client ids "autoclose-...", "adl_autoclose",
   "settlement_autoclose-...") are read as they are: never our prefix, so adopted.
 """
