@@ -19,7 +19,22 @@ Scenarios:
             300 ms of latency each, so every normal worker is busy when the stop comes
 With --flatten each scenario also flattens. Prints one JSON object.
 
-    python bench/emergency_stop.py [--repeat 3] [--flatten]
+With --venue binance the same book is on the sim's Binance USD-M front-end and the stop
+goes through the Binance connector (ccxt). USD-M's bulk cancel is per symbol: the target
+is one DELETE /fapi/v1/allOpenOrders per symbol with open orders (here 20) plus the algo
+cancels, in the priority lane, in parallel, within the weight budget (no HTTP 429), and
+the time from the call to the last acknowledgement <= 300 ms. The requests are counted
+as the front-end saw them (bench/binance_bench.py), with a timeline of the stop. The
+degraded scenario keeps its stream cut; Binance has no per-endpoint limit like Bybit's
+10006, and the sim's faults target paths, not methods (GET, PUT and DELETE
+/fapi/v1/order are one path, and the stop reads orders back on it), so the ordinary
+amends are refused by the account's own order-count budget instead (the sim's
+X-MBX-ORDER-COUNT-10S budget lowered to a few orders: 429/-1015 with Retry-After, as
+Binance answers past it), which leaves the connector's budget keeper holding the normal
+lane. That budget also counts new orders, so with --flatten the degraded flatten meets
+it too (Binance counts orders per account, whatever the lane).
+
+    python bench/emergency_stop.py [--repeat 3] [--flatten] [--venue bybit|binance]
 """
 
 from __future__ import annotations
@@ -33,6 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,15 +61,25 @@ SYMBOLS = 20
 PER_SYMBOL = 25
 PROFILE = "bench"
 LOAD_TASKS = 8
+BINANCE_ORDERS_10S = 4
+"""Degraded on Binance: the account's 10-second order-count budget (Binance: 300)."""
+BINANCE_STOP_ENDPOINTS = (
+    ("GET", "/fapi/v1/openOrders"), ("GET", "/fapi/v1/openAlgoOrders"),
+    ("DELETE", "/fapi/v1/allOpenOrders"), ("DELETE", "/fapi/v1/algoOpenOrders"),
+    ("GET", "/fapi/v1/order"), ("GET", "/fapi/v1/algoOrder"), ("POST", "/fapi/v1/order"),
+    ("GET", "/fapi/v3/positionRisk"), ("GET", "/fapi/v1/userTrades"),
+    ("GET", "/fapi/v3/account"))
+"""The endpoints the stop itself uses (refusals there count against it)."""
+STOP_WRITES = frozenset({"cancel_all", "cancel_order", "place_order"})
 
 
-def build_exchange(positions: bool):  # type: ignore[no-untyped-def]
+def build_exchange(positions: bool, venue: str = "bybit"):  # type: ignore[no-untyped-def]
     from console.domain import Category, OrderRole, OrderType, Side
     from console.domain.ids import ClientOrderIdGenerator
     from console.sim.core import SimExchange, wall_clock_ms
     from console.sim.instruments import numbered_linear_instruments
 
-    ex = SimExchange(seed=11, venue="bybit")
+    ex = SimExchange(seed=11, venue=venue)
     instruments = numbered_linear_instruments(SYMBOLS)
     for instrument in instruments:
         ex.add_instrument(instrument)
@@ -100,7 +126,7 @@ async def wait_for(predicate, timeout: float) -> None:  # type: ignore[no-untype
         await asyncio.sleep(0.02)
 
 
-def one_run(degraded: bool, flatten: bool) -> dict[str, Any]:
+def one_run(degraded: bool, flatten: bool, venue: str = "bybit") -> dict[str, Any]:
     """A fresh exchange, server, ledger and session; one emergency stop (and a second
     call in the normal scenario)."""
     from console.bootstrap import build_profile_session
@@ -109,26 +135,48 @@ def one_run(degraded: bool, flatten: bool) -> dict[str, Any]:
     from console.errors import VenueError
     from console.sim.server import run_sim_server_in_thread
 
-    ex = build_exchange(positions=flatten)
+    binance = venue == "binance"
+    ex = build_exchange(positions=flatten, venue=venue)
     book = {"open_orders": len(ex.open_orders("main")), "symbols": SYMBOLS,
             "positions": len(ex.positions("main"))}
-    server = run_sim_server_in_thread(exchange=ex, seed=11)
+    held = {"symbols": {o.symbol for o in ex.open_orders("main")},
+            "algo_symbols": {o.symbol for o in ex.open_orders("main")
+                             if o.trigger_price is not None}}
+    requests_log = None
+    if binance:
+        import binance_bench as bb
+
+        requests_log = bb.RequestLog()
+        with bb.recording(requests_log):
+            server = run_sim_server_in_thread(venue="binance", market=bb.MARKET,
+                                              exchange=ex, seed=11)
+    else:
+        server = run_sim_server_in_thread(exchange=ex, seed=11)
     faults = ""
+    extra: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "profiles.toml"
-            write_profile(config, server.rest_url, server.ws_private_url)
             db_url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
-            seed_ledger(ex, db_url)
+            if binance:
+                ws_url = server.front_end.urls()["usdm_ws_url"]
+                bb.write_profile(config, PROFILE, server.rest_url, ws_url,
+                                 extra="reconcile_interval_s = 3600\n")
+                with bb.unmetered(server):
+                    bb.seed_ledger(server, db_url, ws_url,
+                                   fills_from_ms=int(time.time() * 1000) - 86_400_000)
+            else:
+                write_profile(config, server.rest_url, server.ws_private_url)
+                seed_ledger(ex, db_url)
             session = build_profile_session(
                 PROFILE, config_path=str(config), db_url=db_url,
                 secrets=ApiCredentials(server.api_key, server.api_secret))
-            engine, venue = session.engine, session.venue
+            engine, venue_port = session.engine, session.venue
 
             async def hammer(victim) -> None:  # type: ignore[no-untyped-def]
                 while True:
                     with contextlib.suppress(VenueError):
-                        await venue.amend_order(victim, price=victim.price)
+                        await venue_port.amend_order(victim, price=victim.price)
 
             async def scenario() -> dict[str, Any]:
                 nonlocal faults
@@ -141,24 +189,36 @@ def one_run(degraded: bool, flatten: bool) -> dict[str, Any]:
                         server.run(server.front_end.disconnect_private)
                         await wait_for(
                             lambda: engine.stream.state is not ConnectionState.CONNECTED, 10)
-                        endpoints = ["/v5/order/amend", "/v5/order/cancel"]
-                        if not flatten:
-                            endpoints.append("/v5/order/create")
-                        faults = ";".join(["latency=300ms@/v5/order/amend",
-                                           *(f"retcode=10006*1.0@{e}" for e in endpoints)])
-                        server.faults.add(faults)
-                        victim = session.ledger.orders("bybit", "main", active_only=True)[0]
+                        if binance:
+                            faults = "ws_disconnect_after=20ms; " + server.call(
+                                binance_order_budget, server.front_end)
+                        else:
+                            endpoints = ["/v5/order/amend", "/v5/order/cancel"]
+                            if not flatten:
+                                endpoints.append("/v5/order/create")
+                            faults = ";".join(["latency=300ms@/v5/order/amend",
+                                               *(f"retcode=10006*1.0@{e}" for e in endpoints)])
+                            server.faults.add(faults)
+                        victim = session.ledger.orders(venue, "main", active_only=True)[0]
                         load = [asyncio.create_task(hammer(victim)) for _ in range(LOAD_TASKS)]
                         await asyncio.sleep(0.5)  # every normal worker is busy now
+                    calls_before = Counter(venue_port.calls)
+                    lane_before = Counter(venue_port.priority_calls)
+                    if requests_log is not None:
+                        server.call(requests_log.clear)
                     start = time.perf_counter()
                     report = await engine.emergency_stop(flatten=flatten, operator="bench")
                     wall_ms = (time.perf_counter() - start) * 1000
+                    stop_calls = Counter(venue_port.calls) - calls_before
+                    stop_lane = Counter(venue_port.priority_calls) - lane_before
+                    seen = server.call(requests_log.snapshot) if requests_log else []
                     stream_state = engine.stream.state.value
                     second = None
                     if not degraded:
-                        start = time.perf_counter()
+                        start_again = time.perf_counter()
                         again = await engine.emergency_stop(flatten=flatten, operator="bench")
-                        second = {"total_ms": round((time.perf_counter() - start) * 1000, 1),
+                        second = {"total_ms": round((time.perf_counter() - start_again)
+                                                    * 1000, 1),
                                   "cancelled": len(again.cancelled)
                                   + len(again.cancelled_unknown),
                                   "requests": dict(again.venue_requests),
@@ -167,12 +227,15 @@ def one_run(degraded: bool, flatten: bool) -> dict[str, Any]:
                         task.cancel()
                     await asyncio.gather(*load, return_exceptions=True)
                     return {"report": report, "wall_ms": wall_ms, "second": second,
-                            "stream_state": stream_state}
+                            "stream_state": stream_state, "start": start, "seen": seen,
+                            "stop_calls": stop_calls, "stop_lane": stop_lane}
                 finally:
                     server.faults.clear()
                     await session.aclose()
 
             out = asyncio.run(scenario())
+            if binance:
+                extra = binance_figures(out, server.front_end, held)
     finally:
         left_orders = len(server.call(server.exchange.open_orders, "main"))
         left_positions = len(server.call(server.exchange.positions, "main"))
@@ -195,10 +258,76 @@ def one_run(degraded: bool, flatten: bool) -> dict[str, Any]:
         "report_clean": report.clean,
         "errors": list(report.errors),
         "second_call": out["second"],
+        **extra,
     }
 
 
-def summarise(runs: list[dict[str, Any]], flatten: bool) -> dict[str, Any]:
+def binance_order_budget(front_end: Any) -> str:
+    """Lower the account's 10-second order-count budget (the sim's X-MBX-ORDER-COUNT-10S)
+    so that ordinary amends are refused 429/-1015; runs on the server's loop."""
+    from console.sim.binance.limits import FAPI_ORDERS_10S, TEN_S_MS
+
+    front_end.limiters.orders[TEN_S_MS].set_limit(FAPI_ORDERS_10S, BINANCE_ORDERS_10S)
+    return f"{FAPI_ORDERS_10S}={BINANCE_ORDERS_10S} (amends answered 429/-1015)"
+
+
+def binance_figures(out: dict[str, Any], front_end: Any,
+                    held: dict[str, set[str]]) -> dict[str, Any]:
+    """The stop as the Binance front-end saw it: requests per endpoint (until the last
+    cancel acknowledgement, and in all) against the least a bulk cancel needs, refusals,
+    weight, and when each kind of request arrived and was answered (ms from the call)."""
+    import binance_bench as bb
+
+    report, start = out["report"], out["start"]
+    weights = bb.endpoint_weights(front_end)
+    least = {  # allOpenOrders needs a symbol: which ones is listed first (weight 40 each)
+        "GET /fapi/v1/openOrders": 1, "GET /fapi/v1/openAlgoOrders": 1,
+        "DELETE /fapi/v1/allOpenOrders": len(held["symbols"]),
+        "DELETE /fapi/v1/algoOpenOrders": len(held["algo_symbols"])}
+    ack_ms = report.cancel_acknowledged_ms or 0.0
+    stop_paths = {f"{m} {p}" for m, p in BINANCE_STOP_ENDPOINTS}
+    seen = [s for s in out["seen"] if s.endpoint != "PUT /fapi/v1/order"]  # the load
+    acked = [s for s in seen if (s.arrived - start) * 1000 <= ack_ms]
+    deletes = [s for s in acked if s.endpoint == "DELETE /fapi/v1/allOpenOrders"]
+    phases: dict[str, list[bb.Seen]] = {}
+    for s in acked:
+        phases.setdefault(s.endpoint, []).append(s)
+    stop_calls, stop_lane = out["stop_calls"], out["stop_lane"]
+    # the stop's writes (its reads share their names with the engine's own background
+    # reconciliations, and the ordinary load amends meanwhile, outside the lane)
+    outside = {m: n - stop_lane.get(m, 0) for m, n in stop_calls.items()
+               if m in STOP_WRITES and n != stop_lane.get(m, 0)}
+    return {
+        "binance_requests_until_acknowledged": bb.by_endpoint(acked, weights),
+        "binance_minimum_until_acknowledged": {
+            k: {"requests": n, "weight": n * bb.weight_of(weights, k, {})}
+            for k, n in least.items()},
+        "binance_requests_whole_stop": bb.by_endpoint(seen, weights),
+        "binance_delete_all_open_orders": len(deletes),
+        "binance_delete_algo_open_orders": sum(
+            1 for s in acked if s.endpoint == "DELETE /fapi/v1/algoOpenOrders"),
+        "binance_symbols_with_open_orders": len({s.query.get("symbol") for s in deletes}),
+        "binance_delete_arrival_span_ms": round(
+            (max(s.arrived for s in deletes) - min(s.arrived for s in deletes)) * 1000, 1)
+        if deletes else None,
+        "binance_timeline_ms": {
+            k: {"first_arrived": round((min(x.arrived for x in v) - start) * 1000, 1),
+                "last_answered": round((max(x.answered for x in v) - start) * 1000, 1),
+                "served_ms_median": round(statistics.median(
+                    (x.answered - x.arrived) * 1000 for x in v), 2),
+                "served_ms_sum": round(sum((x.answered - x.arrived) * 1000 for x in v), 1)}
+            for k, v in sorted(phases.items())},
+        "binance_refused_429": sum(1 for s in seen if s.status in (418, 429)
+                                   and s.endpoint in stop_paths),
+        "binance_max_used_weight": max((s.used_weight or 0 for s in seen), default=0),
+        "binance_weight_budget": bb.weight_budget(front_end),
+        "binance_all_in_priority_lane": not outside,
+        "binance_calls_outside_priority_lane": outside,
+    }
+
+
+def summarise(runs: list[dict[str, Any]], flatten: bool,
+              venue: str = "bybit") -> dict[str, Any]:
     cancel = [r["cancel_acknowledged_ms"] for r in runs]
     last = runs[-1]
     best = min(cancel)
@@ -207,8 +336,15 @@ def summarise(runs: list[dict[str, Any]], flatten: bool) -> dict[str, Any]:
         "cancel_requests": all(r["cancel_requests"] == TARGET_CANCEL_REQUESTS for r in runs),
         "no_open_orders": all(r["exchange_open_orders_after"] == 0 for r in runs),
     }
+    if venue == "binance":
+        met["cancel_requests"] = all(
+            r["binance_delete_all_open_orders"] == r["binance_symbols_with_open_orders"]
+            == SYMBOLS for r in runs)
+        met["priority_lane"] = all(r["binance_all_in_priority_lane"] for r in runs)
+        met["no_refused_429"] = all(r["binance_refused_429"] == 0 for r in runs)
     if flatten:
         met["no_positions"] = all(r["exchange_positions_after"] == 0 for r in runs)
+    binance = {k: last[k] for k in last if k.startswith("binance_")}
     return {
         "cancel_acknowledged_ms": {"best": round(best, 1),
                                    "median": round(statistics.median(cancel), 1),
@@ -227,6 +363,7 @@ def summarise(runs: list[dict[str, Any]], flatten: bool) -> dict[str, Any]:
         "timings_ms": last["timings_ms"],
         "errors": last["errors"],
         "second_call": last["second_call"],
+        **binance,
         "target_met": met,
     }
 
@@ -236,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--flatten", action="store_true",
                         help="also run each scenario with flattening")
+    parser.add_argument("--venue", choices=("bybit", "binance"), default="bybit",
+                        help="the sim front-end and connector (default bybit)")
     args = parser.parse_args(argv)
     plans = [("normal", False, False), ("degraded", True, False)]
     if args.flatten:
@@ -243,18 +382,26 @@ def main(argv: list[str] | None = None) -> int:
     scenarios: dict[str, Any] = {}
     started = time.perf_counter()
     for name, degraded, flatten in plans:
-        runs = [one_run(degraded, flatten) for _ in range(max(1, args.repeat))]
-        scenarios[name] = summarise(runs, flatten)
+        runs = [one_run(degraded, flatten, args.venue) for _ in range(max(1, args.repeat))]
+        scenarios[name] = summarise(runs, flatten, args.venue)
+    binance = args.venue == "binance"
     print(json.dumps({
         "benchmark": "emergency_stop",
         "python": sys.version.split()[0],
-        "venue": "bybit (pybit 5.17) -> sim front-end on 127.0.0.1",
+        "venue": "binance usdm (ccxt raw methods) -> sim front-end on 127.0.0.1" if binance
+        else "bybit (pybit 5.17) -> sim front-end on 127.0.0.1",
         "book": {"open_orders": SYMBOLS * PER_SYMBOL, "symbols": SYMBOLS,
                  "positions_with_flatten": SYMBOLS},
         "repeat": args.repeat,
         "targets": {"cancel_acknowledged_ms": TARGET_CANCEL_MS,
                     "cancel_requests": TARGET_CANCEL_REQUESTS,
-                    "open_orders_after": 0, "positions_after_flatten": 0},
+                    "open_orders_after": 0, "positions_after_flatten": 0}
+        if not binance else
+        {"cancel_acknowledged_ms": TARGET_CANCEL_MS,
+         "cancel_requests": f"one DELETE /fapi/v1/allOpenOrders per symbol with open "
+                            f"orders ({SYMBOLS}), plus the algo cancels",
+         "priority_lane": True, "refused_429": 0, "open_orders_after": 0,
+         "positions_after_flatten": 0},
         "scenarios": scenarios,
         "target_met": all(all(s["target_met"].values()) for s in scenarios.values()),
         "bench_seconds": round(time.perf_counter() - started, 1),

@@ -65,6 +65,17 @@ class OrderNotFoundError(FatalVenueError):
     """The venue does not know this order (by venue id or client id)."""
 
 
+class ReplaceCancelRefusedError(FatalVenueError):
+    """An atomic replace (`VenuePort.replace_order`) whose cancel the venue refused (the
+    order is unknown, finished, or no longer untouched): nothing changed, the replacement
+    was not attempted. What became of the order is for the caller to ask."""
+
+
+class ReplacementRefusedError(FatalVenueError):
+    """An atomic replace that cancelled the original but whose new order the venue
+    refused: the original is gone and nothing is live for the intent."""
+
+
 class CapabilityUnsupported(FatalVenueError):
     """The connector declares that it does not offer this capability (see
     `console.domain.capabilities.VenueCapabilities`); asking for it is a programming or

@@ -30,6 +30,12 @@ class VenueCapabilities:
     `dead_man_state()` says how it stands (the window shows it)."""
     hedge_mode: bool = False
     """Positions may be held long and short on one instrument at once."""
+    atomic_replace: bool = False
+    """`replace_order` cancels an untouched order and places its replacement (a new
+    client id, a new venue id) in one venue request, the new order only if the cancel
+    took: the order manager's replace then needs no wait for a cancel confirmation, and
+    never shows two live orders for one intent. Otherwise `replace_order` raises
+    `CapabilityUnsupported`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,15 @@ venue refuses the amend, it cancels, waits until the venue *confirms* the cancel
 answer, a stream event or a query: never a fixed sleep), and only then creates the
 replacement under a new client id. So at no moment are two orders live where one was
 intended, and an order that filled meanwhile is never replaced.
+
+Atomic replace: a venue that declares `capabilities.atomic_replace` cancels an untouched
+order and places its replacement in one request (`VenuePort.replace_order`, the new order
+only if the cancel took). Where the amend is not used, an order still NEW and unfilled is
+replaced that way: the replacement's intent is written first (PENDING_NEW, a new client
+id), then one request; the outcomes are in `_replace_atomically`. The guarantee is the
+same: the venue never places the replacement unless it cancelled the original, and it
+cancels only an untouched order, so a fill that races the request refuses it instead of
+leaving a replacement sized as if nothing had filled.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ from console.engine.risk import RiskState
 from console.errors import (
     DuplicateClientOrderIdError,
     FatalVenueError,
+    ReplaceCancelRefusedError,
+    ReplacementRefusedError,
     UnknownOutcomeError,
     UserFacingError,
     VenueError,
@@ -169,7 +180,8 @@ class ReplacePath(StrEnum):
     AMENDED = "amended"
     """Changed in place: same venue id, one order throughout."""
     REPLACED = "replaced"
-    """Cancelled (confirmed), then created under a new client id."""
+    """Cancelled (confirmed), then created under a new client id; or both in one atomic
+    request (`capabilities.atomic_replace`)."""
     NOT_REPLACED_FILLED = "not_replaced_filled"
     """The order filled (fully, or up to the asked quantity) before the cancel took: no
     replacement, the fill stands."""
@@ -441,7 +453,182 @@ class OrderManager:
                 amended = take_venue_view(order, answer)
                 await self._record(amended)
                 return ReplaceResult(ReplacePath.AMENDED, old=order, new=amended)
+        if self.venue.capabilities.atomic_replace:
+            return await self._replace_atomically(order, price, qty, why)
         return await self._cancel_then_create(order, price, qty, why)
+
+    async def _replace_atomically(self, order: Order, price: Decimal | None,
+                                  qty: Decimal | None, why: str) -> ReplaceResult:
+        """One `replace_order` request for an order still NEW and unfilled (the venue
+        cancels only an untouched one; a partly filled order goes by cancel then create,
+        which sizes the replacement from the confirmed final fill). Outcomes:
+
+        * both done: REPLACED with the new order; the original recorded as cancelled;
+        * the cancel refused (`ReplaceCancelRefusedError`: nothing changed): the
+          replacement's intent is REJECTED and the venue is asked about the original.
+          Finished, it decides as a refused cancel does (filled: NOT_REPLACED_FILLED;
+          cancelled elsewhere: FAILED); still live (typically partly filled meanwhile),
+          the replace goes on by cancel then create, as after a refused amend;
+        * cancelled, the new order refused (`ReplacementRefusedError`): the intent is
+          REJECTED, the original is read back, FAILED: nothing is live for the intent;
+        * the request refused whole, or not taken (transient, rate limit): REJECTED
+          intent, FAILED, the original unchanged;
+        * unknown outcome: the venue is asked about BOTH client ids before anything is
+          decided (`_resolve_atomic`).
+        """
+        if order.status is not OrderStatus.NEW or order.filled_qty != ZERO:
+            log.info("replace %s: the order is %s with %s filled; cancelling and creating "
+                     "(an atomic replace takes untouched orders only)", order.ident,
+                     order.status.value, order.filled_qty)
+            return await self._cancel_then_create(order, price, qty, why)
+        client_id = await asyncio.to_thread(self.ids.next, order.role)
+        now = self.clock_ms()
+        intent = order.evolve(
+            client_order_id=client_id, venue_order_id="",
+            qty=qty if qty is not None else order.qty,
+            price=price if price is not None else order.price, status=OrderStatus.PENDING_NEW,
+            filled_qty=ZERO, avg_price=None, origin=Origin.OURS, created_at=now,
+            updated_at=now)
+        # in flight from before its intent exists, as in `place`
+        self._flight_seq += 1
+        self._flights.append((self._flight_seq, intent.ident))
+        self._inflight[intent.ident] = intent
+        try:
+            await self._record(intent)
+            try:
+                # a halt may have come while the intent was written: check again, last
+                self._refuse_change(order, qty, price)
+            except TradingPausedError:
+                await self._record(intent.evolve(status=OrderStatus.REJECTED,
+                                                  updated_at=self.clock_ms()))
+                raise
+            return await self._send_replace(order, intent, why)
+        finally:
+            self._inflight.pop(intent.ident, None)
+
+    async def _send_replace(self, order: Order, intent: Order, why: str) -> ReplaceResult:
+        try:
+            cancelled, answer = await self.venue.replace_order(order, intent)
+        except ReplaceCancelRefusedError as exc:
+            await self._reject(intent)
+            return await self._after_refused_replace(order, intent, why, exc)
+        except ReplacementRefusedError as exc:
+            rejected = await self._reject(intent)
+            seen, error = await self._until_terminal(order, wait=False)
+            return self._unplaced(order, seen, intent, why, new=rejected, error=(
+                f"cancelled, but the venue refused the replacement ({exc}): nothing is live "
+                "for this intent" + (f" (the original could not be read back: {error})"
+                                     if seen is None else "")))
+        except (UnknownOutcomeError, TimeoutError, OSError) as exc:
+            log.warning("replace %s: outcome unknown (%s); asking the venue about both "
+                        "orders", order.ident, exc)
+            return await self._resolve_atomic(order, intent, why, str(exc))
+        except VenueError as exc:
+            # refused whole (a bad request, filters) or not taken (transient, rate limit)
+            await self._reject(intent)
+            return ReplaceResult(ReplacePath.FAILED, old=order, reason=why, error=(
+                f"the venue did not take the replace ({exc}); the order is unchanged and "
+                "no replacement was created"))
+        old = take_venue_view(order, cancelled)
+        placed = take_venue_view(intent, answer)
+        await asyncio.to_thread(self.ledger.apply_changes, self.venue.venue,
+                                self.venue.account, LedgerChanges(orders=(old, placed)))
+        self._release(old.ident)
+        self._release(placed.ident)
+        self._retire(order.ident)
+        if old.filled_qty > order.filled_qty:
+            self._fill_discovered(old)
+        if self.risk.halted and placed.is_active:
+            self._landed_while_halted.append(placed)  # the emergency stop cancels it
+        return ReplaceResult(ReplacePath.REPLACED, old=old, new=placed, reason=why)
+
+    async def _reject(self, intent: Order) -> Order:
+        """The replacement's intent, never placed: REJECTED in the ledger."""
+        rejected = intent.evolve(status=OrderStatus.REJECTED, updated_at=self.clock_ms())
+        await self._record(rejected)
+        return rejected
+
+    async def _after_refused_replace(self, order: Order, intent: Order, why: str,
+                                     exc: VenueError) -> ReplaceResult:
+        """The venue refused the atomic replace's cancel: nothing changed. Its answer on
+        the original decides (never an assumption about why it refused)."""
+        try:
+            answer = await self.venue.fetch_order(order)
+        except VenueError as query_exc:
+            return ReplaceResult(ReplacePath.FAILED, old=order, reason=why, error=(
+                f"the replace was refused ({exc}) and the order's state is unknown "
+                f"({query_exc}); no replacement was created"))
+        if answer is None:
+            return ReplaceResult(ReplacePath.FAILED, old=order, reason=why, error=(
+                f"the replace was refused ({exc}); the venue does not know the order; no "
+                "replacement was created"))
+        seen = take_venue_view(order, answer)
+        await self._record(seen)
+        if seen.status.is_terminal:
+            return self._unplaced(order, seen, intent, why, error=(
+                f"the order was already {seen.status.value} before this replace (cancelled "
+                "elsewhere); no replacement was created"))
+        log.info("replace %s: the atomic replace was refused (%s) and the order is %s (%s "
+                 "filled); cancelling and creating instead", order.ident, exc,
+                 seen.status.value, seen.filled_qty)
+        if seen.filled_qty > order.filled_qty:
+            self._fill_discovered(seen)
+        return await self._cancel_then_create(seen, intent.price, intent.qty, why)
+
+    def _unplaced(self, order: Order, seen: Order | None, intent: Order, why: str, *,
+                  error: str, new: Order | None = None) -> ReplaceResult:
+        """The result when no replacement was placed: `seen` is the venue's view of the
+        original (None when it could not be read). A fill found decides first."""
+        if seen is None:
+            return ReplaceResult(ReplacePath.FAILED, old=order, new=new, reason=why,
+                                 error=error)
+        if seen.filled_qty > order.filled_qty:
+            self._fill_discovered(seen)
+        if seen.status.is_terminal:
+            self._retire(order.ident)
+            if seen.status is OrderStatus.FILLED or seen.filled_qty >= intent.qty:
+                return ReplaceResult(
+                    ReplacePath.NOT_REPLACED_FILLED, old=seen, reason=why,
+                    error=(f"the order filled ({seen.filled_qty} of {seen.qty}) before the "
+                           "replace took effect: no replacement was created"))
+        return ReplaceResult(ReplacePath.FAILED, old=seen, new=new, reason=why, error=error)
+
+    async def _resolve_atomic(self, order: Order, intent: Order, why: str,
+                              cause: str) -> ReplaceResult:
+        """An atomic replace with an unknown outcome: the replacement is asked for by its
+        client id (`_resolve`: found, it is the answer; unknown within the grace, it stays
+        PENDING_NEW and its instrument is quarantined until the venue answers for it), and
+        the original by its ids. Whatever a late execution does, the venue places the
+        replacement only by cancelling the original: one live order at most."""
+        new: Order | None
+        unknown = ""
+        try:
+            new = await self._resolve(intent, cause)
+        except OrderOutcomeUnknownError as exc:
+            new, unknown = None, str(exc)
+        try:
+            answer = await self.venue.fetch_order(order)
+        except VenueError as exc:
+            answer, old_error = None, f"the original could not be read back ({exc})"
+        else:
+            old_error = "" if answer is not None else "the venue does not know the original"
+        seen = take_venue_view(order, answer) if answer is not None else None
+        if seen is not None:
+            await self._record(seen)
+        if new is not None and new.status is not OrderStatus.REJECTED:
+            self._retire(order.ident)
+            if seen is not None and seen.filled_qty > order.filled_qty:
+                self._fill_discovered(seen)
+            if self.risk.halted and new.is_active:
+                self._landed_while_halted.append(new)
+            return ReplaceResult(ReplacePath.REPLACED, old=seen or order, new=new, reason=why)
+        if new is not None:  # past the grace, the venue never had it
+            return self._unplaced(order, seen, intent, why, new=new, error=(
+                f"the replace had an unknown outcome ({cause}); the venue never placed the "
+                "replacement" + (f"; {old_error}" if old_error else "")))
+        return self._unplaced(order, seen, intent, why, error=(
+            f"the replace had an unknown outcome; {unknown}"
+            + (f"; {old_error}" if old_error else "")))
 
     async def _cancel_then_create(self, order: Order, price: Decimal | None,
                                   qty: Decimal | None, why: str) -> ReplaceResult:

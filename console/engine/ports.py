@@ -112,6 +112,19 @@ class VenuePort(Protocol):
     async def amend_order(self, order: Order, *, qty: object = None, price: object = None) -> Order:
         ...
 
+    async def replace_order(self, order: Order, replacement: Order) -> tuple[Order, Order]:
+        """Cancel `order` and place `replacement` (its own client id) in one venue request,
+        the new order only if the cancel took, and the cancel only while `order` is
+        untouched (no fill at all: a fill racing the request refuses it, so that the
+        replacement's quantity never adds to a fill). Returns (the original as the venue
+        cancelled it, the replacement as placed).
+
+        Raises `ReplaceCancelRefusedError` (nothing changed), `ReplacementRefusedError`
+        (cancelled, the new order refused: nothing live), `UnknownOutcomeError` (ask the
+        venue for both orders), another `FatalVenueError` (the request was refused whole:
+        nothing changed), and `CapabilityUnsupported` without `atomic_replace`."""
+        ...
+
     async def cancel_order(self, order: Order) -> Order:
         ...
 

@@ -34,7 +34,9 @@ class ReconcileConfig:
       operator's approval.
     - `fill_margin_ms`: the fill back-fill starts this long before the ledger's coverage
       mark (late prints, clock skew), `fill_default_lookback_ms` before now when the
-      ledger has no mark yet (a new or upgraded ledger).
+      ledger has no mark yet (a new or upgraded ledger): a week less ten minutes, so that
+      the first back-fill is one 7-day window on venues that allow no more (Binance asks
+      a request per symbol per window: exactly a week would double them).
     - `fill_order_lookback_ms`: how far back the fill query of an order whose filled
       quantity exceeds its ledger fills may reach (to the order's creation, at most this
       long ago): bounds the cost of an order whose venue history is gone.
@@ -63,7 +65,7 @@ class ReconcileConfig:
     venue_actions_auto: bool = False
     ledger_actions_auto: bool = True
     fill_margin_ms: int = 5 * MINUTE_MS
-    fill_default_lookback_ms: int = 7 * DAY_MS
+    fill_default_lookback_ms: int = 7 * DAY_MS - 10 * MINUTE_MS
     fill_order_lookback_ms: int = 30 * DAY_MS
     cold_start_workers: frozenset[tuple[str, str]] = frozenset()
     in_flight: frozenset[str] = frozenset()

@@ -92,6 +92,11 @@ class ChaosVenue:
     def rate_budget(self) -> RateBudget | None:
         return self.inner.rate_budget()
 
+    async def replace_order(self, order: Order, replacement: Order) -> tuple[Order, Order]:
+        result: tuple[Order, Order] = await self._timed(
+            lambda: self.inner.replace_order(order, replacement))
+        return result
+
     async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
         return await self.inner.set_dead_man_switch(timeout_ms)
 

@@ -314,6 +314,12 @@ class SimVenue:
     def rate_budget(self) -> RateBudget | None:
         return None
 
+    async def replace_order(self, order: Order, replacement: Order) -> tuple[Order, Order]:
+        """Not declared (`atomic_replace` off): the engine's replace cancels, confirms the
+        cancel, then creates, as the in-process demo has always shown it."""
+        raise CapabilityUnsupported("the in-process sim venue has no atomic replace",
+                                    venue=self.venue)
+
     async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
         raise CapabilityUnsupported("the in-process sim venue has no dead-man's switch",
                                     venue=self.venue)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from console.domain import Category
+from console.domain import Category, Order, OrderStatus, OrderType, Side
 from console.domain.telemetry import Labels
 from console.engine.ports import VenuePort
 from console.errors import CapabilityUnsupported
@@ -29,7 +29,7 @@ def test_chaos_venue_defines_every_port_member_itself() -> None:
     assert {"venue", "account", "calls", "capabilities", "categories", "priority",
             "priority_calls", "warm_priority_lane", "cancel_all_ids", "rate_budget",
             "set_dead_man_switch", "dead_man_state", "fetch_open_orders", "stream",
-            "aclose"} <= members
+            "aclose", "replace_order"} <= members
     assert ChaosVenue.__bases__ == (object,)  # nothing to inherit a member from
     own = set(vars(ChaosVenue)) | set(ChaosVenue.__annotations__)
     assert sorted(members - own) == []
@@ -69,8 +69,15 @@ def test_chaos_venue_forwards_to_the_sim() -> None:
             await port.cancel_all_ids(Category.LINEAR)
         with pytest.raises(CapabilityUnsupported):
             await port.set_dead_man_switch(5000)
+        assert not port.capabilities.atomic_replace  # the demo replaces by cancel, create
+        order = Order(venue=port.venue, account=port.account, category=Category.LINEAR,
+                      symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT,
+                      qty=Decimal(1), price=Decimal(1), status=OrderStatus.NEW,
+                      client_order_id="rc-w1-e-x-1")
+        with pytest.raises(CapabilityUnsupported, match="atomic replace"):
+            await port.replace_order(order, order.evolve(client_order_id="rc-w1-e-x-2"))
         await port.aclose()
 
     asyncio.run(scenario())
-    assert timings.stages["rest"] == 2  # requests are timed, failed ones too
+    assert timings.stages["rest"] == 3  # requests are timed, failed ones too
     assert inner.calls["fetch_open_orders"] == 1

@@ -59,13 +59,16 @@ def test_a_client_id_match_with_a_different_venue_id_is_another_order() -> None:
     assert any("not resolved" in u for u in result.unverified)
 
 
+LOOKBACK = 7 * 24 * 3_600_000 - 600_000  # a week less ten minutes: one 7-day window
+
+
 @pytest.mark.parametrize(("mark", "last", "fill_times", "expected"), [
     (NOW - 3_600_000, None, (), NOW - 3_600_000 - 300_000),
     # the newest ledger fill never starts the back-fill: the stream may have recorded it
     # after dropping older ones; only the coverage mark says what was verified
     (NOW - 3_600_000, NOW - 60_000, (NOW - 60_000,), NOW - 3_600_000 - 300_000),
-    (None, NOW - 1_000_000, (NOW - 1_000_000, NOW - 2_000_000), NOW - 7 * 24 * 3_600_000),
-    (None, None, (), NOW - 7 * 24 * 3_600_000),
+    (None, NOW - 1_000_000, (NOW - 1_000_000, NOW - 2_000_000), NOW - LOOKBACK),
+    (None, None, (), NOW - LOOKBACK),
     (NOW + 50_000, None, (), NOW - 300_000),  # a mark "in the future" is clamped to now
 ])
 def test_fills_since_starts_at_the_coverage_mark(mark, last, fill_times, expected) -> None:

@@ -98,7 +98,8 @@ def test_bybit_sub_table_is_strict() -> None:
     assert BybitSettings(Category.SPOT, "USDC").to_table() == {
         "category": "spot", "settle_coin": "USDC"}
     assert BYBIT.legacy_keys == {"category", "settle_coin"}
-    assert [f.option for f in BYBIT.fields] == ["--category", "--settle-coin"]
+    assert [f.option for f in BYBIT.fields] == ["--category", "--settle-coin",
+                                                "--dead-man-s"]
 
 
 # -- a venue with several markets, as Binance will be ------------------------------------------

@@ -5,10 +5,12 @@ declares a lane gets the real context and lane counting."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import ClassVar
 
 import pytest
 
+from console.domain import Order, OrderStatus, OrderType, Side
 from console.domain.capabilities import MAX_ERROR_CHARS, DeadManState, VenueCapabilities
 from console.domain.enums import Category
 from console.domain.values import DomainValueError
@@ -39,6 +41,12 @@ def test_without_declared_capabilities_the_members_answer_as_documented() -> Non
     with pytest.raises(CapabilityUnsupported, match="dead-man"):
         asyncio.run(plain.set_dead_man_switch(10_000))
     assert plain.dead_man_state() is None  # nothing to show, not an error
+    assert not plain.capabilities.atomic_replace
+    order = Order(venue="plain", account="a", category=Category.LINEAR, symbol="BTCUSDT",
+                  side=Side.BUY, type=OrderType.LIMIT, qty=Decimal(1), price=Decimal(1),
+                  status=OrderStatus.NEW, client_order_id="rc-w1-e-x-1")
+    with pytest.raises(CapabilityUnsupported, match="atomic replace"):
+        asyncio.run(plain.replace_order(order, order.evolve(client_order_id="rc-w1-e-x-2")))
 
 
 def test_a_dead_man_state_holds_only_what_can_be_shown() -> None:

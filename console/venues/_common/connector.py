@@ -11,7 +11,8 @@ declared flags, so flag and behaviour cannot disagree:
   no-op; `priority_calls` counts the requests that took the lane (without a lane it is
   `calls` itself); `warm_priority_lane()` does nothing unless overridden;
 * `rate_budget()` answers None (override it with `budget.BudgetKeeper.snapshot()`);
-* `cancel_all_ids` and `set_dead_man_switch` raise `CapabilityUnsupported`, and
+* `cancel_all_ids`, `replace_order` and `set_dead_man_switch` raise
+  `CapabilityUnsupported`, and
   `dead_man_state()` answers None (a connector with a switch overrides both).
 """
 
@@ -23,6 +24,7 @@ from typing import ClassVar
 
 from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
 from console.domain.enums import Category
+from console.domain.model import Order
 from console.errors import CapabilityUnsupported
 from console.venues._common.lane import in_priority_lane, priority_lane
 
@@ -72,6 +74,11 @@ class ConnectorBase:
                              symbol: str | None = None) -> list[tuple[str, str]]:
         raise CapabilityUnsupported(f"{self.venue}: this connector answers bulk cancels "
                                     "with orders, not ids", venue=self.venue)
+
+    async def replace_order(self, order: Order, replacement: Order) -> tuple[Order, Order]:
+        raise CapabilityUnsupported(f"{self.venue}: this connector has no atomic replace "
+                                    "(the order manager cancels, then creates)",
+                                    venue=self.venue)
 
     async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
         raise CapabilityUnsupported(f"{self.venue}: this connector has no dead-man's "

@@ -42,9 +42,12 @@ domain view); Hedge Mode (positionSideDual) is detected (GET positionSide/dual, 
 `MODE_CHECK_S`) and refused for orders and amends (`HedgeModeError`), while positions are
 read per side; Multi-Assets mode is allowed and reported (`multi_assets`). The
 dead-man's switch is countdownCancelAll per traded symbol. Spot has neither conditional
-orders nor a dead-man's switch; its amend is cancelReplace (a new venue id: not an
-in-place amend, so `capabilities.amend` is off for spot and the order manager replaces
-by cancel-then-create).
+orders nor a dead-man's switch. Its cancelReplace gives the order a new orderId: not an
+in-place amend (`capabilities.amend` is off for spot) but the port's atomic replace
+(`replace_order`, `capabilities.atomic_replace`): the replacement under its own client
+id, cancelRestrictions ONLY_NEW, STOP_ON_FAILURE, both halves of the answer (HTTP 200,
+400 with -2022, 409 with -2021) read. Spot `amend_order` remains the same request under
+the order's own client id, for callers of the port that ask for it directly.
 """
 
 from __future__ import annotations
@@ -73,9 +76,12 @@ from console.domain.events import BalanceEvent, FillEvent, PositionEvent, VenueE
 from console.domain.model import Balance, Fill, Order, Position, keep_ownership
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import (
+    CapabilityUnsupported,
     FatalVenueError,
     MalformedVenueDataError,
     OrderNotFoundError,
+    ReplaceCancelRefusedError,
+    ReplacementRefusedError,
     UnknownOutcomeError,
     VenueError,
 )
@@ -129,6 +135,12 @@ POSITION_SIDE_MISMATCH: Final = "-4061"
 """USD-M: "Order's position side does not match user's setting" (the mode changed)."""
 NOTHING_TO_MODIFY: Final = "-5027"
 CLIENT_IDS_KEPT: Final = 20_000
+CLIENT_ID_LOOKUPS: Final = 100
+"""Orders asked for their client id per fill listing, newest fills first (see
+`BinanceVenue._with_client_ids`)."""
+CLIENT_ID_PARALLEL: Final = 8
+FILL_SYMBOLS_PARALLEL: Final = 6
+"""Symbols whose trades are read at the same time (within the weight budget)."""
 """orderId -> client id pairs remembered for fills (oldest forgotten first)."""
 
 
@@ -187,9 +199,11 @@ FUTURES_CAPABILITIES: Final = VenueCapabilities(
 """USD-M: PUT /fapi/v1/order amends in place; allOpenOrders answers without ids (no
 `cancel_all_ids`); positions are read per side in Hedge Mode."""
 SPOT_CAPABILITIES: Final = VenueCapabilities(
-    amend=False, bulk_cancel_ids=True, priority_lane=True, rate_budget=True)
+    amend=False, bulk_cancel_ids=True, priority_lane=True, rate_budget=True,
+    atomic_replace=True)
 """Spot: DELETE openOrders answers with the cancelled orders (their ids); cancelReplace
-is a new order, not an in-place amend; no countdown cancel."""
+is a new order, not an in-place amend, so it is the atomic replace; no countdown
+cancel."""
 
 
 class _Answered(Exception):
@@ -727,29 +741,52 @@ class BinanceVenue(ConnectorBase):
                      "from there", self.account, horizon)
             first = horizon
         found: dict[str, Fill] = {}
-        for symbol in await self._fill_symbols():
-            for start, end in time_windows(first, until, span):
-                for fill in await self._trades(symbol, start, end):
-                    if since <= fill.exec_time <= until:
-                        found.setdefault(fill.exec_id, fill)
+        gate = asyncio.Semaphore(FILL_SYMBOLS_PARALLEL)
+
+        async def symbol_trades(symbol: str) -> list[Fill]:
+            # symbols in parallel (each one's windows and pages in order): a request per
+            # symbol is the floor on USD-M, and one at a time it is all latency
+            async with gate:
+                trades: list[Fill] = []
+                for start, end in time_windows(first, until, span):
+                    trades.extend(await self._trades(symbol, start, end))
+                return trades
+
+        for trades in await self._gather([symbol_trades(s)
+                                          for s in await self._fill_symbols()]):
+            for fill in trades:
+                if since <= fill.exec_time <= until:
+                    found.setdefault(fill.exec_id, fill)
         fills = await self._with_client_ids(list(found.values()))
         return sorted(fills, key=lambda f: (f.exec_time, f.exec_id))
 
     async def _with_client_ids(self, fills: list[Fill]) -> list[Fill]:
-        """Binance lists trades without the order's client id; the reconciler needs it to
-        tie a fill to an order whose venue id it never learnt (an unknown-outcome create).
-        Each order is asked for once (GET order by orderId) and remembered; an order
-        Binance no longer keeps leaves its fills without one."""
-        wanted = {(f.symbol, f.venue_order_id) for f in fills
-                  if f.venue_order_id and f.venue_order_id not in self._client_ids}
+        """Binance lists trades without the order's client id. The ledger ties a fill to
+        its order by venue id; the client id matters only for an order whose venue id the
+        ledger never learnt (a create whose answer was lost), and such orders are recent.
+        So the ids come from what this connector already read (open orders, its own
+        creates, earlier lookups), then from GET order by orderId for the orders of the
+        newest fills: at most `CLIENT_ID_LOOKUPS` per listing, `CLIENT_ID_PARALLEL` at a
+        time. Asking for every order of a cold start's 5,000 fills would spend more than
+        a minute's request weight on ids the ledger already has; the rest keep an empty
+        client id (and the reconciler's by-id query still resolves a lost create)."""
+        newest: dict[tuple[str, str], int] = {}
+        for f in fills:
+            if f.venue_order_id and not f.client_order_id \
+                    and f.venue_order_id not in self._client_ids:
+                key = (f.symbol, f.venue_order_id)
+                newest[key] = max(newest.get(key, 0), f.exec_time)
+        wanted = sorted(newest, key=lambda k: newest[k], reverse=True)[:CLIENT_ID_LOOKUPS]
+        gate = asyncio.Semaphore(CLIENT_ID_PARALLEL)
 
         async def learn(symbol: str, order_id: str) -> None:
-            try:
-                await self._regular("fetch_fills", {"symbol": symbol, "orderId": order_id})
-            except OrderNotFoundError:
-                self._client_ids[order_id] = ""
+            async with gate:
+                try:
+                    await self._regular("fetch_fills", {"symbol": symbol, "orderId": order_id})
+                except OrderNotFoundError:
+                    self._client_ids[order_id] = ""
 
-        await self._gather([learn(symbol, order_id) for symbol, order_id in sorted(wanted)])
+        await self._gather([learn(symbol, order_id) for symbol, order_id in wanted])
         return [replace(f, client_order_id=self._client_ids.get(f.venue_order_id, ""))
                 if not f.client_order_id else f for f in fills]
 
@@ -936,18 +973,10 @@ class BinanceVenue(ConnectorBase):
         a replacement itself). The cancel refused: nothing happened. Unknown: the old
         order and the open orders are read before anything is concluded."""
         params = p.cancel_replace_params(order, qty=qty, price=price)
-
-        def partial(status: int, payload: Any) -> bool:
-            data = payload.get("data") if isinstance(payload, Mapping) else None
-            return status in (400, 409) and isinstance(data, Mapping) \
-                and "cancelResult" in data
-
         try:
-            payload = await self._request("amend_order", S_REPLACE, params, accept=partial)
+            payload, answer = await self._send_cancel_replace("amend_order", params)
         except UnknownOutcomeError as error:
             return await self._resolve_replace(order, error)
-        result = payload.get("data", payload) if isinstance(payload, Mapping) else payload
-        answer = self._parsed(p.as_object, result, S_REPLACE, what="cancelReplace")
         cancelled, placed = answer.get("cancelResult"), answer.get("newOrderResult")
         if cancelled == "SUCCESS" and placed == "SUCCESS":
             view: Order = self._parsed(p.parse_spot_order, answer.get("newOrderResponse"),
@@ -958,7 +987,7 @@ class BinanceVenue(ConnectorBase):
                                else answer.get("cancelResponse"))
         code = str(coded[0]) if coded else "cancel_replace"
         if cancelled == "SUCCESS":
-            raise FatalVenueError(
+            raise ReplacementRefusedError(
                 f"{VENUE}: the replace of {order.ident} cancelled it but the new order was "
                 f"refused ({reason}); nothing is live for this order now", venue=VENUE,
                 code=code)
@@ -970,6 +999,63 @@ class BinanceVenue(ConnectorBase):
             # unknown, finished, or no longer untouched (ONLY_NEW): the order says which
             raise await self._cancel_rejected(order, refused) from None
         raise refused
+
+    async def _send_cancel_replace(self, method: str, params: Mapping[str, str]
+                                   ) -> tuple[Any, Mapping[str, Any]]:
+        """POST cancelReplace: (the body, its result object). A 400 or 409 whose `data`
+        names both results is an answer (one half or both failed), not an error."""
+
+        def partial(status: int, payload: Any) -> bool:
+            data = payload.get("data") if isinstance(payload, Mapping) else None
+            return status in (400, 409) and isinstance(data, Mapping) \
+                and "cancelResult" in data
+
+        payload = await self._request(method, S_REPLACE, params, accept=partial)
+        result = payload.get("data", payload) if isinstance(payload, Mapping) else payload
+        answer: Mapping[str, Any] = self._parsed(p.as_object, result, S_REPLACE,
+                                                 what="cancelReplace")
+        return payload, answer
+
+    async def replace_order(self, order: Order, replacement: Order) -> tuple[Order, Order]:
+        """Spot's atomic replace (see the module docstring): (the original as cancelled,
+        the replacement as placed). The cancel refused: `ReplaceCancelRefusedError`
+        (nothing changed; the caller asks what became of the order). Cancelled but the new
+        order refused: `ReplacementRefusedError` (nothing live). An unknown outcome is
+        raised as it is: the caller asks for both client ids."""
+        if self.config.futures:
+            raise CapabilityUnsupported(f"{VENUE}: USD-M has no atomic replace (it amends "
+                                        "in place)", venue=VENUE)
+        if (order.category, replacement.category) != (self.config.market,) * 2:
+            raise FatalVenueError(f"{VENUE}: this connection trades {self.config.market}",
+                                  venue=VENUE, code="invalid_request")
+        params = p.replace_params(order, replacement)
+        self._traded.add(order.symbol)
+        payload, answer = await self._send_cancel_replace("replace_order", params)
+        cancelled, placed = answer.get("cancelResult"), answer.get("newOrderResult")
+        if cancelled == "SUCCESS" and placed == "SUCCESS":
+            old: Order = self._parsed(p.parse_spot_order, answer.get("cancelResponse"),
+                                      S_REPLACE, account=self.account)
+            new: Order = self._parsed(p.parse_spot_order, answer.get("newOrderResponse"),
+                                      S_REPLACE, account=self.account)
+            self._remember(old)
+            self._remember(new)
+            return keep_ownership(old, order), keep_ownership(new, replacement)
+        coded = body_code(payload)
+        code = str(coded[0]) if coded else "cancel_replace"
+        if cancelled == "SUCCESS" and placed == "FAILURE":
+            reason = self._refusal(answer.get("newOrderResponse"))
+            raise ReplacementRefusedError(
+                f"{VENUE}: the replace of {order.ident} cancelled it but the new order "
+                f"{replacement.ident} was refused ({reason}); nothing is live for this "
+                "order now", venue=VENUE, code=code)
+        if cancelled == "FAILURE" and placed in ("NOT_ATTEMPTED", "FAILURE"):
+            reason = self._refusal(answer.get("cancelResponse"))
+            raise ReplaceCancelRefusedError(
+                f"{VENUE}: the replace of {order.ident} was refused: the cancel failed "
+                f"({reason}); the order is unchanged and {replacement.ident} was not "
+                "placed", venue=VENUE, code=code)
+        raise malformed(f"cancelResult {cancelled!r} with newOrderResult {placed!r}"[:200],
+                        self._context(S_REPLACE))
 
     def _refusal(self, part: Any) -> str:
         coded = body_code(part)
@@ -1074,11 +1160,18 @@ class BinanceVenue(ConnectorBase):
 
     async def cancel_all(self, category: Category, symbol: str | None = None) -> list[Order]:
         """Every open order of the scope cancelled (the symbol, else the configured
-        symbols, else every symbol with open orders). USD-M: allOpenOrders and
-        algoOpenOrders per symbol, in parallel; they answer without ids, so the open
-        orders are listed first and read back after. Spot: DELETE openOrders per symbol
-        answers with the cancelled orders themselves. Every symbol is tried before a
-        failure is raised."""
+        symbols, else every symbol with open orders). Spot: DELETE openOrders per symbol
+        answers with the cancelled orders themselves. USD-M: the open orders are listed,
+        then, per symbol and in parallel, DELETE allOpenOrders (when it lists regular
+        orders, or was named) and DELETE algoOpenOrders (when it lists algo orders).
+        Those answer without ids, only that every open order of the symbol is cancelled:
+        the listed orders of a symbol whose DELETE succeeded are reported CANCELLED as
+        listed. Reading 500 orders back one by one would hold an emergency stop for
+        hundreds of milliseconds after the venue acted; an order that filled between the
+        listing and the DELETE is corrected by its stream push and by the
+        reconciliation that ends the stop (the venue stays the truth). A symbol whose
+        DELETE failed reports nothing, and every symbol is tried before a failure is
+        raised."""
         self._check_category(category)
         scoped = [symbol] if symbol else list(self.config.symbols)
         if not self.config.futures:
@@ -1089,35 +1182,32 @@ class BinanceVenue(ConnectorBase):
             return [order for orders in lists for order in orders]
         if scoped:
             lists = await self._gather([self._futures_cancel_all(s) for s in scoped])
-            listed = [order for orders in lists for order in orders]
-        else:
-            listed = await self._open_orders("cancel_all", [None])
-            await self._gather([self._futures_bulk_cancel(s)
-                                for s in sorted({o.symbol for o in listed})])
-        views = await asyncio.gather(*(self._read_back(order) for order in listed))
-        return [view for view in views if view is not None]
+            return [order for orders in lists for order in orders]
+        listed = await self._open_orders("cancel_all", [None])
+        by_symbol: dict[str, list[Order]] = {}
+        for order in listed:
+            by_symbol.setdefault(order.symbol, []).append(order)
+        lists = await self._gather([self._futures_bulk_cancel(s, orders, named=False)
+                                    for s, orders in sorted(by_symbol.items())])
+        return [order for orders in lists for order in orders]
 
     async def _futures_cancel_all(self, symbol: str) -> list[Order]:
         listed = await self._open_orders("cancel_all", [symbol])
-        await self._futures_bulk_cancel(symbol)
-        return listed
+        return await self._futures_bulk_cancel(symbol, listed, named=True)
 
-    async def _futures_bulk_cancel(self, symbol: str) -> None:
-        await self._gather([
-            self._request("cancel_all", F_CANCEL_ALL, {"symbol": symbol}),
-            self._request("cancel_all", F_ALGO_CANCEL_ALL, {"symbol": symbol})])
-
-    async def _read_back(self, order: Order) -> Order | None:
-        try:
-            view = await self._lookup("cancel_all", order)
-        except VenueError as exc:
-            log.warning("binance %s: reading cancelled order %s back failed (%s)",
-                        self.account, order.ident, exc)
-            return None
-        if view is None:
-            log.warning("binance %s: cancelled order %s could not be read back",
-                        self.account, order.ident)
-        return view
+    async def _futures_bulk_cancel(self, symbol: str, listed: Sequence[Order], *,
+                                   named: bool) -> list[Order]:
+        """DELETE allOpenOrders (always: an algo order listed a moment ago may have
+        triggered into a regular one since) and algoOpenOrders when `listed` holds algo
+        orders or the symbol was `named`; `listed` as cancelled."""
+        algo = named or any(o.venue_order_id.startswith(p.ALGO_PREFIX) for o in listed)
+        calls = [self._request("cancel_all", F_CANCEL_ALL, {"symbol": symbol})]
+        if algo:
+            calls.append(self._request("cancel_all", F_ALGO_CANCEL_ALL, {"symbol": symbol}))
+        await self._gather(calls)
+        now = self._venue_now()
+        return [o.evolve(status=OrderStatus.CANCELLED, updated_at=max(now, o.updated_at))
+                for o in listed]
 
     async def _spot_cancel_all(self, symbol: str) -> list[Order]:
         try:
@@ -1342,8 +1432,13 @@ class BinanceVenue(ConnectorBase):
             return
         await self._disarm()
         self._closed = True
-        for exchange in {id(e): e for e in (self._lanes.normal, self._lanes.priority)}.values():
+
+        async def close(exchange: Any) -> None:
             try:
                 await exchange.close()
             except (ccxt.BaseError, aiohttp.ClientError, OSError) as exc:
                 log.info("binance %s: closing a session: %s", self.account, type(exc).__name__)
+
+        # together: each close waits out ccxt's graceful-shutdown pause (~250 ms)
+        await asyncio.gather(*(close(e) for e in {id(e): e for e in (
+            self._lanes.normal, self._lanes.priority)}.values()))

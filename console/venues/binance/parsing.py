@@ -1079,6 +1079,22 @@ def cancel_replace_params(order: Order, *, qty: Decimal | None,
     return params
 
 
+def replace_params(order: Order, replacement: Order) -> dict[str, str]:
+    """POST /api/v3/order/cancelReplace for the port's atomic replace: cancel `order`
+    (by our client id, else its orderId) only while it is untouched (cancelRestrictions
+    ONLY_NEW: a fill racing the request refuses it), place nothing if the cancel fails
+    (STOP_ON_FAILURE), and place `replacement` under its own client id."""
+    if (replacement.symbol, replacement.side) != (order.symbol, order.side):
+        raise _invalid("a replacement keeps the order's symbol and side")
+    if order.client_order_id:
+        params = {"symbol": order.symbol, "cancelOrigClientOrderId": _client_id(order)}
+    else:
+        params = order_ref(order, prefix="cancel")
+    params.update(spot_order_params(replacement))
+    params.update(cancelReplaceMode="STOP_ON_FAILURE", cancelRestrictions="ONLY_NEW")
+    return params
+
+
 __all__ = [
     "ALGO_PREFIX", "ALGO_STATUS", "ALGO_TYPE_NAME", "FUTURES_STATUS", "FUTURES_TIF_NAME",
     "FUTURES_TYPE", "POSITION_SIDE", "SIDE", "SIDE_NAME", "SPOT_STATUS", "SPOT_TIF_NAME",
@@ -1090,5 +1106,5 @@ __all__ = [
     "parse_futures_order", "parse_futures_trade", "parse_listen_key", "parse_multi_assets",
     "parse_orders", "parse_position", "parse_position_mode", "parse_server_time",
     "parse_spot_account", "parse_spot_event", "parse_spot_order", "parse_spot_trade",
-    "spot_order_params", "trade_cursor",
+    "replace_params", "spot_order_params", "trade_cursor",
 ]
