@@ -362,18 +362,24 @@ class Operation:
                              ev.algo_update(order, state, event_time=self.event_time)))
 
     def _notional_of(self, symbol: str) -> tuple[Decimal, Decimal]:
-        """Bid and ask notional of the account's resting orders on `symbol` (``b``, ``a``)."""
+        """Bid and ask notional of the account's resting orders on `symbol` (``b``, ``a``),
+        once per symbol per batch: only that symbol's orders are read (a cancel-all of 500
+        orders over 20 symbols must not read the whole book for each of them)."""
         if self._notional is None:
-            table: dict[str, tuple[Decimal, Decimal]] = {}
-            for o in self.exchange.open_orders(self.account, Category.LINEAR):
+            self._notional = {}
+        found = self._notional.get(symbol)
+        if found is None:
+            bids = asks = ZERO
+            for o in self.exchange.open_orders(self.account, Category.LINEAR, symbol):
                 if o.price is None or o.status not in _RESTING:
                     continue
-                bids, asks = table.get(o.symbol, (ZERO, ZERO))
                 value = (o.qty - o.filled_qty) * o.price
-                table[o.symbol] = (bids + value, asks) if o.side is Side.BUY else \
-                    (bids, asks + value)
-            self._notional = table
-        return self._notional.get(symbol, (ZERO, ZERO))
+                if o.side is Side.BUY:
+                    bids += value
+                else:
+                    asks += value
+            found = self._notional[symbol] = (bids, asks)
+        return found
 
     # -- positions and balances ------------------------------------------------------
 
