@@ -342,6 +342,19 @@ def test_declared_capabilities_hold(contract: Contract) -> None:
         if caps.amend:
             amended = await venue.amend_order(placed, price=D(94))
             assert (amended.venue_order_id, amended.price) == (placed.venue_order_id, D(94))
+        replacement = intent(h, "rc-w1-e-cap-2", price=D(93))
+        if caps.atomic_replace:
+            old, new = await venue.replace_order(placed, replacement)
+            assert (old.venue_order_id, old.status) == (placed.venue_order_id,
+                                                        OrderStatus.CANCELLED)
+            assert (new.client_order_id, new.price, new.status) == (
+                "rc-w1-e-cap-2", D(93), OrderStatus.NEW)
+            live = [o for o in await venue.fetch_open_orders() if o.symbol == placed.symbol]
+            assert [o.client_order_id for o in live] == ["rc-w1-e-cap-2"]  # one, never two
+            placed = new
+        else:
+            with pytest.raises(CapabilityUnsupported):
+                await venue.replace_order(placed, replacement)
         if caps.bulk_cancel_ids:
             acks = await venue.cancel_all_ids(h.category, h.sym("test"))
             assert (placed.venue_order_id, placed.client_order_id) in acks
@@ -356,9 +369,12 @@ def test_declared_capabilities_hold(contract: Contract) -> None:
         if caps.dead_man_switch:
             armed = await venue.set_dead_man_switch(60_000)
             assert armed.armed and armed.timeout_ms == 60_000
-            assert not (await venue.set_dead_man_switch(None)).armed
+            assert venue.dead_man_state() == armed  # what the status bar shows
+            disarmed = await venue.set_dead_man_switch(None)
+            assert not disarmed.armed and venue.dead_man_state() == disarmed
         else:
             with pytest.raises(CapabilityUnsupported):
                 await venue.set_dead_man_switch(60_000)
+            assert venue.dead_man_state() is None
 
     contract.run(body)
