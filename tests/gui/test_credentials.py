@@ -210,7 +210,7 @@ def test_profiles_port_refuses_a_venue_without_connector(tmp_path: Path) -> None
     port = ProfileFile(str(path))
     assert [v.name for v in port.venues] == list(VENUES)
     bybit = next(v for v in port.venues if v.name == "bybit")
-    assert [f.key for f in bybit.fields] == ["category", "settle_coin"]
+    assert [f.key for f in bybit.fields] == ["category", "settle_coin", "dead_man_s"]
     for venue in ("okx", "deribit"):
         with pytest.raises(UserFacingError) as info:
             port.save(ProfileDraft(name="b", venue=venue, network="testnet"))

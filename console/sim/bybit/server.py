@@ -38,6 +38,7 @@ from aiohttp import web
 from console.domain.enums import Category
 from console.sim.bybit.auth import BybitAuth
 from console.sim.bybit.base import Result, Scope, served
+from console.sim.bybit.dcp import SESSION_KEY, DcpWatch
 from console.sim.bybit.envelope import BybitEnvelope
 from console.sim.bybit.faults import BybitFaultHook, as_faults
 from console.sim.bybit.limits import DEFAULT_LIMITS, BybitLimitHook
@@ -47,7 +48,7 @@ from console.sim.bybit.views import BybitViews
 from console.sim.bybit.ws import BybitStream, PrivateConnection, Push
 from console.sim.core import SimExchange
 from console.sim.protocol.faults import Faults
-from console.sim.protocol.frontend import HttpFrontEnd
+from console.sim.protocol.frontend import LOOPBACK, HttpFrontEnd
 from console.sim.protocol.hub import EventHub
 from console.sim.protocol.keys import KeyStore, Permission, as_key_store
 from console.sim.protocol.limits import RateLimiter, as_limiter
@@ -81,6 +82,8 @@ class BybitFrontEnd(HttpFrontEnd):
         self.views = BybitViews(exchange)
         self.scope = Scope(exchange, self.views, served(categories, exchange), ListingCache())
         self.stream = BybitStream(self.views, seed=seed)
+        self.dcp = DcpWatch(exchange, self.clock)
+        """Disconnection protection (`console.sim.bybit.dcp`)."""
         self.hub: EventHub[Push] = EventHub(exchange, self.keys, self.faults, self.clock,
                                             self.stream, venue=self.venue)
         hooks: Hooks[Result] = Hooks(auth=BybitAuth(self.keys), limits=BybitLimitHook(),
@@ -108,15 +111,30 @@ class BybitFrontEnd(HttpFrontEnd):
                      cost=batch_units),
             Endpoint("POST", "/v5/order/cancel-batch", orders.cancel_batch,
                      permission=TRADE, cost=batch_units),
+            Endpoint("POST", "/v5/order/disconnected-cancel-all", self.dcp.set_window,
+                     permission=TRADE),
+            Endpoint("GET", "/v5/account/query-dcp-info", self.dcp.info),
         )
 
     def mount(self, app: web.Application) -> None:
         self.pipeline.mount(app, self.endpoints)
-        app.router.add_get(PRIVATE_WS_PATH, self.hub.websocket(self._connection))
+        app.router.add_get(PRIVATE_WS_PATH,
+                           self.dcp.watching(self.hub.websocket(self._connection)))
 
     def _connection(self, hub: EventHub[Push], ws: web.WebSocketResponse,
                     request: web.Request, conn_id: str) -> PrivateConnection:
-        return PrivateConnection(hub, ws, request, conn_id, self.stream)
+        session = PrivateConnection(hub, ws, request, conn_id, self.stream, dcp=self.dcp)
+        request[SESSION_KEY] = session  # `dcp.watching` hears of its end
+        return session
+
+    async def start(self, host: str = LOOPBACK, port: int = 0) -> None:
+        self.dcp.start()
+        await super().start(host, port)
+
+    async def stop(self) -> None:
+        """Countdowns stop first: the server closing its connections is no loss."""
+        self.dcp.stop()
+        await super().stop()
 
     def urls(self) -> dict[str, str]:
         return {"rest_url": self.http_url(), "ws_private_url": self.ws_url(PRIVATE_WS_PATH)}

@@ -7,8 +7,10 @@ Protocol (as Bybit and pybit speak it):
   "op": "auth", "conn_id": ...}`` (or success false with a reason).
 * ``{"op": "subscribe", "args": ["order", ...], "req_id": ...}`` → success true/false
   echoing ``req_id``; topics: order, execution, position, wallet and their categorised
-  forms (order.linear, execution.spot, ...). Subscribing needs auth; an unknown topic
-  fails the whole request (pybit then stops for good, as it does against Bybit).
+  forms (order.linear, execution.spot, ...), and the disconnection-protection topics
+  dcp.future, dcp.spot, dcp.option (`console.sim.bybit.dcp`: no pushes, the subscription
+  itself arms the product's countdown). Subscribing needs auth; an unknown topic fails
+  the whole request (pybit then stops for good, as it does against Bybit).
 * ``{"op": "ping"}`` → ``{"req_id": "", "op": "pong", "args": [ms], "conn_id": ...}``,
   the private-channel pong (pybit recognises it by ``op == "pong"``). Protocol-level
   pings are answered by aiohttp (autoping).
@@ -35,6 +37,7 @@ from aiohttp import web
 
 from console.domain.model import Fill, Order, Position
 from console.sim.bybit.auth import WsAuthError, verify_ws
+from console.sim.bybit.dcp import TOPIC_PRODUCT, DcpWatch
 from console.sim.bybit.views import BybitViews
 from console.sim.events import EventKind, SimEvent
 from console.sim.protocol.hub import EventHub, Session
@@ -43,7 +46,7 @@ from console.sim.protocol.wire import JsonObj
 BASE_TOPICS: Final = ("order", "execution", "position", "wallet")
 TOPICS: Final = frozenset({
     *BASE_TOPICS, "order.linear", "order.spot", "execution.linear", "execution.spot",
-    "position.linear"})
+    "position.linear", *TOPIC_PRODUCT})
 ACK_DELAY_MS: Final = 20
 _KIND_TOPIC: Final = {EventKind.ORDER: "order", EventKind.EXECUTION: "execution",
                       EventKind.POSITION: "position", EventKind.BALANCE: "wallet"}
@@ -102,9 +105,10 @@ class PrivateConnection(Session[Push]):
     """One client connection speaking Bybit's private-stream protocol."""
 
     def __init__(self, hub: EventHub[Push], ws: web.WebSocketResponse, request: web.Request,
-                 conn_id: str, stream: BybitStream) -> None:
+                 conn_id: str, stream: BybitStream, *, dcp: DcpWatch | None = None) -> None:
         super().__init__(hub, ws, request, conn_id)
         self.stream = stream
+        self.dcp = dcp
         self.topics: set[str] = set()
 
     # -- inbound ---------------------------------------------------------------------
@@ -180,6 +184,15 @@ class PrivateConnection(Session[Push]):
             self.topics.update(args)
         else:
             self.topics.difference_update(args)
+        account = self.account
+        # a connection that ended while this answer waited guards nothing
+        if self.dcp is not None and account is not None and self in self.hub.connections:
+            for topic in args:
+                if topic in TOPIC_PRODUCT:
+                    if op == "subscribe":
+                        self.dcp.subscribed(self, account, topic)
+                    else:
+                        self.dcp.unsubscribed(self, account, topic)
         self._answer(op, req_id, True)
 
     # -- outbound --------------------------------------------------------------------

@@ -33,6 +33,16 @@ behind ordinary requests; `warm_priority_lane()` opens those sessions ahead of n
 `cancel_all_ids` is the bulk cancel alone, answering with the acknowledged ids and
 reading nothing back.
 
+Dead-man's switch: Bybit's disconnection protection (DCP). `set_dead_man_switch` sets
+the window of the category's product (POST /v5/order/disconnected-cancel-all) and has
+the private stream subscribe the product's `dcp.*` topic; Bybit then cancels the
+product's orders once every connection so subscribed has been gone for the window (the
+account needs DCP enabled by Bybit). There is no countdown to refresh: the switch holds
+while the connection lives, so `dead_man_state()` is refreshed each time the stream is
+seen holding the topic, and its `runs_out_at` is the earliest the venue can fire after a
+loss. With `config.dead_man_ms` the stream arms it when it starts; closing the stream
+cleanly disarms it (unsubscribes) first.
+
 Reads follow every page (cursor until ""); fills are fetched in windows of at most 7 days
 (Bybit's limit for execution/list), never "the last 50". Writes return the venue's view:
 Bybit's create/amend/cancel answers carry only ids, so one follow-up query reads the
@@ -48,7 +58,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Final
 
 import requests
@@ -56,7 +66,12 @@ from pybit import _helpers as pybit_helpers
 from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
-from console.domain.capabilities import RateBudget, VenueCapabilities
+from console.domain.capabilities import (
+    MAX_ERROR_CHARS,
+    DeadManState,
+    RateBudget,
+    VenueCapabilities,
+)
 from console.domain.enums import Category, OrderStatus
 from console.domain.events import VenueEvent
 from console.domain.model import Balance, Fill, Order, Position, keep_ownership
@@ -75,7 +90,7 @@ from console.venues._common.paging import cursor_pages, time_windows
 from console.venues._common.retry import RetryPolicy
 from console.venues._common.supervisor import AuthRefused, ConnectRefused
 from console.venues._common.threads import WorkerThreads
-from console.venues.bybit.config import BybitConfig
+from console.venues.bybit.config import DEAD_MAN_MAX_MS, DEAD_MAN_MIN_MS, BybitConfig
 from console.venues.bybit.errors import (
     LIMIT_HEADER,
     RESET_HEADER,
@@ -91,6 +106,8 @@ from console.venues.bybit.errors import (
 )
 from console.venues.bybit.parsing import (
     CATEGORY_NAME,
+    DCP_PRODUCT,
+    DCP_TOPIC,
     amend_params,
     create_params,
     decimal_arg,
@@ -135,6 +152,13 @@ AMEND: Final = Endpoint("amend_order", "/v5/order/amend", write=True)
 CANCEL: Final = Endpoint("cancel_order", "/v5/order/cancel", write=True)
 CANCEL_ALL: Final = Endpoint("cancel_all_orders", "/v5/order/cancel-all", write=True)
 SERVER_TIME: Final = Endpoint("get_server_time", "/v5/market/time")
+SET_DCP: Final = Endpoint("set_dcp", "/v5/order/disconnected-cancel-all", write=True)
+
+DEAD_MAN_CHECK_MAX_S: Final = 1.0
+"""The longest pause between two looks at the stream's hold on the DCP topic (a quarter
+of the window when that is shorter)."""
+DEAD_MAN_REARM_S: Final = 30.0
+"""After a failed arm (the window refused or not answered), how long until trying again."""
 
 
 class _SignedHTTP(HTTP):  # type: ignore[misc]
@@ -209,7 +233,9 @@ class BybitVenue(ConnectorBase):
 
     venue: str = VENUE
     capabilities: ClassVar[VenueCapabilities] = VenueCapabilities(
-        amend=True, bulk_cancel_ids=True, priority_lane=True, rate_budget=True)
+        amend=True, bulk_cancel_ids=True, priority_lane=True, rate_budget=True,
+        dead_man_switch=True)
+    """DCP covers every category (DERIVATIVES, SPOT, OPTIONS: `parsing.DCP_PRODUCT`)."""
 
     def __init__(self, config: BybitConfig, api_key: str, api_secret: str, *,
                  profile: str = "", telemetry: Telemetry = NULL_TELEMETRY,
@@ -247,6 +273,12 @@ class BybitVenue(ConnectorBase):
         self._clock_lock: asyncio.Lock | None = None
         self.clock_skew_ms: int | None = None
         """Venue time minus local time, as last measured (None: not measured yet)."""
+        self._dead_man: DeadManState | None = None
+        """The last arm/disarm and how the stream holds it (see `dead_man_state`)."""
+        self._dcp_ms: int | None = None
+        """The window the venue confirmed for the armed switch (None: disarmed)."""
+        self._private: BybitPrivateStream | None = None
+        """The running private stream (None: none): it holds the DCP topic."""
         self._closed = False
 
     def __repr__(self) -> str:
@@ -686,12 +718,111 @@ class BybitVenue(ConnectorBase):
                         order.ident, method, exc)
             return None
 
+    # -- dead-man's switch (disconnection protection) -------------------------------------
+
+    async def set_dead_man_switch(self, timeout_ms: int | None) -> DeadManState:
+        """Arm DCP with a window of `timeout_ms` (whole seconds, 3 to 300) for the
+        category's product, or disarm it (None). Arming sets the window over REST (the
+        venue's acceptance arms it), then has the running stream subscribe the product's
+        topic; until a stream holds it, the state says so in `last_error` (Bybit fires
+        only after losing a connection that held it).
+        Disarming unsubscribes the topic; Bybit offers no request that switches DCP off
+        (the account's window stays as set)."""
+        if timeout_ms is not None and (
+                isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int)
+                or timeout_ms % 1000 or not DEAD_MAN_MIN_MS <= timeout_ms <= DEAD_MAN_MAX_MS):
+            raise FatalVenueError(f"{VENUE}: dead-man's switch window {timeout_ms!r} ms must "
+                                  f"be whole seconds from {DEAD_MAN_MIN_MS // 1000} to "
+                                  f"{DEAD_MAN_MAX_MS // 1000} (None disarms it)", venue=VENUE,
+                                  code="invalid_request")
+        category = self.config.category
+        if timeout_ms is None:
+            self._dcp_ms = None
+            if self._private is not None:
+                await self._private.set_dcp(None)
+            self._dead_man = DeadManState(armed=False, refreshed_at=self._venue_now())
+            return self._dead_man
+        try:
+            await self._request("set_dead_man_switch", SET_DCP,
+                                {"product": DCP_PRODUCT[category],
+                                 "timeWindow": timeout_ms // 1000})
+        except VenueError as exc:
+            self._dead_man_failed(exc, timeout_ms)
+            raise
+        self._dcp_ms = timeout_ms
+        live = False
+        if self._private is not None:
+            live = await self._private.set_dcp(DCP_TOPIC[category])
+        self._note_dead_man(live)
+        assert self._dead_man is not None
+        return self._dead_man
+
+    def dead_man_state(self) -> DeadManState | None:
+        """The last arm or disarm, kept current while armed (None: nothing asked yet)."""
+        return self._dead_man
+
+    def _note_dead_man(self, live: bool) -> None:
+        """The armed switch as the stream holds it now. Held, it is confirmed as of now.
+        Not held, the last confirmation stands (after a loss, the venue's window runs
+        from then) and `last_error` says why; a switch armed while no stream holds it
+        counts from the venue's acceptance of the window."""
+        timeout = self._dcp_ms
+        if timeout is None:
+            return
+        now = self._venue_now()
+        last = self._dead_man
+        if live:
+            self._dead_man = DeadManState(armed=True, timeout_ms=timeout, refreshed_at=now)
+        elif last is not None and last.armed and last.timeout_ms == timeout:
+            self._dead_man = replace(last, last_error="stream down" if last.last_error
+                                     != "stream not subscribed" else last.last_error)
+        else:
+            self._dead_man = DeadManState(armed=True, timeout_ms=timeout, refreshed_at=now,
+                                          last_error="stream not subscribed")
+
+    def _dead_man_failed(self, exc: BaseException, timeout_ms: int) -> None:
+        """Keep the last state and say why this arm failed: the error class and Bybit's
+        code, never the message (it may quote the request), since the window shows it."""
+        code = "".join(ch for ch in str(getattr(exc, "code", None) or "")
+                       if ch.isascii() and (ch.isalnum() or ch in "-_"))[:24]
+        reason = f"{type(exc).__name__} {code}".strip()[:MAX_ERROR_CHARS]
+        self._dead_man = replace(self._dead_man or DeadManState(armed=False,
+                                                                timeout_ms=timeout_ms),
+                                 last_error=reason)
+
+    async def _keep_dead_man(self, private: BybitPrivateStream, arm_ms: int | None) -> None:
+        """While the stream runs: arm it with `arm_ms` if the profile asks (again after
+        `DEAD_MAN_REARM_S` while the venue refuses or does not answer; once armed, a
+        disarm by the operator stands), keep the stream holding the topic (a socket built
+        meanwhile, or whose subscription went unanswered, is brought in line) and keep
+        the state current. Failures are logged; the next round tries again."""
+        loop = asyncio.get_running_loop()
+        retry_at = 0.0
+        while True:
+            if arm_ms and self._dcp_ms is None and loop.time() >= retry_at:
+                try:
+                    await self.set_dead_man_switch(arm_ms)
+                    arm_ms = None
+                except VenueError as exc:
+                    log.warning("bybit %s: arming disconnection protection failed (%s); "
+                                "trying again in %g s", self.account, exc, DEAD_MAN_REARM_S)
+                    retry_at = loop.time() + DEAD_MAN_REARM_S
+            elif self._dcp_ms is not None:
+                live = private.dcp_live()
+                if not live and private.dcp_topic:
+                    live = await private.set_dcp(private.dcp_topic)
+                self._note_dead_man(live)
+            window_ms = self._dcp_ms or arm_ms or DEAD_MAN_MIN_MS
+            await asyncio.sleep(min(DEAD_MAN_CHECK_MAX_S, window_ms / 4000))
+
     # -- stream and lifecycle --------------------------------------------------------------
 
     async def stream(self) -> AsyncGenerator[VenueEvent, None]:
         """Private events (order, execution, position, wallet) and connection states,
         until the generator is closed; see `stream.BybitPrivateStream`. The venue clock
-        is measured first: the login's expiry must cover a local clock running behind."""
+        is measured first: the login's expiry must cover a local clock running behind.
+        With `config.dead_man_ms`, disconnection protection is armed and kept current
+        meanwhile, and disarmed (unsubscribed) before the stream closes."""
         await self._ensure_clock()
         private = BybitPrivateStream(
             self.config, self._api_key, self._api_secret, profile=self.profile,
@@ -699,11 +830,37 @@ class BybitVenue(ConnectorBase):
             clock_offset_ms=lambda: self._clock_offset_ms,
             socket_factory=self._socket_factory, on_refused=self._stream_refused,
             on_connected=self.auth_gate.accepted)
+        if self._dcp_ms is not None:  # armed before the stream started
+            private.dcp_topic = DCP_TOPIC[self.config.category]
+        self._private = private
+        keeper = asyncio.create_task(self._keep_dead_man(private, self.config.dead_man_ms),
+                                     name=f"bybit-dead-man-{self.account}")
         events = private.events()
+        # Each event is awaited in a task of its own: cancelling the consumer (how the
+        # engine stops a stream) then stops here, not inside `events`, whose socket must
+        # outlive the unsubscribing below.
+        following: asyncio.Future[VenueEvent] | None = None
         try:
-            async for event in events:
+            while True:
+                following = asyncio.ensure_future(anext(events))
+                await asyncio.wait({following})
+                try:
+                    event = following.result()
+                except StopAsyncIteration:
+                    return
+                following = None
                 yield event
         finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            if self._dcp_ms is not None or private.dcp_topic:
+                # a clean close is no loss: unsubscribe first (bounded by the handshake
+                # timeout; if that fails, the venue cancels after the window, as DCP does)
+                await self.set_dead_man_switch(None)
+            self._private = None
+            if following is not None and not following.done():
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
             await events.aclose()
 
     def _stream_refused(self, refusal: ConnectRefused) -> None:

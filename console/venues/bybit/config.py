@@ -23,6 +23,10 @@ MAX_RECV_WINDOW_MS: Final = 60_000
 """Bybit publishes no ceiling for X-BAPI-RECV-WINDOW; a minute is the usual exchange
 ceiling, and the simulated front-end refuses more (retCode 10002)."""
 
+DEAD_MAN_MIN_MS: Final = 3_000
+DEAD_MAN_MAX_MS: Final = 300_000
+"""Bybit's DCP timeWindow range, [3, 300] seconds."""
+
 MAX_PAGE_LIMITS: Final = {"order": 50, "execution": 100, "position": 200}
 """Bybit's own maxima per listing endpoint (order/realtime and history, execution/list,
 position/list); a larger limit is refused by the venue, so it is refused here first."""
@@ -74,6 +78,10 @@ class BybitConfig:
     order_page_limit: int = 50
     execution_page_limit: int = 100
     position_page_limit: int = 200
+    dead_man_ms: int | None = None
+    """Disconnection protection (DCP): when set, the stream arms it with this window
+    (whole seconds, 3 to 300: Bybit's range) and keeps it armed while it runs; None: off
+    (it can still be armed through `set_dead_man_switch`)."""
 
     def __post_init__(self) -> None:
         if not self.account:
@@ -116,6 +124,13 @@ class BybitConfig:
         if self.recv_window_ms > MAX_RECV_WINDOW_MS:
             raise ConfigError(f"bybit: recv_window_ms {self.recv_window_ms} exceeds "
                               f"{MAX_RECV_WINDOW_MS} (a wider window only widens replays)")
+        if self.dead_man_ms is not None and (
+                isinstance(self.dead_man_ms, bool) or not isinstance(self.dead_man_ms, int)
+                or self.dead_man_ms % 1000
+                or not DEAD_MAN_MIN_MS <= self.dead_man_ms <= DEAD_MAN_MAX_MS):
+            raise ConfigError(f"bybit: dead_man_ms {self.dead_man_ms!r} must be whole seconds "
+                              f"from {DEAD_MAN_MIN_MS} to {DEAD_MAN_MAX_MS} (Bybit's DCP "
+                              "window), or None")
         if self.ws_heartbeat_s < 2:
             raise ConfigError("bybit: ws_heartbeat_s must be at least 2 seconds")
         for name, value, kind in (("order_page_limit", self.order_page_limit, "order"),

@@ -128,6 +128,15 @@ TIME_IN_FORCE_NAME: Final[Mapping[TimeInForce, str]] = {
 
 PRIVATE_TOPICS: Final = ("order", "execution", "position", "wallet")
 
+# Disconnection protection (DCP, Bybit's dead-man's switch): the product whose window
+# /v5/order/disconnected-cancel-all sets, and the private topic whose subscribers guard it
+DCP_PRODUCT: Final[Mapping[Category, str]] = {
+    Category.LINEAR: "DERIVATIVES", Category.INVERSE: "DERIVATIVES",
+    Category.SPOT: "SPOT", Category.OPTION: "OPTIONS"}
+DCP_TOPIC: Final[Mapping[Category, str]] = {
+    Category.LINEAR: "dcp.future", Category.INVERSE: "dcp.future",
+    Category.SPOT: "dcp.spot", Category.OPTION: "dcp.option"}
+
 ID_MAX_LEN: Final = 128
 """orderId, orderLinkId, execId: Bybit's are at most 36 characters; the ledger keeps 200
 (an ident is "venue:" + the venue id)."""
@@ -696,7 +705,8 @@ def order_ids(result: Mapping[str, Any], what: str) -> tuple[str, str]:
 
 
 __all__ = [
-    "CATEGORY", "CATEGORY_NAME", "EXEC_TYPE", "ORDER_STATUS", "ORDER_TYPE", "ORDER_TYPE_NAME",
+    "CATEGORY", "CATEGORY_NAME", "DCP_PRODUCT", "DCP_TOPIC",
+    "EXEC_TYPE", "ORDER_STATUS", "ORDER_TYPE", "ORDER_TYPE_NAME",
     "PRIVATE_TOPICS", "SIDE", "SIDE_NAME", "TIME_IN_FORCE", "TIME_IN_FORCE_NAME",
     "amend_params", "create_params", "dec_str", "decimal_arg", "envelope_creation_time",
     "envelope_time", "order_ids", "parse_coin", "parse_fill", "parse_order", "parse_orders",

@@ -28,6 +28,13 @@ What is Bybit's, and pybit's, here:
   socket in the process).
 * Closing the generator stops the socket and waits for pybit's threads (the
   run_forever thread, the ping thread and the custom-ping timer) to end.
+* Disconnection protection (DCP): with `dcp_topic` set (`set_dcp`), every socket also
+  subscribes that topic (dcp.future, dcp.spot, dcp.option), in a request of its own
+  after the main one, so that a refusal (an account without DCP) leaves the order
+  stream up; `dcp_live()` says whether the current socket holds it. Bybit cancels the
+  product's orders once every connection subscribed to it has been gone for the window;
+  `set_dcp(None)` unsubscribes first, so that a clean close is no loss (that unsubscribing
+  spares the orders is the sim's reading: Bybit's pages do not say, UNVERIFIED).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from functools import partial
 from typing import Any, Final, Protocol
 
 from pybit.unified_trading import WebSocket
+from websocket import WebSocketException
 
 from console.domain.events import (
     FillEvent,
@@ -207,8 +215,12 @@ def _topic_label(message: object) -> str:
     return topic if isinstance(topic, str) and topic in _KNOWN_TOPICS else "other"
 
 
+DCP_REQ_ID: Final = "recon-dcp"
+
+
 class _Handshake:
-    """The auth and subscribe acknowledgements of one socket, set from pybit's thread."""
+    """The auth and subscribe acknowledgements of one socket, set from pybit's thread;
+    the DCP (un)subscriptions are told apart by their req_id."""
 
     def __init__(self) -> None:
         self.auth = threading.Event()
@@ -216,10 +228,18 @@ class _Handshake:
         self.subscribed = threading.Event()
         self.subscribe_ok = False
         self.detail = ""
+        self.dcp = threading.Event()
+        self.dcp_ok = False
+        self.dcp_detail = ""
 
     def note(self, message: Mapping[str, Any]) -> bool:
         """True when `message` was a handshake answer (and has been consumed)."""
         op = message.get("op")
+        if op in ("subscribe", "unsubscribe") and message.get("req_id") == DCP_REQ_ID:
+            self.dcp_ok = message.get("success") is True
+            self.dcp_detail = _quoted(message.get("ret_msg", ""))
+            self.dcp.set()
+            return True
         if op == "auth":
             self.auth_ok = message.get("success") is True
             self.detail = _quoted(message.get("ret_msg", ""))
@@ -231,6 +251,18 @@ class _Handshake:
             self.subscribed.set()
             return True
         return op in ("unsubscribe", "pong", "ping")
+
+
+@dataclass(slots=True)
+class _Current:
+    """The socket in use and which DCP topic it holds ("" none)."""
+
+    socket: PrivateSocket
+    handshake: _Handshake
+    dcp: str = ""
+
+    def alive(self) -> bool:
+        return self.socket.is_connected() and not self.socket.exited
 
 
 class BybitPrivateStream:
@@ -258,6 +290,10 @@ class BybitPrivateStream:
         self._stopping = threading.Event()
         self._on_refused = on_refused
         self._on_connected = on_connected
+        self.dcp_topic: str | None = None
+        """The DCP topic every socket subscribes (None: none); see `set_dcp`."""
+        self._current: _Current | None = None
+        self._dcp_lock = threading.Lock()
         self.policy = ReconnectPolicy(config.ws_reconnect_attempts,
                                       config.ws_reconnect_base_ms, config.ws_reconnect_max_ms,
                                       refused_base_ms=config.auth_retry_base_ms,
@@ -287,6 +323,56 @@ class BybitPrivateStream:
             await events.aclose()
             await asyncio.to_thread(executor.shutdown, True)
 
+    # -- disconnection protection ----------------------------------------------------------
+
+    def dcp_live(self) -> bool:
+        """The current socket is up and holds the wanted DCP topic."""
+        current = self._current
+        return bool(self.dcp_topic) and current is not None and current.alive() \
+            and current.dcp == self.dcp_topic
+
+    async def set_dcp(self, topic: str | None) -> bool:
+        """Want `topic` (None: no DCP) on every socket from now on, and bring the current
+        socket in line (waiting for Bybit's answer, at most the handshake timeout).
+        Returns `dcp_live()`; a refusal or a missing answer is logged, never raised."""
+        self.dcp_topic = topic
+        await asyncio.to_thread(self._sync_dcp)
+        return self.dcp_live()
+
+    def _sync_dcp(self) -> None:
+        """Runs on a worker thread: (un)subscribe the current socket as `dcp_topic` says."""
+        with self._dcp_lock:
+            current = self._current
+            if current is None or not current.alive():
+                return
+            wanted = self.dcp_topic or ""
+            if current.dcp and current.dcp != wanted \
+                    and self._dcp_request(current, "unsubscribe", current.dcp):
+                current.dcp = ""
+            if wanted and not current.dcp and self._dcp_request(current, "subscribe", wanted):
+                current.dcp = wanted
+
+    def _dcp_request(self, current: _Current, op: str, topic: str) -> bool:
+        handshake = current.handshake
+        handshake.dcp.clear()
+        try:
+            current.socket.send_json({"op": op, "req_id": DCP_REQ_ID, "args": [topic]})
+        except (WebSocketException, OSError, AttributeError) as exc:  # closed meanwhile
+            log.warning("bybit %s: could not %s %s: %s", self.config.account, op, topic,
+                        self._scrub(str(exc)))
+            return False
+        timeout = self.config.ws_handshake_timeout_s
+        if not wait_for_event(handshake.dcp, timeout, self._stopping):
+            log.warning("bybit %s: no answer to the %s of %s within %g s",
+                        self.config.account, op, topic, timeout)
+            return False
+        if not handshake.dcp_ok:
+            log.warning("bybit %s: Bybit refused the %s of %s (%s): disconnection "
+                        "protection needs DCP enabled on the account", self.config.account,
+                        op, topic, self._scrub(handshake.dcp_detail))
+            return False
+        return True
+
     def _parse(self, frame: Received) -> list[VenueEvent]:
         """One frame as events. Every problem with it is a `MalformedVenueDataError`
         (the parsers raise nothing else): the frame, or the one bad item of it, is
@@ -297,6 +383,9 @@ class BybitPrivateStream:
             log.debug("bybit %s: ignoring control frame (op %.40r)", self.config.account,
                       message.get("op"))
             return []
+        if isinstance(message, Mapping) and isinstance(message.get("topic"), str) \
+                and message["topic"].startswith("dcp"):
+            return []  # DCP status, if Bybit pushes any: nothing for the ledger
         topic = _topic_label(message)
         try:
             created = envelope_creation_time(message)
@@ -394,6 +483,8 @@ class BybitPrivateStream:
                 raise RetryConnect("the connection closed during the handshake")
             if self._stopping.is_set():
                 raise RetryConnect("the stream is closing")
+            self._current = _Current(socket, handshake)
+            self._sync_dcp()
         except (RetryConnect, ConnectRefused):
             self._close(socket)
             raise
@@ -402,9 +493,10 @@ class BybitPrivateStream:
             raise RetryConnect(f"handshake failed: {self._scrub(str(exc))}") from exc
         return socket
 
-    @staticmethod
-    def _close(socket: PrivateSocket) -> None:
+    def _close(self, socket: PrivateSocket) -> None:
         """Stop a socket and wait for its threads (runs on a worker thread)."""
+        if self._current is not None and self._current.socket is socket:
+            self._current = None
         try:
             socket.exit()
         except Exception:
