@@ -16,6 +16,7 @@ from typing import Final
 from console.errors import ConfigError
 from console.sim.binance.spec import SPEC as BINANCE
 from console.sim.bybit.spec import SPEC as BYBIT
+from console.sim.deribit.spec import SPEC as DERIBIT
 from console.sim.protocol.spec import FrontEndBuilder, FrontEndSpec
 
 
@@ -28,7 +29,7 @@ def _registry(*specs: FrontEndSpec) -> Mapping[str, FrontEndSpec]:
     return MappingProxyType(table)
 
 
-FRONT_ENDS: Final[Mapping[str, FrontEndSpec]] = _registry(BYBIT, BINANCE)
+FRONT_ENDS: Final[Mapping[str, FrontEndSpec]] = _registry(BYBIT, BINANCE, DERIBIT)
 DEFAULT_FRONT_END: Final = next(iter(FRONT_ENDS))
 
 

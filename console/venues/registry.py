@@ -23,10 +23,11 @@ from console.errors import ConfigError
 from console.profiles import SIM_VENUE, available_venues, unavailable_venue
 from console.venues.binance.spec import SPEC as BINANCE
 from console.venues.bybit.spec import SPEC as BYBIT
+from console.venues.deribit.spec import SPEC as DERIBIT
 from console.venues.spec import Connection, ConnectorSpec, Endpoints, SettingField
 
 VENUES: Final[Mapping[str, ConnectorSpec[Any]]] = MappingProxyType({
-    spec.name: spec for spec in (BINANCE, BYBIT)
+    spec.name: spec for spec in (BINANCE, BYBIT, DERIBIT)
 })
 """Every venue connector of this build, by name."""
 

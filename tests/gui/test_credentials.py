@@ -211,11 +211,11 @@ def test_profiles_port_refuses_a_venue_without_connector(tmp_path: Path) -> None
     assert [v.name for v in port.venues] == list(VENUES)
     bybit = next(v for v in port.venues if v.name == "bybit")
     assert [f.key for f in bybit.fields] == ["category", "settle_coin", "dead_man_s"]
-    for venue in ("okx", "deribit"):
+    for venue in ("okx", "kraken"):
         with pytest.raises(UserFacingError) as info:
             port.save(ProfileDraft(name="b", venue=venue, network="testnet"))
         assert (f"venue {venue!r} has no connector in this build; available: binance, "
-                "bybit, sim" in str(info.value))
+                "bybit, deribit, sim" in str(info.value))
     assert not path.exists()
     with pytest.raises(UserFacingError, match=r"key bybit\.settle_coin"):
         port.save(ProfileDraft(name="b", venue="bybit", network="testnet",

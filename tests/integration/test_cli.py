@@ -113,13 +113,14 @@ def profiles_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, check=False, env=env)
 
 
-NO_CONNECTOR = "venue 'okx' has no connector in this build; available: binance, bybit, sim"
+NO_CONNECTOR = ("venue 'okx' has no connector in this build; available: binance, bybit, "
+                "deribit, sim")
 
 
 def test_profiles_add_offers_the_registry_venues_and_refuses_others(tmp_path: Path) -> None:
     config = tmp_path / "profiles.toml"
     helped = profiles_cli(config, "--help")
-    assert "one of binance, bybit, sim" in helped.stdout
+    assert "one of binance, bybit, deribit, sim" in helped.stdout
     assert "--category" in helped.stdout and "--settle-coin" in helped.stdout
     refused = profiles_cli(config, "add", "b", "--venue", "okx")
     assert refused.returncode == 1 and NO_CONNECTOR in refused.stderr

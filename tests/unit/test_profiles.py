@@ -170,13 +170,12 @@ def test_integer_decimals_are_exact(tmp_path: Path) -> None:
      ["policy.retry.tries"]),
     ('[profiles.p]\nvenue = "kraken"\n',
      ["key venue", "venue 'kraken' has no connector in this build; available: binance, "
-                   "bybit, sim"]),
+                   "bybit, deribit, sim"]),
     ('[profiles.p]\nvenue = "okx"\n',
      ["key venue", "venue 'okx' has no connector in this build; available: binance, bybit, "
-                   "sim"]),
-    ('[profiles.p]\nvenue = "deribit"\n', ["venue 'deribit' has no connector"]),
+                   "deribit, sim"]),
     ('[profiles.p]\nvenue = 3\n', ["key venue", "must be a string"]),
-    ('[profiles.p]\nnetwork = "testnet"\n', ["key venue", "is required", '"bybit" | "sim"']),
+    ('[profiles.p]\nnetwork = "testnet"\n', ["key venue", "is required", '"deribit" | "sim"']),
     ('[profiles.p]\nvenue = "bybit"\nnetwork = "custom"\nws_url = "wss://x.example"\n',
      ["key rest_url", "required", "custom"]),
     ('[profiles.p]\nvenue = "bybit"\nrest_url = "https://x.example"\n',
@@ -282,7 +281,7 @@ def test_parse_profile_is_the_readers_check() -> None:
     with pytest.raises(ConfigError) as info:
         parse_profile("x", {"venue": "okx"}, venues=VENUES)
     assert str(info.value) == ("profile 'x': key venue: venue 'okx' has no connector in "
-                               "this build; available: binance, bybit, sim")
+                               "this build; available: binance, bybit, deribit, sim")
     with pytest.raises(ConfigError, match="profile name"):
         parse_profile("a b", {"venue": "bybit"}, venues=VENUES)
     with pytest.raises(ConfigError, match=r"key bybit\.settle_coin"):

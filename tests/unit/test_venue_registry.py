@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_build_offers_its_connectors_and_the_sim() -> None:
-    assert list(VENUES) == ["binance", "bybit"]
-    assert venue_names() == ("binance", "bybit", "sim")
+    assert list(VENUES) == ["binance", "bybit", "deribit"]
+    assert venue_names() == ("binance", "bybit", "deribit", "sim")
     for name, spec in VENUES.items():
         assert spec.name == name and spec.title
         assert (ROOT / "console" / "venues" / name / "spec.py").is_file()
@@ -52,12 +52,12 @@ def test_the_build_offers_its_connectors_and_the_sim() -> None:
         VENUES["binance"] = BYBIT  # type: ignore[index]
 
 
-@pytest.mark.parametrize("name", ["okx", "deribit", "kraken"])
+@pytest.mark.parametrize("name", ["okx", "kraken"])
 def test_a_venue_without_connector_is_refused_by_name(name: str) -> None:
     with pytest.raises(ConfigError) as info:
         connector(name)
     assert str(info.value) == (f"venue {name!r} has no connector in this build; "
-                               "available: binance, bybit, sim")
+                               "available: binance, bybit, deribit, sim")
 
 
 def test_the_sim_is_not_a_connector() -> None:

@@ -40,10 +40,14 @@ class WebSocketConnection:
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, *,
                  session: aiohttp.ClientSession | None = None,
-                 clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+                 clock_ms: Callable[[], int] = wall_clock_ms,
+                 decode: Callable[[str], Any] = _decode) -> None:
         self._ws = ws
         self._session = session
         self._clock_ms = clock_ms
+        self._decode = decode
+        """Text frame -> message (a venue sending JSON numbers for money passes one that
+        reads them as Decimal); it must return the raw text when it cannot decode."""
 
     async def send_json(self, message: Any) -> None:
         await self._ws.send_str(json.dumps(message))
@@ -59,7 +63,7 @@ class WebSocketConnection:
 
     def _payload(self, msg: aiohttp.WSMessage) -> Any:
         if msg.type is aiohttp.WSMsgType.TEXT:
-            return _decode(msg.data)
+            return self._decode(msg.data)
         if msg.type is aiohttp.WSMsgType.BINARY:
             return msg.data
         if msg.type is aiohttp.WSMsgType.ERROR:
@@ -84,7 +88,8 @@ class WebSocketConnection:
 async def open_websocket(url: str, *, heartbeat_s: float, timeout_s: float,
                          session: aiohttp.ClientSession | None = None,
                          clock_ms: Callable[[], int] = wall_clock_ms,
-                         scrub: Callable[[str], str] = lambda text: text
+                         scrub: Callable[[str], str] = lambda text: text,
+                         decode: Callable[[str], Any] = _decode
                          ) -> WebSocketConnection:
     """Connect to `url` (with a session of its own unless one is given, which the
     caller then closes); `timeout_s` bounds the opening handshake of an own session.
@@ -102,4 +107,5 @@ async def open_websocket(url: str, *, heartbeat_s: float, timeout_s: float,
         if owned:
             await client.close()
         raise
-    return WebSocketConnection(ws, session=client if owned else None, clock_ms=clock_ms)
+    return WebSocketConnection(ws, session=client if owned else None, clock_ms=clock_ms,
+                               decode=decode)
