@@ -292,6 +292,7 @@ def trade_of(bracket: BracketState, legs: Legs, fills: Sequence[Fill], now: int)
         entry_avg = entry.avg_price or _vwap(_fills_of(entry, fills))
     if entry_avg is None:
         entry_avg = bracket.entry_price
+    inverse = bracket.category is Category.INVERSE
     gross = ZERO
     qty = ZERO
     value = ZERO
@@ -299,16 +300,25 @@ def trade_of(bracket: BracketState, legs: Legs, fills: Sequence[Fill], now: int)
         if order.filled_qty <= 0:
             continue
         exit_avg = order.avg_price or _vwap(_fills_of(order, fills))
-        if exit_avg is None or entry_avg is None:
+        if exit_avg is None or entry_avg is None or exit_avg <= 0 or entry_avg <= 0:
             continue
-        gross += (exit_avg - entry_avg) * order.filled_qty * bracket.side.sign
+        if inverse:
+            # quantity in USD contracts, PnL in the coin: qty * (1/entry - 1/exit) for a
+            # long (the venue's fees on an inverse contract are in the coin too)
+            gross += order.filled_qty * (1 / entry_avg - 1 / exit_avg) * bracket.side.sign
+            value += order.filled_qty / exit_avg  # coins: the exit average is harmonic
+        else:
+            gross += (exit_avg - entry_avg) * order.filled_qty * bracket.side.sign
+            value += exit_avg * order.filled_qty
         qty += order.filled_qty
-        value += exit_avg * order.filled_qty
     mine = {f.exec_id: f for o in legs.orders for f in _fills_of(o, fills)}
     fees = sum((f.fee for f in mine.values()), ZERO)
+    exit_price = None
+    if qty:
+        exit_price = qty / value if inverse else value / qty
     return Trade(symbol=bracket.symbol, side=bracket.side, qty=qty, entry_price=entry_avg,
-                 exit_price=value / qty if qty else None, gross_pnl=gross, fees=fees,
-                 pnl=gross - fees, closed_at=now)
+                 exit_price=exit_price, gross_pnl=gross, fees=fees, pnl=gross - fees,
+                 closed_at=now)
 
 
 def counted(state: RunnerState, trade: Trade) -> RunnerState:

@@ -12,12 +12,16 @@ differ, a test follows what is declared, never a venue's name: `capabilities.ame
 (an in-place amend, or none: the order manager then cancels and creates), whether the
 instrument trades as positions (`Harness.holds_positions`: spot holds balances, and
 an order locks what it would spend) and whether the connector takes orders with a
-trigger price in that market (`Harness.conditional_orders`).
+trigger price in that market (`Harness.conditional_orders`), the asset an order's
+margin is held in (`Harness.margin_asset`), quantities on each instrument's step
+(`Harness.btc_qty`, `Harness.eth_qty`: inverse contracts count USD) and how the
+dead-man's switch is armed (`Harness.dead_man_on_stream`, `Harness.dead_man_timeout_ms`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
 from typing import Any
@@ -54,6 +58,33 @@ def facts(order: Order) -> tuple[Any, ...]:
     return (order.venue_order_id, order.client_order_id, order.symbol, order.side,
             order.type, order.qty, order.price, order.trigger_price, order.status,
             order.filled_qty, order.reduce_only)
+
+
+@contextlib.asynccontextmanager
+async def running_stream(h: Harness, wanted: bool) -> AsyncIterator[None]:
+    """The private stream running (connected, its events drained) inside the block when
+    `wanted`; nothing otherwise."""
+    if not wanted:
+        yield
+        return
+    events: AsyncIterator[VenueEvent] = h.venue.stream()
+    connected = asyncio.Event()
+
+    async def drain() -> None:
+        async for event in events:
+            if isinstance(event, ConnectionEvent) \
+                    and event.state is ConnectionState.CONNECTED:
+                connected.set()
+
+    task = asyncio.ensure_future(drain())
+    try:
+        await asyncio.wait_for(connected.wait(), 10)
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 def test_place_fetch_amend_cancel_round_trip(contract: Contract) -> None:
@@ -131,7 +162,7 @@ def test_cancel_all_by_symbol_then_by_category(contract: Contract) -> None:
         venue = h.venue
         tst = [await venue.place_order(intent(h, f"rc-w1-e-ca-{i}")) for i in range(3)]
         btc = await venue.place_order(intent(h, "rc-w1-e-ca-b", symbol=h.sym("btc"),
-                                             qty=D("0.01"), price=D(50000)))
+                                             qty=h.btc_qty, price=D(50000)))
         first = await venue.cancel_all(h.category, h.sym("test"))
         assert {o.venue_order_id for o in first} == {o.venue_order_id for o in tst}
         assert all(o.status is OrderStatus.CANCELLED for o in first)
@@ -185,7 +216,7 @@ def test_positions_have_signed_sizes(contract: Contract) -> None:
                                          price=None, qty=D(3)))
         await h.venue.place_order(intent(h, "rc-w1-e-short-1", symbol=h.sym("eth"),
                                          side=Side.SELL, type=OrderType.MARKET, price=None,
-                                         qty=D("0.5")))
+                                         qty=h.eth_qty))
         if not h.holds_positions:  # spot: what was bought and sold is in the balances
             assert await h.venue.fetch_positions() == []
             got = {b.asset: b.total for b in await h.venue.fetch_balances()}
@@ -194,11 +225,11 @@ def test_positions_have_signed_sizes(contract: Contract) -> None:
             eth = h.exchange.instrument(h.category, h.sym("eth")).base
             assert (got[test], got[eth]) == (after[test], after[eth])
             assert before[test] < got[test] <= before[test] + 3  # less a fee in the coin
-            assert got[eth] == before[eth] - D("0.5")
+            assert got[eth] == before[eth] - h.eth_qty
             return
         positions = {p.symbol: p for p in await h.venue.fetch_positions()}
         assert positions[h.sym("test")].size == D(3) and positions[h.sym("test")].side is Side.BUY
-        assert positions[h.sym("eth")].size == D("-0.5")
+        assert positions[h.sym("eth")].size == -h.eth_qty
         assert positions[h.sym("eth")].side is Side.SELL
         for pos in positions.values():
             sim = h.exchange.position(ACCOUNT, h.category, pos.symbol)
@@ -234,8 +265,8 @@ def test_locked_balance_matches_the_venue(contract: Contract) -> None:
     async def body(h: Harness) -> None:
         await h.venue.place_order(intent(h, "rc-w1-e-lock-1"))
         got = {b.asset: b.locked for b in await h.venue.fetch_balances()}
-        want = h.exchange.balance(ACCOUNT, "USDT").locked
-        assert want > 0 and got["USDT"] == want  # order margin is held, counted once
+        want = h.exchange.balance(ACCOUNT, h.margin_asset).locked
+        assert want > 0 and got[h.margin_asset] == want  # order margin is held, counted once
         if not h.holds_positions:  # spot: a buy locks the quote it would spend, a sell
             assert want == D(2) * D(95)  # the coin it would give
             await h.venue.place_order(intent(h, "rc-w1-e-lock-2", side=Side.SELL,
@@ -243,7 +274,7 @@ def test_locked_balance_matches_the_venue(contract: Contract) -> None:
             base = h.exchange.instrument(h.category, h.sym("test")).base
             balances = {b.asset: b for b in await h.venue.fetch_balances()}
             assert balances[base].locked == h.exchange.balance(ACCOUNT, base).locked == D(2)
-            assert balances["USDT"].locked == want
+            assert balances[h.margin_asset].locked == want
 
     contract.run(body)
 
@@ -367,11 +398,12 @@ def test_declared_capabilities_hold(contract: Contract) -> None:
         else:
             assert budget is None
         if caps.dead_man_switch:
-            armed = await venue.set_dead_man_switch(60_000)
-            assert armed.armed and armed.timeout_ms == 60_000
-            assert venue.dead_man_state() == armed  # what the status bar shows
-            disarmed = await venue.set_dead_man_switch(None)
-            assert not disarmed.armed and venue.dead_man_state() == disarmed
+            async with running_stream(h, h.dead_man_on_stream):
+                armed = await venue.set_dead_man_switch(60_000)
+                assert armed.armed and armed.timeout_ms == (h.dead_man_timeout_ms or 60_000)
+                assert venue.dead_man_state() == armed  # what the status bar shows
+                disarmed = await venue.set_dead_man_switch(None)
+                assert not disarmed.armed and venue.dead_man_state() == disarmed
         else:
             with pytest.raises(CapabilityUnsupported):
                 await venue.set_dead_man_switch(60_000)

@@ -17,14 +17,20 @@ Targets (test ids):
 * ``binance-usdm``: `BinanceVenue` (real ccxt, USD-M futures) over the simulated
   Binance front-end; ``binance-spot``: the same on spot (REST under /api/v3, user data
   over the WebSocket API).
+* ``deribit-inverse``: `DeribitVenue` (JSON-RPC over aiohttp, a BTC profile) over the
+  simulated Deribit front-end: coin-settled perpetuals, amounts in USD contracts;
+  ``deribit-linear``: the same with a USDC profile (USDC-settled linear perpetuals).
 
 Each backend exposes the exchange behind it, so a test arranges the venue's state
 directly (marks, hand fills) and checks what the port reports. The exchange runs on a
 hand-moved clock (fills land at chosen times); the Bybit front-end authenticates on the
 wall clock, as Bybit does. Where a market's own rules differ, the tests follow declared
 facts, never a venue's name: the connector's `capabilities`, the instrument
-(`Instrument.is_derivative`: spot holds balances, not positions) and what a harness
-declares of its connector (`Harness.conditional_orders`).
+(`Instrument.is_derivative`: spot holds balances, not positions; `settle_coin`: the
+asset an order's margin is held in) and what a harness declares of its connector
+(`Harness.conditional_orders`, `Harness.dead_man_on_stream`,
+`Harness.dead_man_timeout_ms`) and of its instruments (`Harness.btc_qty`,
+`Harness.eth_qty`: a quantity on each instrument's step).
 """
 
 from __future__ import annotations
@@ -45,8 +51,11 @@ from console.engine.ports import VenuePort
 from console.sim import DEFAULT_INSTRUMENTS, SimExchange, SimVenue, linear, spot
 from console.sim.binance import BinanceFrontEnd
 from console.sim.bybit import BybitFrontEnd
+from console.sim.deribit import DeribitFrontEnd
+from console.sim.instruments import Instrument, inverse
 from console.venues.binance import BinanceConfig, BinanceVenue
 from console.venues.bybit import BybitConfig, BybitVenue
+from console.venues.deribit import DeribitConfig, DeribitVenue
 from console.venues.registry import VENUES, ConnectorSpec
 
 ACCOUNT = "acct"
@@ -99,6 +108,18 @@ class Harness:
     """The connector places orders with a trigger price in this market; False: it refuses
     them with a typed error before sending anything (Binance spot: its STOP_LOSS/
     TAKE_PROFIT types are out of the connector's scope, console/venues/binance/client.py)."""
+    btc_qty: Decimal = Decimal("0.01")
+    """A small order quantity on the "btc" instrument's step (an inverse perpetual counts
+    USD contracts: BTC-PERPETUAL trades multiples of 10 USD)."""
+    eth_qty: Decimal = Decimal("0.5")
+    """A small order quantity on the "eth" instrument's step."""
+    dead_man_on_stream: bool = False
+    """The dead-man's switch belongs to the private stream's connection (Deribit's
+    cancel-on-disconnect with scope connection): it is armed while the stream runs."""
+    dead_man_timeout_ms: int | None = None
+    """What an armed switch reports as its timeout when the venue's switch has none of
+    its own (Deribit's fires on the connection's end and reports the stream's heartbeat
+    interval); None: the timeout it was armed with."""
 
     def sym(self, role: str) -> str:
         return self.symbols[role]
@@ -108,6 +129,13 @@ class Harness:
         """Whether the test instrument's market trades as positions (a derivative); spot
         holdings are balances, and the port lists no positions for them."""
         return self.exchange.instrument(self.category, self.sym("test")).is_derivative
+
+    @property
+    def margin_asset(self) -> str:
+        """The asset an order on the test instrument holds: the settlement coin of a
+        derivative (USDT, USDC, or the coin of an inverse contract), a spot pair's quote
+        for a buy."""
+        return self.exchange.instrument(self.category, self.sym("test")).settle_coin
 
 
 Body = Callable[[Harness], Awaitable[None]]
@@ -184,6 +212,70 @@ def binance_spot_backend() -> AbstractAsyncContextManager[Harness]:
                     conditional_orders=False)
 
 
+DERIBIT_INVERSE: Final[tuple[Instrument, ...]] = (
+    inverse("TST-PERPETUAL", "BTC", tick="0.1", step="1", min_qty="1", level_qty="10",
+            reference_price="100"),
+    inverse("BTC-PERPETUAL", "BTC", tick="0.5", step="10", min_qty="10", level_qty="100000",
+            reference_price="60000"),
+    inverse("TST2-PERPETUAL", "BTC", tick="0.05", step="1", min_qty="1", level_qty="50000",
+            reference_price="3000"),
+)
+"""A BTC profile sees BTC-settled instruments only (one currency per profile), and
+Deribit lists one BTC-settled perpetual, BTC-PERPETUAL (10 USD contracts, tick 0.5): the
+"test" role is TST-PERPETUAL (1 USD contracts at ~100, tick 0.1) and the "eth" role
+TST2-PERPETUAL (1 USD contracts at ~3000, ETH-PERPETUAL's shape), both settled in BTC
+and named the Deribit way (amounts in USD, margin and PnL in BTC)."""
+DERIBIT_INVERSE_SYMBOLS: Final[Mapping[str, str]] = MappingProxyType({
+    "test": "TST-PERPETUAL", "btc": "BTC-PERPETUAL", "eth": "TST2-PERPETUAL"})
+DERIBIT_LINEAR: Final[tuple[Instrument, ...]] = (
+    linear("TST_USDC-PERPETUAL", "TST", tick="0.1", step="1", min_qty="1", level_qty="10",
+           reference_price="100", quote="USDC"),
+    linear("BTC_USDC-PERPETUAL", "BTC", tick="0.1", step="0.001", min_qty="0.001",
+           level_qty="0.5", reference_price="60000", quote="USDC"),
+    linear("ETH_USDC-PERPETUAL", "ETH", tick="0.01", step="0.01", min_qty="0.01",
+           level_qty="5", reference_price="3000", quote="USDC"),
+)
+"""USDC-settled linear perpetuals (amounts in the base coin), named as Deribit names them."""
+DERIBIT_LINEAR_SYMBOLS: Final[Mapping[str, str]] = MappingProxyType({
+    "test": "TST_USDC-PERPETUAL", "btc": "BTC_USDC-PERPETUAL", "eth": "ETH_USDC-PERPETUAL"})
+
+
+@asynccontextmanager
+async def _deribit(currency: str, market: Category, backend: str,
+                   instruments: tuple[Instrument, ...], symbols: Mapping[str, str], *,
+                   btc_qty: Decimal, eth_qty: Decimal) -> AsyncIterator[Harness]:
+    """`DeribitVenue` for one settlement currency over the simulated Deribit front-end;
+    the account holds that currency only (a profile reads that currency's summary)."""
+    clock = Clock()
+    exchange = SimExchange(seed=5, clock_ms=clock, venue="deribit", instruments=instruments)
+    opening = {"BTC": Decimal(10)} if currency == "BTC" else {currency: Decimal(1_000_000)}
+    exchange.create_account(ACCOUNT, opening)
+    exchange.set_reference_prices()
+    front_end = DeribitFrontEnd(exchange, credentials={KEY: (SECRET, ACCOUNT)})
+    await front_end.start()
+    config = DeribitConfig(account=ACCOUNT, currency=currency, rest_url=front_end.rest_url,
+                           ws_private_url=front_end.ws_private_url, retry_base_ms=20,
+                           timeout_s=3.0)
+    venue = DeribitVenue(config, KEY, SECRET, profile="contract")
+    try:
+        yield Harness(backend, exchange, venue, clock, symbols=symbols, category=market,
+                      btc_qty=btc_qty, eth_qty=eth_qty, dead_man_on_stream=True,
+                      dead_man_timeout_ms=config.heartbeat_s * 1000)
+    finally:
+        await venue.aclose()
+        await front_end.stop()
+
+
+def deribit_inverse_backend() -> AbstractAsyncContextManager[Harness]:
+    return _deribit("BTC", Category.INVERSE, "deribit-inverse", DERIBIT_INVERSE,
+                    DERIBIT_INVERSE_SYMBOLS, btc_qty=Decimal(10), eth_qty=Decimal(1))
+
+
+def deribit_linear_backend() -> AbstractAsyncContextManager[Harness]:
+    return _deribit("USDC", Category.LINEAR, "deribit-linear", DERIBIT_LINEAR,
+                    DERIBIT_LINEAR_SYMBOLS, btc_qty=Decimal("0.01"), eth_qty=Decimal("0.5"))
+
+
 HarnessFactory = Callable[[], AbstractAsyncContextManager[Harness]]
 
 
@@ -201,6 +293,8 @@ HARNESSES: Final[Mapping[str, Target]] = MappingProxyType({
     "bybit": Target("bybit", Category.LINEAR, bybit_backend),
     "binance-usdm": Target("binance", Category.LINEAR, binance_usdm_backend),
     "binance-spot": Target("binance", Category.SPOT, binance_spot_backend),
+    "deribit-inverse": Target("deribit", Category.INVERSE, deribit_inverse_backend),
+    "deribit-linear": Target("deribit", Category.LINEAR, deribit_linear_backend),
 })
 """Every run of the suite by its test id (readable: the venue, and its market when the
 venue has several targets)."""

@@ -15,7 +15,7 @@ ORDER_FIELDS = {"order_id", "order_state", "order_type", "instrument_name", "dir
                 "amount", "contracts", "filled_amount", "price", "average_price", "label",
                 "time_in_force", "post_only", "reject_post_only", "reduce_only",
                 "creation_timestamp", "last_update_timestamp", "api", "web",
-                "is_liquidation", "replaced", "max_show"}
+                "is_liquidation", "replaced"}
 TRADE_FIELDS = {"trade_id", "trade_seq", "order_id", "label", "amount", "price", "fee",
                 "fee_currency", "timestamp", "direction", "liquidity", "index_price",
                 "mark_price", "state", "instrument_name", "order_type", "contracts"}

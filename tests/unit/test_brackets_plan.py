@@ -175,3 +175,22 @@ def test_counters():
     assert after.bracket is None
     assert (after.total_trades, after.winning_trades, after.losing_trades) == (3, 1, 1)
     assert after.total_pnl == D("1.0") and after.last_execution_time == 9
+
+
+def test_inverse_pnl_is_in_the_coin():
+    """An inverse contract (BTC-PERPETUAL: quantity in USD) gains qty * (1/entry - 1/exit)
+    coins on a long, and its exit average is the harmonic one; fees are in the coin."""
+    legs = Legs(entry=order("e", OrderRole.ENTRY, filled="100", status=OrderStatus.FILLED,
+                            avg="50000", qty="100"),
+                take=order("t", T, qty="100", filled="100", status=OrderStatus.FILLED,
+                           avg="62500", side=Side.SELL))
+    inverse = bracket(category=Category.INVERSE, symbol="BTC-PERPETUAL", size=D("100"))
+    trade = trade_of(inverse, legs, [], 5)
+    assert trade.gross_pnl == D(100) * (1 / D(50000) - 1 / D(62500)) == D("0.0004")
+    assert (trade.exit_price, trade.qty) == (D("62500"), D("100"))
+    short = trade_of(bracket(Side.SELL, category=Category.INVERSE, size=D("100")), Legs(
+        entry=order("e", OrderRole.ENTRY, filled="100", status=OrderStatus.FILLED,
+                    avg="50000", side=Side.SELL, qty="100"),
+        take=order("t", T, qty="100", filled="100", status=OrderStatus.FILLED, avg="40000",
+                   side=Side.BUY)), [], 5)
+    assert short.pnl == D(100) * (1 / D(40000) - 1 / D(50000)) == D("0.0005")

@@ -8,8 +8,9 @@ USD and money (fees, PnL, margins) is in the coin; ``contracts`` is amount divid
 the contract size. The sim's order ids (uuid-shaped strings) are Deribit's order ids
 as they are: Deribit's are strings too.
 
-What the sim has no figure for is left out rather than invented (``tick_direction``,
-``matching_id``, ``profit_loss`` of a trade, ``estimated_liquidation_price``). The
+What the sim has no figure for is left out rather than invented (``profit_loss`` of a
+trade, ``estimated_liquidation_price``); ``tick_direction`` is against the account's own
+previous trade on the instrument (the sim's only tape). The
 maintenance margin is the sim's initial margin times `MAINTENANCE_RATIO` (a sim model:
 Deribit's own formula is tiered, UNVERIFIED here).
 """
@@ -144,7 +145,7 @@ def instrument_record(name: str, instrument: Instrument, exchange: SimExchange,
         "contract_size": contract_size(instrument),
         "maker_commission": exchange.maker_fee, "taker_commission": exchange.taker_fee,
         "max_leverage": 100, "creation_timestamp": created_ms,
-        "expiration_timestamp": PERPETUAL_EXPIRY_MS, "rfq": False,
+        "expiration_timestamp": PERPETUAL_EXPIRY_MS, "underlying_type": "crypto",
         "future_type": "reversed" if inverse else "linear",
     }
 
@@ -191,7 +192,6 @@ def order_record(order: Order, name: str, instrument: Instrument, meta: OrderMet
         "risk_reducing": False,
         "mmp": False,
         "replaced": bool(meta is not None and meta.replaced),
-        "max_show": order.qty,
     }
     if order.trigger_price is not None:
         record["trigger"] = (meta.trigger if meta is not None and meta.trigger
@@ -204,11 +204,12 @@ def order_record(order: Order, name: str, instrument: Instrument, meta: OrderMet
 
 
 def trade_record(fill: Fill, name: str, instrument: Instrument, seq: int, *,
-                 order: Order | None, meta: OrderMeta | None,
+                 tick_direction: int, order: Order | None, meta: OrderMeta | None,
                  mark: Decimal | None) -> dict[str, Any]:
     index = mark if mark is not None else fill.price
     record: dict[str, Any] = {
         "trade_id": fill.exec_id, "trade_seq": seq, "order_id": fill.venue_order_id,
+        "tick_direction": tick_direction, "matching_id": None,  # "Always null"
         "instrument_name": name, "timestamp": fill.exec_time,
         "direction": DIRECTIONS[fill.side], "amount": fill.qty,
         "contracts": fill.qty / contract_size(instrument), "price": fill.price,
@@ -292,6 +293,6 @@ def currency_record(currency: str) -> dict[str, Any]:
     long_names = {"BTC": "Bitcoin", "ETH": "Ethereum", "USDC": "USD Coin"}
     return {"currency": currency, "currency_long": long_names.get(currency, currency),
             "coin_type": {"BTC": "BITCOIN", "ETH": "ETHER"}.get(currency, "ERC20"),
-            "fee_precision": 8, "min_confirmations": 1, "min_withdrawal_fee": ZERO,
+            "min_confirmations": 1, "min_withdrawal_fee": ZERO,
             "withdrawal_fee": ZERO, "withdrawal_priorities": [],
             "in_cross_collateral_pool": False}

@@ -30,7 +30,7 @@ class Views:
         self.created_ms = created_ms
         self.meta: dict[str, OrderMeta] = {}
         self.cancel_reasons: dict[str, str] = {}
-        self._seqs: dict[tuple[str, str], dict[str, int]] = {}
+        self._seqs: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
 
     # -- instruments and currencies -----------------------------------------------------
 
@@ -84,13 +84,30 @@ class Views:
 
     def trade_seq(self, account: str, fill: Fill) -> int:
         """The fill's number among the account's fills on its instrument (from 1)."""
+        return self._tape(account, fill)[0]
+
+    def tick_direction(self, account: str, fill: Fill) -> int:
+        """Deribit's tick direction of the trade (0 plus tick, 1 zero-plus, 2 minus, 3
+        zero-minus) against the previous trade on the instrument. The sim's tape is the
+        account's own trades on it: there is no one else's (a sim simplification)."""
+        return self._tape(account, fill)[1]
+
+    def _tape(self, account: str, fill: Fill) -> tuple[int, int]:
         key = (account, f"{fill.category.value}:{fill.symbol}")
-        seqs = self._seqs.setdefault(key, {})
-        if fill.exec_id not in seqs:
+        tape = self._seqs.setdefault(key, {})
+        if fill.exec_id not in tape:
+            previous: Decimal | None = None
+            rising = True
             for index, each in enumerate(self.exchange.fills(
                     account, category=fill.category, symbol=fill.symbol), start=1):
-                seqs.setdefault(each.exec_id, index)
-        return seqs.get(fill.exec_id, 0)
+                if previous is not None and each.price != previous:
+                    rising = each.price > previous
+                    tick = 0 if rising else 2
+                else:
+                    tick = 1 if rising else 3
+                previous = each.price
+                tape.setdefault(each.exec_id, (index, tick))
+        return tape.get(fill.exec_id, (0, 1))
 
     def trade(self, account: str, fill: Fill) -> dict[str, Any]:
         name = self.name_of(fill.category, fill.symbol) or fill.symbol
@@ -98,6 +115,7 @@ class Views:
         order = self.exchange.order_by_venue_id(account, fill.venue_order_id) \
             if fill.venue_order_id else None
         return shapes.trade_record(fill, name, instrument, self.trade_seq(account, fill),
+                                   tick_direction=self.tick_direction(account, fill),
                                    order=order, meta=self.meta.get(fill.venue_order_id),
                                    mark=self.exchange.mark_price(*instrument.key))
 
