@@ -373,9 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--flatten", action="store_true",
                         help="also run each scenario with flattening")
-    parser.add_argument("--venue", choices=("bybit", "binance"), default="bybit",
+    parser.add_argument("--venue", choices=("bybit", "binance", "deribit"), default="bybit",
                         help="the sim front-end and connector (default bybit)")
     args = parser.parse_args(argv)
+    if args.venue == "deribit":
+        from deribit_bench import run_emergency
+
+        return run_emergency(args, profile=PROFILE, orders=SYMBOLS * PER_SYMBOL)
     plans = [("normal", False, False), ("degraded", True, False)]
     if args.flatten:
         plans += [("normal_flatten", False, True), ("degraded_flatten", True, True)]

@@ -278,7 +278,10 @@ def test_a_spent_budget_waits_for_the_reset_header() -> None:
                 assert await h.venue.fetch_open_orders() == []
             elapsed = time.monotonic() - started
             assert elapsed >= 0.8  # the third call waited for the one-second window
-            assert h.telemetry.errors("rate_limited") >= 1
+            # ... ahead of a refusal: paced from X-Bapi-Limit-Status, never refused
+            assert h.telemetry.errors("rate_limited") == 0
+            assert ("rest_paced", (("endpoint", "/v5/order/realtime"),)) in h.telemetry.counts
+            assert h.venue.calls["fetch_open_orders"] == 4
             budget = h.venue.rate_budget().get("/v5/order/realtime")
             assert budget is not None and budget.limit == 2
 

@@ -296,3 +296,54 @@ def test_an_order_the_ledger_holds_rejected_is_reopened_by_its_fill(
             if f.venue_order_id == landed.venue_order_id] == [fill.exec_id]
     again = run(session).run
     assert again.discrepancies == ()
+
+
+def _counting_reads(session: SimSession) -> list[int]:
+    """How many times the run reads the ledger snapshot (wraps the service's ledger)."""
+    reads: list[int] = []
+    ledger = session.service.ledger
+    load = ledger.load_snapshot
+
+    def counted(*args: object, **kw: object) -> object:
+        reads.append(1)
+        return load(*args, **kw)  # type: ignore[arg-type]
+
+    ledger.load_snapshot = counted  # type: ignore[method-assign]
+    return reads
+
+
+def test_a_quiet_start_reads_the_ledger_once_while_fetching(open_session) -> None:
+    session = open_session("clean")
+    reads = _counting_reads(session)
+    outcome = run(session, RunTrigger.STARTUP).run
+    assert outcome.status is RunStatus.OK and outcome.discrepancies == ()
+    assert len(reads) == 1  # the read taken during the fetch stood
+
+
+def test_an_order_placed_during_the_fetch_is_never_unknown(open_session) -> None:
+    """The ledger read during the fetch predates the order; the run reads it again."""
+    from decimal import Decimal
+
+    from console.domain import Category, Order, OrderRole, OrderType, Side
+
+    session = open_session("clean")
+    reads = _counting_reads(session)
+    venue = session.venue
+    fetch = venue.fetch_open_orders
+
+    async def placing_meanwhile() -> list[Order]:
+        order = Order(venue=venue.venue, account=venue.account, category=Category.LINEAR,
+                      symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT,
+                      qty=Decimal("0.01"), status=OrderStatus.PENDING_NEW,
+                      client_order_id=session.engine.ids.next(OrderRole.ENTRY),
+                      price=Decimal("10000"), strategy_id="s1", worker_id="w1",
+                      role=OrderRole.ENTRY)
+        await asyncio.sleep(0.05)  # the early ledger read is done by now
+        await session.engine.orders.place(order)
+        return await fetch()
+
+    venue.fetch_open_orders = placing_meanwhile  # type: ignore[method-assign]
+    outcome = run(session, RunTrigger.STARTUP).run
+    assert outcome.status is RunStatus.OK, outcome.errors
+    assert outcome.discrepancies == (), [d.summary for d in outcome.discrepancies]
+    assert len(reads) == 2

@@ -14,8 +14,12 @@ is here is Bybit's and pybit's:
   Retrying is ours (`_common.retry.RetryPolicy`) and errors are classified in `errors`.
 * `return_response_headers=True` gives us the X-Bapi-Limit-* headers: `rate_budget`
   shows them, and a call on an endpoint whose budget is spent waits for its reset first
-  (`_common.budget.BudgetKeeper`; priority-lane calls skip that wait). An unreadable
-  header is logged and ignored, never an error.
+  (`_common.budget.BudgetKeeper`; priority-lane calls skip that wait). Bybit tells a
+  reset time only on a refusal (a granted answer's X-Bapi-Limit-Reset-Timestamp is the
+  current time), so the keeper also paces each endpoint in Bybit's rolling one-second
+  window (`RATE_WINDOW_MS`) from X-Bapi-Limit-Status and the requests in flight: pages
+  of a large book are asked at the budget's rate instead of being refused (10006) and
+  retried. An unreadable header is logged and ignored, never an error.
 * Every answer is read by `parsing`, whose only error is `MalformedVenueDataError`
   naming the field: a reconciliation then marks that one list unverified.
 * Credentials: once Bybit refused the key or signature (10003, 10004, ...; or the
@@ -132,6 +136,10 @@ NEVER_RETRY_CODE: Final = 999_999_999
 """The only code in pybit's retry_codes: Bybit never returns it, so pybit never retries."""
 FILLS_WINDOW_MS: Final = 7 * 24 * 3600 * 1000
 CLOCK_COMPENSATE_MS: Final = 500
+RATE_WINDOW_MS: Final = 1000
+"""Bybit counts requests per UID and endpoint in a rolling one-second window."""
+PageParser = Callable[[list[Any], Category | None], None]
+"""Reads one page's items (with the category the page declares) as it arrives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +272,8 @@ class BybitVenue(ConnectorBase):
             close_session=_close_session)
         self._budgets = BudgetKeeper(VENUE, config.account, max_wait_ms=config.retry_max_ms,
                                      local_ms=clock_ms, venue_ms=self._venue_now,
-                                     sleep=sleep, telemetry=telemetry)
+                                     sleep=sleep, telemetry=telemetry,
+                                     window_ms=RATE_WINDOW_MS)
         self.auth_gate = AuthGate(VENUE, config.account, base_ms=config.auth_retry_base_ms,
                                   max_ms=config.auth_retry_max_ms, clock_ms=clock_ms)
         """Open after the venue refused the key or signature: calls fail fast meanwhile."""
@@ -336,8 +345,9 @@ class BybitVenue(ConnectorBase):
             if not urgent:
                 await self._budgets.respect(endpoint.path)
             self.count_call(method, urgent=urgent)
-            answer = await self._threads.call(_blocking, endpoint, dict(params),
-                                              urgent=urgent)
+            with self._budgets.in_flight(endpoint.path):
+                answer = await self._threads.call(_blocking, endpoint, dict(params),
+                                                  urgent=urgent)
             self._telemetry.observe_latency("rest", answer.ms, (("endpoint", endpoint.path),))
             self._budgets.note_headers(endpoint.path, answer.headers, limit=LIMIT_HEADER,
                                        remaining=STATUS_HEADER, reset=RESET_HEADER)
@@ -416,8 +426,11 @@ class BybitVenue(ConnectorBase):
         return skew
 
     async def _paged(self, method: str, endpoint: Endpoint, params: Mapping[str, Any],
-                     limit: int) -> list[tuple[list[Any], Category | None]]:
-        """Every page of a listing: (items, the category the page declares)."""
+                     limit: int, each: PageParser | None = None,
+                     ) -> list[tuple[list[Any], Category | None]]:
+        """Every page of a listing: (items, the category the page declares). `each` reads
+        every page as it comes (a long listing is then parsed while its later pages are
+        still being asked, often waiting for the rate budget, not after the last one)."""
 
         async def page(cursor: str | None) -> tuple[tuple[list[Any], Category | None],
                                                     str | None]:
@@ -428,6 +441,8 @@ class BybitVenue(ConnectorBase):
             with self._parsing():
                 items, next_cursor = parse_page(result, endpoint.path)
                 category = result_category(result, endpoint.path)
+                if each is not None:
+                    each(items, category)
             return (items, category), next_cursor or None
 
         return await cursor_pages(page, fail=lambda detail: malformed(
@@ -530,20 +545,21 @@ class BybitVenue(ConnectorBase):
             log.info("bybit %s: fills before %d are past Bybit's retention; querying from "
                      "there", self.account, horizon)
             first = horizon
+
+        def take(items: list[Any], page_category: Category | None) -> None:
+            for raw in items:
+                fill = parse_fill(raw, account=self.account,
+                                  category=page_category or category)
+                if since <= fill.exec_time <= until:
+                    found.setdefault(fill.exec_id, fill)
+
         for start, end in time_windows(first, until, FILLS_WINDOW_MS):
             for scope in self._scopes(settle=False):
-                pages = await self._paged(
+                await self._paged(
                     "fetch_fills", EXECUTIONS,
                     {"category": CATEGORY_NAME[category], "startTime": start, "endTime": end,
                      **scope},
-                    self.config.execution_page_limit)
-                with self._parsing():
-                    for items, page_category in pages:
-                        for raw in items:
-                            fill = parse_fill(raw, account=self.account,
-                                              category=page_category or category)
-                            if since <= fill.exec_time <= until:
-                                found.setdefault(fill.exec_id, fill)
+                    self.config.execution_page_limit, each=take)
         return sorted(found.values(), key=lambda f: (f.exec_time, f.exec_id))
 
     async def fetch_positions(self) -> list[Position]:
