@@ -139,8 +139,14 @@ def test_bad_parameters_are_10001(http: HTTP, field: str, value: Any) -> None:
     assert err.value.status_code == 10001
 
 
-def test_inverse_and_option_are_not_served(http: HTTP) -> None:
-    assert code_of(http.get_open_orders, category="inverse", symbol="BTCUSD") == 10001
+def test_inverse_is_served_and_option_answers_as_an_account_without_options(
+        http: HTTP) -> None:
+    inverse = http.get_open_orders(category="inverse", symbol="BTCUSD")
+    assert inverse["retCode"] == 0 and inverse["result"]["list"] == []
+    options = http.get_instruments_info(category="option", baseCoin="BTC")
+    assert options["retCode"] == 0 and options["result"]["list"] == []
+    assert http.get_open_orders(category="option")["result"]["list"] == []
+    assert code_of(http.get_open_orders, category="option", symbol="BTC-1JAN30-1-C") == 10001
 
 
 def test_linear_listing_needs_symbol_base_or_settle_coin(http: HTTP) -> None:
@@ -230,10 +236,18 @@ def test_batch_amend_and_cancel(http: HTTP) -> None:
     assert cancelled["result"]["list"][0]["orderId"] == a["orderId"]
 
 
-def test_batch_is_limited_to_10_linear_orders(http: HTTP) -> None:
+def test_batch_is_limited_to_20_linear_orders(http: HTTP) -> None:
+    """docs/v5/order/batch-place: "A maximum of ... 20 orders (linear), 10 orders (spot)
+    can be placed per request"."""
     request = [{"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.01",
-                "price": str(50000 + i)} for i in range(11)]
+                "price": str(50000 + i)} for i in range(21)]
     assert code_of(http.place_batch_order, category=LIN, request=request) == 10001
+
+
+def test_batch_is_limited_to_10_spot_orders(http: HTTP) -> None:
+    spot = [{"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001",
+             "price": str(50000 + i)} for i in range(11)]
+    assert code_of(http.place_batch_order, category="spot", request=spot) == 10001
 
 
 

@@ -132,14 +132,21 @@ def test_executions_by_order_link_id(server: SimServerHandle, http: HTTP) -> Non
     assert [f["orderLinkId"] for f in found] == ["p-1"]
 
 
-def test_order_history_pages_and_requires_both_times(server: SimServerHandle,
+def test_order_history_pages_and_reads_7_day_windows(server: SimServerHandle,
                                                      http: HTTP) -> None:
     place_many(server, 30, OrderType.MARKET)
     got = pages(http.get_order_history, category="linear", limit=20)
     assert [len(p["list"]) for p in got] == [20, 10]
     assert {o["orderStatus"] for p in got for o in p["list"]} == {"Filled"}
+    # docs/v5/order/order-list: startTime (or endTime) alone spans 7 days from (to) it;
+    # both may span at most 7 days
+    alone = http.get_order_history(category="linear", startTime=now_ms() - DAY, limit=50)
+    assert len(alone["result"]["list"]) == 30
+    assert len(http.get_order_history(category="linear", endTime=now_ms() + DAY,
+                                      limit=50)["result"]["list"]) == 30
     with pytest.raises(InvalidRequestError) as err:
-        http.get_order_history(category="linear", startTime=now_ms() - DAY)
+        http.get_order_history(category="linear", startTime=now_ms() - 8 * DAY,
+                               endTime=now_ms())
     assert err.value.status_code == 10001
     filled = http.get_order_history(category="linear", orderStatus="Cancelled")
     assert filled["result"]["list"] == []

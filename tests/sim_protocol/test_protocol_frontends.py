@@ -33,7 +33,7 @@ def test_the_registry_lists_bybit_first_by_name() -> None:
     assert next(iter(FRONT_ENDS)) == DEFAULT_FRONT_END == "bybit"
     for name, spec in FRONT_ENDS.items():
         assert spec.name == name and spec.title and spec.categories
-    assert front_end("bybit").categories == {Category.LINEAR, Category.SPOT}
+    assert front_end("bybit").categories == {Category.LINEAR, Category.INVERSE, Category.SPOT}
 
 
 def test_an_unknown_front_end_names_the_known_ones() -> None:

@@ -48,12 +48,16 @@ class Scope:
     cache: ListingCache
 
     def instrument(self, category: Category, symbol: str) -> Instrument:
+        if category not in self.categories:
+            raise params_error(f"symbol {symbol!r} invalid")
         try:
             return self.exchange.instrument(category, symbol)
         except SimRejectedError:
             raise params_error(f"symbol {symbol!r} invalid") from None
 
     def instruments(self, category: Category) -> list[Instrument]:
+        if category not in self.categories:
+            return []
         return self.exchange.instruments(category)
 
     def find_order(self, account: str, category: Category, params: Params,
@@ -99,11 +103,18 @@ def require_linear_scope(category: Category, params: Params) -> None:
         raise params_error("symbol, baseCoin or settleCoin is required for linear")
 
 
-def sim_error(exc: SimRefusal, *, action: str = "") -> BybitError:
-    """The Bybit error for a sim refusal (table in `console.sim.bybit.codes`)."""
+def sim_error(exc: SimRefusal, *, action: str = "",
+              category: Category | None = None) -> BybitError:
+    """The Bybit error for a sim refusal (table in `console.sim.bybit.codes`); spot
+    refusals take spot's own codes."""
     code = exc.sim_code
-    ret = codes.ret_code_for(code)
+    spot = category is Category.SPOT
+    ret = codes.ret_code_for(code, spot=spot)
     detail = str(exc).split(": ", 1)[-1]
+    if spot and ret != codes.ret_code_for(code):
+        if ret == codes.SPOT_QTY_DECIMAL_TOO_LONG and "minimum" in detail:
+            ret = codes.SPOT_QTY_BELOW_MINIMUM
+        return BybitError(ret)
     if code in (SimErrorCode.ORDER_NOT_FOUND, SimErrorCode.NOT_MODIFIABLE):
         verb = action or "cancel"
         return BybitError(ret, f"order not exists or too late to {verb}")

@@ -24,6 +24,16 @@ a real account returns:
     unknown_account        10003    API key is invalid (the key's account is gone)
     account_exists, replay_unavailable, malformed
                            10016    Server error (never expected on this path)
+
+Spot answers with its own codes (docs/v5/error, "Spot" section), not the 110xxx above:
+
+    duplicate_client_id    170141   Duplicate clientOrderId
+    order_not_found, not_modifiable
+                           170213   Order does not exist.
+    insufficient_balance   170131   Balance insufficient
+    invalid_price          170134   Order price decimal too long.
+    invalid_qty            170137   Order volume decimal too long (170136 "Order
+                                    quantity lower than the minimum." when below it)
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from console.domain.enums import Category
 from console.sim.errors import SimErrorCode
 from console.sim.protocol.errors import ProtocolError
 
@@ -51,6 +62,12 @@ DUPLICATE_ORDER_LINK_ID: Final = 110072
 TRIGGER_EXPECT_RISING: Final = 110092
 TRIGGER_EXPECT_FALLING: Final = 110093
 MARKET_NO_PRICE: Final = 110118
+SPOT_BALANCE_INSUFFICIENT: Final = 170131
+SPOT_PRICE_DECIMAL_TOO_LONG: Final = 170134
+SPOT_QTY_BELOW_MINIMUM: Final = 170136
+SPOT_QTY_DECIMAL_TOO_LONG: Final = 170137
+SPOT_DUPLICATE_CLIENT_ID: Final = 170141
+SPOT_ORDER_NOT_EXISTS: Final = 170213
 
 MESSAGES: Final[Mapping[int, str]] = MappingProxyType({
     OK: "OK",
@@ -69,7 +86,23 @@ MESSAGES: Final[Mapping[int, str]] = MappingProxyType({
                                 "equal to the filled quantity.",
     DUPLICATE_ORDER_LINK_ID: "OrderLinkedID is duplicate",
     MARKET_NO_PRICE: "Unable to retrieve a price of the market order due to low liquidity",
+    SPOT_BALANCE_INSUFFICIENT: "Balance insufficient",
+    SPOT_PRICE_DECIMAL_TOO_LONG: "Order price decimal too long.",
+    SPOT_QTY_BELOW_MINIMUM: "Order quantity lower than the minimum.",
+    SPOT_QTY_DECIMAL_TOO_LONG: "Order volume decimal too long",
+    SPOT_DUPLICATE_CLIENT_ID: "Duplicate clientOrderId",
+    SPOT_ORDER_NOT_EXISTS: "Order does not exist.",
 })
+
+SPOT_CODES: Final[Mapping[SimErrorCode, int]] = MappingProxyType({
+    SimErrorCode.DUPLICATE_CLIENT_ID: SPOT_DUPLICATE_CLIENT_ID,
+    SimErrorCode.ORDER_NOT_FOUND: SPOT_ORDER_NOT_EXISTS,
+    SimErrorCode.NOT_MODIFIABLE: SPOT_ORDER_NOT_EXISTS,
+    SimErrorCode.INSUFFICIENT_BALANCE: SPOT_BALANCE_INSUFFICIENT,
+    SimErrorCode.INVALID_PRICE: SPOT_PRICE_DECIMAL_TOO_LONG,
+    SimErrorCode.INVALID_QTY: SPOT_QTY_DECIMAL_TOO_LONG,
+})
+"""Where spot differs from `SIM_CODES`; every other refusal has the same code."""
 
 SIM_CODES: Final[Mapping[SimErrorCode, int]] = MappingProxyType({
     SimErrorCode.INVALID_REQUEST: PARAMS_ERROR,
@@ -103,6 +136,21 @@ def params_error(detail: str) -> BybitError:
     return BybitError(PARAMS_ERROR, f"params error: {detail}")
 
 
-def ret_code_for(sim_code: SimErrorCode) -> int:
-    """The retCode for a sim refusal; every `SimErrorCode` has one (checked by a test)."""
+def ret_code_for(sim_code: SimErrorCode, *, spot: bool = False) -> int:
+    """The retCode for a sim refusal; every `SimErrorCode` has one (checked by a test).
+    `spot`: the spot code where spot has its own."""
+    if spot and sim_code in SPOT_CODES:
+        return SPOT_CODES[sim_code]
     return SIM_CODES[sim_code]
+
+
+def duplicate_link_id(category: Category) -> BybitError:
+    return BybitError(SPOT_DUPLICATE_CLIENT_ID if category is Category.SPOT
+                      else DUPLICATE_ORDER_LINK_ID)
+
+
+def order_not_exists(category: Category, verb: str) -> BybitError:
+    """An order that is unknown or already final, as the category's API words it."""
+    if category is Category.SPOT:
+        return BybitError(SPOT_ORDER_NOT_EXISTS)
+    return BybitError(ORDER_NOT_EXISTS, f"order not exists or too late to {verb}")

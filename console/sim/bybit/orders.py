@@ -12,11 +12,14 @@ refused with 110072, never executed twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Final
 
 from console.domain.enums import Category, OrderStatus, OrderType, Side, TimeInForce
 from console.domain.enums import TriggerDirection as Dir
 from console.domain.model import Order
+from console.domain.values import ZERO
 from console.sim.book import infer_direction
 from console.sim.bybit import codes
 from console.sim.bybit import params as p
@@ -33,9 +36,27 @@ from console.sim.errors import SimErrorCode, SimOrderNotFoundError, SimRejectedE
 from console.sim.protocol.pipeline import Request
 from console.sim.protocol.wire import JsonObj, Params
 
-BATCH_MAX: Final = {"create": {Category.LINEAR: 10},
-                    "amend": {Category.LINEAR: 10},
-                    "cancel": {Category.LINEAR: 20, Category.SPOT: 10}}
+_BATCH_SIZES: Final = {Category.LINEAR: 20, Category.INVERSE: 20, Category.OPTION: 20,
+                       Category.SPOT: 10}
+BATCH_MAX: Final = {"create": _BATCH_SIZES, "amend": _BATCH_SIZES, "cancel": _BATCH_SIZES}
+"""docs/v5/order/batch-place (and batch-amend, batch-cancel): "A maximum of 20 orders
+(option), 20 orders (inverse), 20 orders (linear), 10 orders (spot) ... per request"."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """A validated order request, as the sim core takes it."""
+
+    symbol: str
+    side: Side
+    order_type: OrderType
+    qty: Decimal
+    price: Decimal | None
+    tif: TimeInForce
+    link_id: str
+    reduce_only: bool
+    trigger: Decimal | None
+    direction: Dir | None
 
 
 def _ids(order: Order) -> JsonObj:
@@ -82,7 +103,7 @@ class OrderEntry:
             tif = TimeInForce.IOC  # Bybit: "Market order will always use IOC"
         link_id = p.order_link_id(prm)
         if link_id and scope.exchange.order_by_client_id(account, link_id) is not None:
-            raise BybitError(codes.DUPLICATE_ORDER_LINK_ID)
+            raise codes.duplicate_link_id(category)
         if p.integer(prm, "positionIdx", default=0) != 0:
             raise params_error("position idx not match position mode (one-way mode only)")
         _no_tpsl(prm)
@@ -94,7 +115,7 @@ class OrderEntry:
             raise params_error(f"triggerDirection {direction_raw} invalid (1 rise, 2 fall)")
         direction = TRIGGER_DIRECTION_OF.get(direction_raw) if trigger is not None else None
         reduce_only = p.boolean(prm, "reduceOnly") or p.boolean(prm, "closeOnTrigger")
-        if qty == 0 and reduce_only and category is Category.LINEAR:
+        if qty == 0 and reduce_only and category is not Category.SPOT:
             # Bybit: qty "0" with reduceOnly (and closeOnTrigger) closes the whole position
             position = scope.exchange.position(account, category, symbol)
             if position is None or position.size == 0:
@@ -103,16 +124,31 @@ class OrderEntry:
         if category is Category.SPOT:
             if p.integer(prm, "isLeverage", default=0) != 0:
                 raise params_error("spot margin trading (isLeverage=1) is not simulated")
-            if order_type is OrderType.MARKET and side is Side.BUY \
-                    and p.text(prm, "marketUnit") != "baseCoin":
-                raise params_error("spot market buys need marketUnit=baseCoin here (the "
-                                   "sim quotes quantities in the base coin)")
+            unit = p.text(prm, "marketUnit")
+            if unit not in ("", "baseCoin", "quoteCoin"):
+                raise params_error(f"marketUnit {unit!r} invalid (baseCoin, quoteCoin)")
+        ask = _Ask(instr.symbol, side, order_type, qty, price, tif, link_id, reduce_only,
+                   trigger, direction)
+        if category is Category.SPOT and order_type is OrderType.MARKET \
+                and side is Side.BUY and p.text(prm, "marketUnit") != "baseCoin":
+            # Bybit: a spot market buy's qty is in the quote coin unless
+            # marketUnit=baseCoin; the sim matches base quantities
+            base = _base_for_quote(scope, instr.symbol, qty)
+            order = self._place(account, category, replace(ask, qty=base))
+            scope.views.note_quote_market(order, qty)
+            return order
+        return self._place(account, category, ask)
+
+    def _place(self, account: str, category: Category, ask: _Ask) -> Order:
+        scope = self.scope
+        instr = scope.instrument(category, ask.symbol)
+        symbol, side, trigger, direction = ask.symbol, ask.side, ask.trigger, ask.direction
         try:
             return scope.exchange.place_order(
                 account, category=category, symbol=instr.symbol, side=side,
-                order_type=order_type, qty=qty, price=price, time_in_force=tif,
-                client_order_id=link_id, reduce_only=reduce_only, trigger_price=trigger,
-                trigger_direction=direction)
+                order_type=ask.order_type, qty=ask.qty, price=ask.price,
+                time_in_force=ask.tif, client_order_id=ask.link_id,
+                reduce_only=ask.reduce_only, trigger_price=trigger, trigger_direction=direction)
         except (SimRejectedError, SimOrderNotFoundError) as exc:
             if exc.sim_code is SimErrorCode.INVALID_TRIGGER and trigger is not None:
                 mark = scope.exchange.mark_price(category, symbol)
@@ -123,7 +159,7 @@ class OrderEntry:
                 raise BybitError(code, f"expect {word}, but trigger_price[{trigger}] "
                                        f"{'>=' if way is Dir.FALL else '<='} "
                                        f"current[{mark}]") from None
-            raise sim_error(exc, action="create") from None
+            raise sim_error(exc, action="create", category=category) from None
 
     def amend(self, req: Request) -> Result:
         category = p.category(req.params, self.scope.categories)
@@ -133,7 +169,7 @@ class OrderEntry:
         symbol = p.text(prm, "symbol", required=True)
         order = self.scope.find_order(account, category, prm, symbol=symbol)
         if order is None or not order.is_active:
-            raise BybitError(codes.ORDER_NOT_EXISTS, "order not exists or too late to replace")
+            raise codes.order_not_exists(category, "replace")
         qty, price = p.decimal(prm, "qty"), p.decimal(prm, "price")
         trigger = p.decimal(prm, "triggerPrice")
         _no_tpsl(prm)
@@ -147,7 +183,7 @@ class OrderEntry:
             return self.scope.exchange.amend_order(account, order.venue_order_id, qty=qty,
                                                    price=price, trigger_price=trigger)
         except (SimRejectedError, SimOrderNotFoundError) as exc:
-            raise sim_error(exc, action="replace") from None
+            raise sim_error(exc, action="replace", category=category) from None
 
     def cancel(self, req: Request) -> Result:
         category = p.category(req.params, self.scope.categories)
@@ -157,11 +193,11 @@ class OrderEntry:
         symbol = p.text(prm, "symbol", required=True)
         order = self.scope.find_order(account, category, prm, symbol=symbol)
         if order is None or not order.is_active:
-            raise BybitError(codes.ORDER_NOT_EXISTS, "order not exists or too late to cancel")
+            raise codes.order_not_exists(category, "cancel")
         try:
             return self.scope.exchange.cancel_order(account, order.venue_order_id)
         except (SimRejectedError, SimOrderNotFoundError) as exc:
-            raise sim_error(exc, action="cancel") from None
+            raise sim_error(exc, action="cancel", category=category) from None
 
     def cancel_all(self, req: Request) -> Result:
         """Cancel open orders by symbol > baseCoin > settleCoin; linear needs one of them,
@@ -247,6 +283,26 @@ class OrderEntry:
                 errors.append({"code": exc.code, "msg": exc.message})
             results.append(entry)
         return Result({"list": results}, {"list": errors})
+
+
+def _base_for_quote(scope: Scope, symbol: str, quote_qty: Decimal) -> Decimal:
+    """The base quantity a market buy of `quote_qty` quote coin takes off the book: the
+    asks walked from the best, the last level taken in part, rounded down to the
+    instrument's step (Bybit never spends more than the quote amount)."""
+    instr = scope.instrument(Category.SPOT, symbol)
+    left, base = quote_qty, ZERO
+    for level in scope.exchange.book(Category.SPOT, symbol).asks:
+        cost = level.price * level.qty
+        if cost >= left:
+            base += left / level.price
+            left = ZERO
+            break
+        base += level.qty
+        left -= cost
+    base = (base / instr.qty_step).to_integral_value(rounding=ROUND_DOWN) * instr.qty_step
+    if base <= 0 or base < instr.min_qty:
+        raise BybitError(codes.SPOT_QTY_BELOW_MINIMUM)
+    return base
 
 
 def _echo(value: object) -> str:

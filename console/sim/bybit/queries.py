@@ -2,12 +2,13 @@
 
 Each follows the Bybit v5 page of the same name: parameter rules (linear listings need
 symbol, baseCoin or settleCoin; execution windows of at most 7 days; order history
-start and end given together), limits and defaults, newest-first ordering and cursors.
+a start or an end alone implying 7 days), limits and defaults, newest-first ordering and cursors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Final
 
 from console.domain.enums import Category
@@ -51,6 +52,25 @@ def _order_filter(raw: str) -> Callable[[Order], bool]:
     raise params_error(f"orderFilter {raw!r} is not supported")
 
 
+def _window(req: Request) -> tuple[int, int]:
+    """startTime/endTime as order/history and execution/list read them: neither is the
+    last 7 days, one alone spans 7 days from (or to) it, both must span at most 7."""
+    start, end = p.time_ms(req.params, "startTime"), p.time_ms(req.params, "endTime")
+    if start is None and end is None:
+        return req.now_ms - SEVEN_DAYS_MS, req.now_ms
+    if end is None:
+        assert start is not None
+        return start, start + SEVEN_DAYS_MS
+    if start is None:
+        return end - SEVEN_DAYS_MS, end
+    if end < start:
+        raise params_error("endTime is before startTime")
+    if end - start > SEVEN_DAYS_MS:
+        raise params_error("the time range between startTime and endTime must not "
+                           "exceed 7 days")
+    return start, end
+
+
 class Queries:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -64,9 +84,14 @@ class Queries:
     def instruments_info(self, req: Request) -> Result:
         category = p.category(req.params, self.scope.categories)
         symbol = p.text(req.params, "symbol")
-        found = [i for i in self.scope.instruments(category) if not symbol or i.symbol == symbol]
-        return Result({"category": CATEGORY[category], "list": [_instrument_json(i) for i in found],
-                       "nextPageCursor": ""})
+        listed = self.scope.instruments(category)
+        found = [(n, i) for n, i in enumerate(listed, start=1)
+                 if not symbol or i.symbol == symbol]
+        result: JsonObj = {"category": CATEGORY[category],
+                           "list": [_instrument_json(i, n) for n, i in found]}
+        if category is not Category.SPOT:  # the spot table has no cursor
+            result["nextPageCursor"] = ""
+        return Result(result)
 
     # -- positions -------------------------------------------------------------------
 
@@ -152,15 +177,10 @@ class Queries:
         limit = p.limit(prm, default=20, maximum=50)
         single = self._by_id(req, category)
         if single is not None:
-            return Result({"category": CATEGORY[category], "list": scope.views.orders(single),
+            return Result({"category": CATEGORY[category],
+                           "list": scope.views.orders(single, history=True),
                            "nextPageCursor": ""})
-        start, end = p.time_ms(prm, "startTime"), p.time_ms(prm, "endTime")
-        if (start is None) != (end is None):
-            raise params_error("startTime and endTime must be passed together")
-        if start is None or end is None:
-            start, end = req.now_ms - SEVEN_DAYS_MS, req.now_ms
-        if end < start:
-            raise params_error("endTime is before startTime")
+        start, end = _window(req)
         status = p.text(prm, "orderStatus")
         kind = p.text(prm, "orderFilter")
         keep = _order_filter(kind)
@@ -177,7 +197,8 @@ class Queries:
         key = ("history", account, category, wanted, start, end, status, kind)
         listing = scope.cache.get(key, ex.last_seq(account), build)
         page = paginate(listing, p.text(prm, "cursor"), limit)
-        return Result({"category": CATEGORY[category], "list": views.orders(page.items),
+        return Result({"category": CATEGORY[category],
+                       "list": views.orders(page.items, history=True),
                        "nextPageCursor": page.next_cursor})
 
     # -- executions ------------------------------------------------------------------
@@ -187,19 +208,7 @@ class Queries:
         scope, prm = self.scope, req.params
         category = p.category(prm, scope.categories)
         limit = p.limit(prm, default=50, maximum=100)
-        start, end = p.time_ms(prm, "startTime"), p.time_ms(prm, "endTime")
-        if start is None and end is None:
-            start, end = req.now_ms - SEVEN_DAYS_MS, req.now_ms
-        elif end is None:
-            assert start is not None
-            end = start + SEVEN_DAYS_MS
-        elif start is None:
-            start = end - SEVEN_DAYS_MS
-        if end < start:
-            raise params_error("endTime is before startTime")
-        if end - start > SEVEN_DAYS_MS:
-            raise params_error("the time range between startTime and endTime must not "
-                               "exceed 7 days")
+        start, end = _window(req)
         exec_type = p.text(prm, "execType")
         order_id = p.text(prm, "orderId")
         link_id = "" if order_id else p.text(prm, "orderLinkId")
@@ -235,32 +244,68 @@ class Queries:
         return Result({"list": [self.scope.views.wallet(req.account, coins)]})
 
 
-def _instrument_json(instr: Instrument) -> JsonObj:
+def _scale(step: Decimal) -> str:
+    """Decimal places of a step ("0.01" -> "2"), as `priceScale` gives them."""
+    exponent = step.normalize().as_tuple().exponent
+    return str(max(0, -exponent)) if isinstance(exponent, int) else "0"
+
+
+def _instrument_json(instr: Instrument, symbol_id: int) -> JsonObj:
+    """One instrument with the fields of docs/v5/market/instrument for its category
+    (the "Linear/Inverse" table, or the "Spot" one); the sim lists no pre-market
+    contracts, so `preListingInfo` is null as the page says for those."""
     d = shapes.dec
-    base: JsonObj = {
+    if instr.category is Category.SPOT:
+        return {
+            "symbolId": symbol_id,
+            "symbol": instr.symbol,
+            "baseCoin": instr.base,
+            "quoteCoin": instr.quote,
+            "innovation": "0",
+            "symbolType": "",
+            "xstockMultiplier": "",
+            "status": "Trading",
+            "marginTrading": "none",
+            "stTag": "0",
+            "lotSizeFilter": {"basePrecision": d(instr.qty_step),
+                              "quotePrecision": d(instr.tick_size),
+                              "minOrderQty": d(instr.min_qty),
+                              "maxOrderQty": d(instr.max_qty),
+                              "minOrderAmt": "1", "maxOrderAmt": "2000000",
+                              "maxLimitOrderQty": d(instr.max_qty),
+                              "maxMarketOrderQty": d(instr.max_qty),
+                              "postOnlyMaxLimitOrderSize": d(instr.max_qty)},
+            "priceFilter": {"tickSize": d(instr.tick_size)},
+            "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.1"},
+        }
+    inverse = instr.category is Category.INVERSE
+    return {
         "symbol": instr.symbol,
+        "symbolId": symbol_id,
+        "contractType": "InversePerpetual" if inverse else "LinearPerpetual",
         "status": "Trading",
         "baseCoin": instr.base,
         "quoteCoin": instr.quote,
-        "priceFilter": {"tickSize": d(instr.tick_size), "minPrice": d(instr.tick_size),
-                        "maxPrice": "1999999.8"},
-    }
-    if instr.category is Category.SPOT:
-        base["lotSizeFilter"] = {"basePrecision": d(instr.qty_step),
-                                 "quotePrecision": d(instr.tick_size),
-                                 "minOrderQty": d(instr.min_qty),
-                                 "maxOrderQty": d(instr.max_qty),
-                                 "minOrderAmt": "1", "maxOrderAmt": "2000000"}
-        return base
-    base.update({
-        "contractType": "LinearPerpetual",
-        "settleCoin": instr.settle_coin,
-        "lotSizeFilter": {"qtyStep": d(instr.qty_step), "minOrderQty": d(instr.min_qty),
-                          "maxOrderQty": d(instr.max_qty),
-                          "maxMktOrderQty": d(instr.max_qty), "minNotionalValue": "5"},
+        "launchTime": "1585526400000",
+        "deliveryTime": "0",
+        "deliveryFeeRate": "",
+        "priceScale": _scale(instr.tick_size),
         "leverageFilter": {"minLeverage": "1", "maxLeverage": "100", "leverageStep": "0.01"},
+        "priceFilter": {"minPrice": d(instr.tick_size), "maxPrice": "1999999.8",
+                        "tickSize": d(instr.tick_size)},
+        "lotSizeFilter": {"minNotionalValue": "0" if inverse else "5",
+                          "maxOrderQty": d(instr.max_qty), "maxMktOrderQty": d(instr.max_qty),
+                          "minOrderQty": d(instr.min_qty), "qtyStep": d(instr.qty_step),
+                          "postOnlyMaxOrderQty": d(instr.max_qty)},
         "unifiedMarginTrade": True,
         "fundingInterval": 480,
-    })
-    return base
-
+        "settleCoin": instr.settle_coin,
+        "copyTrading": "none" if inverse else "both",
+        "upperFundingRate": "0.00375",
+        "lowerFundingRate": "-0.00375",
+        "displayName": "",
+        "forbidUplWithdrawal": False,
+        "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
+        "isPreListing": False,
+        "preListingInfo": None,
+    }

@@ -36,6 +36,7 @@ from typing import Final
 from aiohttp import web
 
 from console.domain.enums import Category
+from console.sim.bybit.account import AccountQueries
 from console.sim.bybit.auth import BybitAuth
 from console.sim.bybit.base import Result, Scope, served
 from console.sim.bybit.dcp import SESSION_KEY, DcpWatch
@@ -91,6 +92,7 @@ class BybitFrontEnd(HttpFrontEnd):
         self.pipeline = Pipeline.standard(venue=self.venue, hooks=hooks, faults=self.faults,
                                           limiter=self.limiter, clock=self.clock)
         queries, orders = Queries(self.scope), OrderEntry(self.scope)
+        account = AccountQueries(self.scope, self.keys)
         self.endpoints: tuple[Endpoint[Result], ...] = (
             Endpoint("GET", "/v5/market/time", queries.server_time, private=False),
             Endpoint("GET", "/v5/market/instruments-info", queries.instruments_info,
@@ -100,6 +102,9 @@ class BybitFrontEnd(HttpFrontEnd):
             Endpoint("GET", "/v5/order/history", queries.order_history),
             Endpoint("GET", "/v5/execution/list", queries.executions),
             Endpoint("GET", "/v5/account/wallet-balance", queries.wallet_balance),
+            Endpoint("GET", "/v5/account/info", account.account_info),
+            Endpoint("GET", "/v5/user/query-api", account.api_key_info),
+            Endpoint("GET", "/v5/asset/coin/query-info", account.coin_info),
             Endpoint("POST", "/v5/order/create", orders.create, places=True,
                      permission=TRADE),
             Endpoint("POST", "/v5/order/amend", orders.amend, permission=TRADE),

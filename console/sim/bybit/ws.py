@@ -7,10 +7,11 @@ Protocol (as Bybit and pybit speak it):
   "op": "auth", "conn_id": ...}`` (or success false with a reason).
 * ``{"op": "subscribe", "args": ["order", ...], "req_id": ...}`` → success true/false
   echoing ``req_id``; topics: order, execution, position, wallet and their categorised
-  forms (order.linear, execution.spot, ...), and the disconnection-protection topics
-  dcp.future, dcp.spot, dcp.option (`console.sim.bybit.dcp`: no pushes, the subscription
-  itself arms the product's countdown). Subscribing needs auth; an unknown topic fails
-  the whole request (pybit then stops for good, as it does against Bybit).
+  forms (order.linear, order.inverse, execution.spot, position.inverse, ...), and the
+  disconnection-protection topics dcp.future, dcp.spot, dcp.option
+  (`console.sim.bybit.dcp`: no pushes, the subscription itself arms the product's
+  countdown). Subscribing needs auth; an unknown topic fails the whole request (pybit
+  then stops for good, as it does against Bybit).
 * ``{"op": "ping"}`` → ``{"req_id": "", "op": "pong", "args": [ms], "conn_id": ...}``,
   the private-channel pong (pybit recognises it by ``op == "pong"``). Protocol-level
   pings are answered by aiohttp (autoping).
@@ -44,9 +45,14 @@ from console.sim.protocol.hub import EventHub, Session
 from console.sim.protocol.wire import JsonObj
 
 BASE_TOPICS: Final = ("order", "execution", "position", "wallet")
+_CATEGORISED: Final = {"order": ("linear", "inverse", "spot", "option"),
+                       "execution": ("linear", "inverse", "spot", "option"),
+                       "position": ("linear", "inverse", "option")}
+"""docs/v5/websocket/private/order, execution, position: the all-in-one topic and one
+per category (option topics carry nothing here: the sim lists no options)."""
 TOPICS: Final = frozenset({
-    *BASE_TOPICS, "order.linear", "order.spot", "execution.linear", "execution.spot",
-    "position.linear", *TOPIC_PRODUCT})
+    *BASE_TOPICS, *(f"{topic}.{category}" for topic, categories in _CATEGORISED.items()
+                    for category in categories), *TOPIC_PRODUCT})
 ACK_DELAY_MS: Final = 20
 _KIND_TOPIC: Final = {EventKind.ORDER: "order", EventKind.EXECUTION: "execution",
                       EventKind.POSITION: "position", EventKind.BALANCE: "wallet"}
