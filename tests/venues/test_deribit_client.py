@@ -5,6 +5,7 @@ from the front-end's fault grammar (`console.sim.protocol.faults`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,11 +23,17 @@ from console.domain.events import (
     OrderEvent,
     VenueEvent,
 )
-from console.errors import FatalVenueError, UnknownOutcomeError
+from console.errors import (
+    ConfigError,
+    FatalVenueError,
+    TransientVenueError,
+    UnknownOutcomeError,
+)
 from console.sim import DEFAULT_INSTRUMENTS, SimExchange
 from console.sim.deribit import DeribitFrontEnd
 from console.sim.instruments import INVERSE_INSTRUMENTS
 from console.venues.deribit import DeribitConfig, DeribitVenue, VenueAuthError
+from console.venues.deribit.stream import CreditKeeper, StreamDownError
 
 T = TypeVar("T")
 CLIENT_ID, SECRET = "deribit-client-0001", "deribit-secret-0123456789"
@@ -221,3 +228,170 @@ def test_the_stream_delivers_and_a_10028_reconnects_it() -> None:
             assert not disarmed.armed
             await events.aclose()
     run(main())
+
+
+# -- the dead-man's switch covers our orders: they are created over the stream's socket ----
+
+async def _connected(venue: DeribitVenue) -> AsyncIterator[VenueEvent]:
+    events = venue.stream()
+    await asyncio.wait_for(_until(events, lambda e: isinstance(e, ConnectionEvent)
+                                  and e.state is ConnectionState.CONNECTED, []), 10)
+    return events
+
+
+def test_with_the_switch_on_orders_ride_the_socket_and_its_loss_cancels_them() -> None:
+    async def main() -> None:
+        async with harness(dead_man=True) as h:
+            venue = h.venue
+            events = await _connected(venue)
+            placed = await venue.place_order(intent("rc-w1-e-cod-1"))
+            amended = await venue.amend_order(placed, price=D(49500))
+            assert (placed.status, amended.price) == (OrderStatus.NEW, D(49500))
+            assert (venue.calls["place_order"], venue.calls["amend_order"]) == (1, 1)
+            assert await h.front_end.disconnect_private() == 1
+            for _ in range(200):
+                order = h.exchange.order_by_venue_id(ACCOUNT, placed.venue_order_id)
+                if order is not None and order.status is OrderStatus.CANCELLED:
+                    break
+                await asyncio.sleep(0.02)
+            assert h.front_end.views.cancel_reasons.get(placed.venue_order_id) \
+                == "cancel_on_disconnect"
+            await events.aclose()
+    run(main())
+
+
+def test_with_the_switch_off_orders_go_over_http_and_outlive_the_socket() -> None:
+    async def main() -> None:
+        async with harness() as h:
+            venue = h.venue
+            events = await _connected(venue)
+            placed = await venue.place_order(intent("rc-w1-e-http-1"))
+            await h.front_end.disconnect_private()
+            await asyncio.sleep(0.2)
+            order = h.exchange.order_by_venue_id(ACCOUNT, placed.venue_order_id)
+            assert order is not None and order.status is OrderStatus.NEW
+            await events.aclose()
+    run(main())
+
+
+def test_with_the_switch_on_and_no_socket_a_resting_order_is_refused_unsent() -> None:
+    async def main() -> None:
+        async with harness(dead_man=True, timeout_s=0.3) as h:
+            venue = h.venue
+            with pytest.raises(StreamDownError) as refused:
+                await venue.place_order(intent("rc-w1-e-down-1"))
+            assert refused.value.code == "stream_down"
+            assert isinstance(refused.value, TransientVenueError)  # retryable
+            assert venue.calls["place_order"] == 0
+            assert h.exchange.open_orders(ACCOUNT) == []
+            # an order that cannot rest has nothing to protect: it goes over HTTP at once
+            bought = await venue.place_order(intent("rc-w1-e-down-2", type=OrderType.MARKET,
+                                                    price=None))
+            assert bought.status is OrderStatus.FILLED
+    run(main())
+
+
+def test_placing_waits_for_a_reconnect_in_progress_within_the_timeout() -> None:
+    async def main() -> None:
+        async with harness(dead_man=True, timeout_s=3.0) as h:
+            venue = h.venue
+            events = await _connected(venue)
+            seen: list[VenueEvent] = []
+            pump = asyncio.ensure_future(_until(events, lambda e: False, seen))
+            await h.front_end.disconnect_private()
+            for _ in range(200):  # the loss is seen; the reconnect is under way
+                if any(isinstance(e, ConnectionEvent)
+                       and e.state is not ConnectionState.CONNECTED for e in seen):
+                    break
+                await asyncio.sleep(0.005)
+            placed = await venue.place_order(intent("rc-w1-e-wait-1"))
+            assert placed.status is OrderStatus.NEW
+            await h.front_end.disconnect_private()  # that connection's orders go with it
+            for _ in range(200):
+                if h.front_end.views.cancel_reasons.get(placed.venue_order_id):
+                    break
+                await asyncio.sleep(0.02)
+            assert h.front_end.views.cancel_reasons.get(placed.venue_order_id) \
+                == "cancel_on_disconnect"
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            await events.aclose()
+    run(main())
+
+
+def test_a_create_whose_answer_is_lost_on_the_socket_is_resolved_by_its_label() -> None:
+    async def main() -> None:
+        async with harness(dead_man=True,
+                           faults="timeout_after_place=1@/api/v2/private/buy") as h:
+            venue = h.venue
+            events = await _connected(venue)
+            found = await venue.place_order(intent("rc-w1-e-lost-1"))
+            # the cut connection's cancel-on-disconnect took the order it had created
+            assert found.venue_order_id and found.status is OrderStatus.CANCELLED
+            assert venue.calls["place_order"] == 2  # the create, then the label query
+            await events.aclose()
+    run(main())
+
+
+# -- one credit estimate for HTTP and the socket, with a reserve for the priority lane -------
+
+def test_the_streams_requests_are_charged_to_the_shared_credit_estimate() -> None:
+    async def main() -> None:
+        async with harness(dead_man=True, credit_refill_per_s=1) as h:
+            venue = h.venue
+            events = await _connected(venue)
+            budget = venue.rate_budget().get("credits")
+            # public/auth, set_heartbeat, enable_cancel_on_disconnect, subscribe
+            assert budget is not None and budget.remaining is not None
+            assert budget.remaining <= 50_000 - 4 * 500
+            await events.aclose()
+    run(main())
+
+
+def _keeper(clock: list[int], **figures: int) -> tuple[CreditKeeper, list[float]]:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += int(seconds * 1000)
+
+    config = DeribitConfig(account=ACCOUNT, **figures)
+    return CreditKeeper(config, clock_ms=lambda: clock[0], sleep=sleep), slept
+
+
+def test_ordinary_requests_leave_the_reserve_to_the_priority_lane() -> None:
+    async def main() -> None:
+        clock = [1_000_000]
+        keeper, slept = _keeper(clock, credit_pool=5000, credit_refill_per_s=1000,
+                                credit_cost=500)
+        assert keeper.reserve == 500  # a tenth of the pool
+        for _ in range(9):  # 4500 of 5000: the reserve is untouched
+            assert await keeper.spend() == 0
+        assert await keeper.spend() == 500  # would dip into the reserve: waits 0.5 s
+        assert slept == [0.5]
+        assert await keeper.spend(urgent=True) == 0  # the lane may spend the reserve
+        keeper.charge()  # a heartbeat answer: charged, never delayed
+        assert slept == [0.5] and keeper.level() == -500
+        assert await keeper.spend() == 1500  # behind the lane's and the heartbeat's credits
+    run(main())
+
+
+def test_a_10028_drains_the_estimate_so_the_next_request_waits_for_the_refill() -> None:
+    async def main() -> None:
+        clock = [1_000_000]
+        keeper, slept = _keeper(clock, credit_pool=50_000, credit_refill_per_s=10_000,
+                                credit_cost=500, credit_reserve=0)
+        keeper.drain()
+        assert await keeper.spend() == 50  # 500 credits at 10 per ms
+        assert slept == [0.05]
+        clock[0] += 7  # a slow refill is kept in thousandths: nothing is lost to rounding
+        assert keeper.level() == 70
+    run(main())
+
+
+def test_the_reserve_is_configurable_and_checked() -> None:
+    assert DeribitConfig(account=ACCOUNT, credit_reserve=0).reserved_credits == 0
+    assert DeribitConfig(account=ACCOUNT).reserved_credits == 5000
+    with pytest.raises(ConfigError):
+        DeribitConfig(account=ACCOUNT, credit_pool=1000, credit_cost=500, credit_reserve=600)

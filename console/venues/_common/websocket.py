@@ -52,6 +52,10 @@ class WebSocketConnection:
     async def send_json(self, message: Any) -> None:
         await self._ws.send_str(json.dumps(message))
 
+    async def send_text(self, text: str) -> None:
+        """A frame already encoded by the caller (e.g. with exact Decimal numbers)."""
+        await self._ws.send_str(text)
+
     async def receive(self, timeout_s: float) -> Any:
         """The next message, decoded (for a handshake); `ConnectionLost` if the socket
         closes, `RetryConnect` on a timeout."""

@@ -5,10 +5,14 @@ every answer is ours to read).
 Transport. Requests are HTTP POSTs of a JSON-RPC body to `<origin>/api/v2/<method>` with
 `Authorization: Bearer <access token>`; the one WebSocket is the private stream's
 (`stream.DeribitPrivateStream`), which also carries what Deribit binds to a connection
-(cancel-on-disconnect). Requests do not go over the socket: HTTP keeps a request
-independent of the stream's reconnects, and of its heartbeat. Two aiohttp sessions make
+(cancel-on-disconnect). HTTP keeps a request independent of the stream's reconnects, and
+of its heartbeat, so reads and cancels always go over HTTP. Two aiohttp sessions make
 the priority lane (`_common.lane.Lanes`): an emergency stop never queues behind ordinary
 requests.
+
+With the dead-man's switch on, order creations and edits (private/buy, private/sell,
+private/edit) go over the stream's socket instead; see `DeribitVenue._write_route` for
+why, and for what happens while the socket is down.
 
 Authentication. `public/auth` (client_credentials) gives an access token with a lifetime;
 it is refreshed (refresh_token grant) `token_refresh_margin_s` before it expires, and a
@@ -18,11 +22,15 @@ the request sent again (nothing was done: the request was refused). A refused
 with `VenueAuthError` until the probe time; the stream's refused login does the same.
 
 Credits. Deribit meters requests in credits (a pool refilled per second; an empty pool is
-10028 AND the end of the session). `_Credits` keeps an estimate (configurable figures,
-UNVERIFIED defaults) and every request waits ahead, through `BudgetKeeper`, until its
-cost is covered, so the engine's own bursts never see 10028 (priority-lane requests do
-not wait). A 10028 all the same empties the estimate, drops the token and restarts the
-stream: its `ConnectionEvent(reconnected=True)` makes the engine reconcile.
+10028 AND the end of the session). `stream.CreditKeeper` keeps an estimate (configurable
+figures, UNVERIFIED defaults), one for the connector, shared with the stream: Deribit
+charges the socket's requests (login, heartbeat answers, subscriptions, token refreshes,
+orders) to the same pool. Every request waits ahead until its cost is covered above a
+reserve (a tenth of the pool by default) that only the priority lane may spend, so the
+engine's own bursts never see 10028 and an emergency stop still finds credits. A 10028
+all the same empties the estimate, drops the token and restarts the stream (whose
+reconnect waits for credits): its `ConnectionEvent(reconnected=True)` makes the engine
+reconcile.
 
 Outcomes (docs/architecture.md, "The venue port"): a write whose outcome is unknown (a
 timeout, HTTP 5xx, 11094/13888) is resolved by asking for its label before anything is
@@ -38,8 +46,9 @@ Port methods and the Deribit methods behind them:
                      every page by has_more, deduplicated by trade_id)
 * fetch_positions    private/get_positions {currency, kind future}
 * fetch_balances     private/get_account_summary {currency}
-* place_order        private/buy | private/sell (label = client id; see `parsing`)
-* amend_order        private/edit (the label cannot change and is kept)
+* place_order        private/buy | private/sell (label = client id; see `parsing`); over
+                     the stream's socket with the dead-man's switch on
+* amend_order        private/edit (the label cannot change and is kept); likewise
 * cancel_order       private/cancel
 * cancel_all         private/cancel_all_by_currency | _by_instrument {type all}, with
                      the open orders listed before and after
@@ -51,6 +60,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Final
@@ -63,11 +73,12 @@ from console.domain.capabilities import (
     RateBudget,
     VenueCapabilities,
 )
-from console.domain.enums import Category, OrderStatus
+from console.domain.enums import Category, OrderStatus, OrderType, TimeInForce
 from console.domain.events import VenueEvent
 from console.domain.model import Balance, Fill, Order, Position, keep_ownership
 from console.domain.telemetry import NULL_TELEMETRY, Telemetry
 from console.errors import (
+    DuplicateClientOrderIdError,
     FatalVenueError,
     MalformedVenueDataError,
     OrderNotFoundError,
@@ -75,7 +86,6 @@ from console.errors import (
     VenueError,
 )
 from console.venues._common.auth_gate import AuthGate
-from console.venues._common.budget import BudgetKeeper
 from console.venues._common.clock import wall_clock_ms
 from console.venues._common.connector import ConnectorBase
 from console.venues._common.errors import profile_label
@@ -99,18 +109,22 @@ from console.venues.deribit.errors import (
     malformed,
     refuses_credentials,
 )
-from console.venues.deribit.stream import DeribitPrivateStream
+from console.venues.deribit.stream import (
+    CreditKeeper,
+    DeribitPrivateStream,
+    StreamDownError,
+)
 
 log = logging.getLogger(__name__)
 
+PLACED_KEPT: Final = 20_000
+"""Client ids remembered for the duplicate check (the engine never reuses one)."""
 CAPABILITIES: Final = VenueCapabilities(
     amend=True, bulk_cancel_ids=False, priority_lane=True, rate_budget=True,
     dead_man_switch=True, hedge_mode=False, atomic_replace=False)
 """private/edit amends in place; the cancel_all family answers with a count (no ids);
 two HTTP sessions make the lane; the credit estimate is the budget; cancel-on-disconnect
 is the switch; positions are netted; there is no atomic replace."""
-CREDITS: Final = "credits"
-"""The one budget (`rate_budget`): Deribit's credit pool as estimated here."""
 AUTH: Final = "public/auth"
 ORDER_FILTER: Final = "all"
 """Open-order listings and bulk cancels ask for every type: untriggered trigger orders
@@ -123,40 +137,6 @@ class _Token:
     refresh: str
     expires_at: int
     """Local ms."""
-
-
-class _Credits:
-    """Deribit's credit pool as estimated here: `take` reserves one request's cost and
-    says how long to wait until the pool covers it (reservations may run the estimate
-    below zero, so concurrent callers queue behind each other rather than all at once)."""
-
-    def __init__(self, pool: int, refill_per_s: int, cost: int,
-                 clock_ms: Callable[[], int]) -> None:
-        self.pool = pool
-        self.refill_per_s = refill_per_s
-        self.cost = cost
-        self._clock_ms = clock_ms
-        self._level = pool
-        self._at = clock_ms()
-
-    def level(self, now: int) -> int:
-        return min(self.pool, self._level + (now - self._at) * self.refill_per_s // 1000)
-
-    def take(self) -> int:
-        now = self._clock_ms()
-        self._level, self._at = self.level(now) - self.cost, now
-        if self._level >= 0:
-            return 0
-        return (-self._level * 1000 + self.refill_per_s - 1) // self.refill_per_s
-
-    def drain(self) -> None:
-        """Deribit said the pool is empty (10028)."""
-        now = self._clock_ms()
-        self._level, self._at = min(0, self.level(now)), now
-
-    def full_at(self, now: int) -> int:
-        missing = self.pool - self.level(now)
-        return now + (missing * 1000 + self.refill_per_s - 1) // self.refill_per_s
 
 
 class DeribitVenue(ConnectorBase):
@@ -183,10 +163,10 @@ class DeribitVenue(ConnectorBase):
         self._clock_ms = clock_ms
         self._sleep = sleep
         self._retry = RetryPolicy(config.retry_tries, config.retry_base_ms, config.retry_max_ms)
-        self._budgets = BudgetKeeper(VENUE, config.account, max_wait_ms=config.retry_max_ms,
-                                     local_ms=clock_ms, sleep=sleep, telemetry=telemetry)
-        self._credits = _Credits(config.credit_pool, config.credit_refill_per_s,
-                                 config.credit_cost, clock_ms)
+        self._credits = CreditKeeper(config, clock_ms=clock_ms, sleep=sleep,
+                                     telemetry=telemetry)
+        """The account's credit estimate, shared with the stream (see the module
+        docstring)."""
         self.auth_gate = AuthGate(VENUE, config.account, base_ms=config.auth_retry_base_ms,
                                   max_ms=config.auth_retry_max_ms, clock_ms=clock_ms)
         self._lanes: Lanes[aiohttp.ClientSession] | None = None
@@ -198,6 +178,9 @@ class DeribitVenue(ConnectorBase):
         self._dead_man_wanted = config.dead_man
         self._dead_man: DeadManState | None = None
         self._closed = False
+        self._placed: OrderedDict[str, None] = OrderedDict()
+        """Client ids this connector has sent (the newest `PLACED_KEPT`): see
+        `place_order`."""
 
     def __repr__(self) -> str:
         return (f"DeribitVenue(account={self.account!r}, profile={self.profile!r}, "
@@ -261,16 +244,22 @@ class DeribitVenue(ConnectorBase):
         return status, answer_headers, payload
 
     async def _call(self, name: str, method: str, params: Mapping[str, object], *,
-                    write: bool = False) -> Any:
-        """One logical request (with our retries): the JSON-RPC `result`."""
+                    write: bool = False, order: Order | None = None) -> Any:
+        """One logical request (with our retries): the JSON-RPC `result`. `order` marks an
+        order creation or edit (of that order): see `_write_route`."""
         if self._closed:
             raise FatalVenueError(f"{VENUE}: venue {self.account!r} is closed", venue=VENUE,
                                   code="closed")
         urgent = self.urgent()
         if not urgent:
             self._gate(name)
+        deadline = asyncio.get_running_loop().time() + self.config.timeout_s
 
         async def attempt() -> Any:
+            if order is not None:
+                stream = await self._write_route(method, order, deadline)
+                if stream is not None:
+                    return await self._over_socket(stream, name, method, params, urgent)
             for renewed in (False, True):
                 token = await self._access_token(urgent)
                 await self._spend(urgent)
@@ -301,6 +290,74 @@ class DeribitVenue(ConnectorBase):
                         method, error, retry, wait_ms)
 
         return await self._retry.call(attempt, sleep=self._sleep, on_retry=on_retry)
+
+    async def _write_route(self, method: str, order: Order,
+                           deadline: float) -> DeribitPrivateStream | None:
+        """The stream whose socket carries this order creation or edit; None: HTTP.
+
+        Why the socket: Deribit's cancel-on-disconnect (the dead-man's switch) "does not
+        affect orders created by other connections": armed with scope `connection` on
+        the stream's socket, it covers only the orders created over that socket, never
+        those placed over HTTP. Scope `account` is no way out: it only makes "every newly
+        opened connection start with active Cancel on Disconnect", so an order is still
+        bound to the connection that created it, which for HTTP is a pooled keep-alive
+        connection whose close says nothing about us (it would cancel orders whenever
+        aiohttp recycles a connection, and protect nothing when it does not); and it is
+        an account-wide, persistent setting that would change every other client of the
+        account. So with the switch on (`dead_man`, or `set_dead_man_switch`), creations
+        and edits ride the socket; reads and cancels stay on HTTP (a cancel needs no
+        protection, and the emergency stop's priority lane is the HTTP one). With the
+        switch off everything goes over HTTP.
+
+        The socket down (a reconnect in progress): a creation must not silently make an
+        unprotected order, so it waits for the socket until `deadline` (the request
+        timeout from the call's start) and is then refused with `StreamDownError`
+        (transient: nothing was sent; the retry policy tries again until its tries are
+        spent, each without a new wait). One exception: an order that cannot rest
+        (market, IOC or FOK, without a trigger) has nothing for the switch to protect,
+        and goes over HTTP at once: an emergency flatten must not wait for a reconnect.
+        Edits follow the same rule as creations."""
+        if not self._dead_man_wanted:
+            return None
+        stream = self._stream
+        remaining = deadline - asyncio.get_running_loop().time()
+        if stream is not None and (stream.connected
+                                   or (not self._cannot_rest(order)
+                                       and await stream.wait_connected(remaining))):
+            return stream
+        if self._cannot_rest(order):
+            log.info("deribit %s: %s of %s over HTTP: the stream is down and the order "
+                     "cannot rest", self.account, method, order.ident)
+            return None
+        self._telemetry.count("rest_errors", (("class", "stream_down"),))
+        raise StreamDownError(f"{VENUE}: {method} of {order.ident} not sent: with the "
+                              "dead-man's switch on, orders are created and edited over the "
+                              "private stream, which is not connected; try again once it "
+                              "is back", venue=VENUE, code="stream_down")
+
+    @staticmethod
+    def _cannot_rest(order: Order) -> bool:
+        return order.trigger_price is None and (
+            order.type is OrderType.MARKET
+            or order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK))
+
+    async def _over_socket(self, stream: DeribitPrivateStream, name: str, method: str,
+                           params: Mapping[str, object], urgent: bool) -> Any:
+        """One attempt of a write over the stream's socket: charged and counted like an
+        HTTP request, its failure classified the same way (a lost answer is an unknown
+        outcome, resolved by label by the caller)."""
+        await self._credits.spend(urgent=urgent)
+        self.count_call(name, urgent=urgent)
+        started = time.perf_counter()
+        try:
+            result = await stream.call(method, params, write=True)
+        except VenueError as failure:
+            self._failed(failure)
+            raise
+        self._telemetry.observe_latency(
+            "rest", (time.perf_counter() - started) * 1000, (("endpoint", method),))
+        self.auth_gate.accepted()
+        return result
 
     def _failed(self, error: VenueError) -> None:
         self._telemetry.count("rest_errors", (("class", error_class(error)),))
@@ -365,23 +422,12 @@ class DeribitVenue(ConnectorBase):
 
     async def _spend(self, urgent: bool) -> None:
         """Reserve one request's credits; wait (not in the priority lane) until the pool
-        covers it."""
-        wait_ms = self._credits.take()
-        if wait_ms > 0 and not urgent:
-            self._budgets.note(CREDITS, limit=self.config.credit_pool, remaining=0,
-                               reset_at=self._clock_ms() + wait_ms)
-            await self._budgets.respect(CREDITS)
-        self._note_credits()
-
-    def _note_credits(self) -> None:
-        now = self._clock_ms()
-        self._budgets.note(CREDITS, limit=self.config.credit_pool,
-                           remaining=max(0, self._credits.level(now)),
-                           reset_at=self._credits.full_at(now))
+        covers it above the reserve."""
+        await self._credits.spend(urgent=urgent)
 
     def rate_budget(self) -> RateBudget:
-        self._note_credits()
-        return self._budgets.snapshot()
+        """The credit estimate (`stream.CREDITS`), the stream's requests included."""
+        return self._credits.snapshot()
 
     async def warm_priority_lane(self) -> None:
         """Open the priority session's connection now (public/test), so that an
@@ -535,10 +581,26 @@ class DeribitVenue(ConnectorBase):
                                   code="invalid_request")
 
     async def place_order(self, order: Order) -> Order:
+        """private/buy or private/sell. Deribit accepts any number of orders with one
+        label, so it never refuses a client id twice: this connector refuses a client id
+        it has already sent (DuplicateClientOrderIdError, no request), which keeps one
+        live order per intent when a caller retries a placement instead of resolving it
+        (`_resolve` asks Deribit by label after an unknown outcome)."""
         self._check_category(order.category)
         method, params = p.order_params(order)
+        cid = order.client_order_id
+        if cid:
+            if cid in self._placed:
+                raise DuplicateClientOrderIdError(
+                    f"{VENUE}: client order id {cid!r} was already sent by this connection "
+                    "(Deribit would accept a second order with the same label)",
+                    venue=VENUE, code="duplicate_label")
+            self._placed[cid] = None
+            while len(self._placed) > PLACED_KEPT:
+                self._placed.popitem(last=False)
         try:
-            result = await self._call("place_order", method, params, write=True)
+            result = await self._call("place_order", method, params, write=True,
+                                      order=order)
         except UnknownOutcomeError as error:
             return keep_ownership(await self._resolve(order, error), order)
         raw = self._parsed(p.order_of, result, method, write=True, what=method)
@@ -564,10 +626,17 @@ class DeribitVenue(ConnectorBase):
     async def amend_order(self, order: Order, *, qty: object = None,
                           price: object = None) -> Order:
         new_qty, new_price = p.decimal_arg(qty, "qty"), p.decimal_arg(price, "price")
+        if not order.venue_order_id:  # ours by its label only (an unknown-outcome create)
+            found = await self._lookup("amend_order", order)
+            if found is None:
+                raise OrderNotFoundError(f"{VENUE}: no order has the label of "
+                                         f"{order.ident}", venue=VENUE, code="10004")
+            order = keep_ownership(found, order)
         method = "private/edit"
         params = p.edit_params(order, qty=new_qty, price=new_price)
         try:
-            result = await self._call("amend_order", method, params, write=True)
+            result = await self._call("amend_order", method, params, write=True,
+                                      order=order)
         except UnknownOutcomeError as error:
             current = await self._current(order, error)
             if (new_qty is None or current.qty == new_qty) \
@@ -691,12 +760,13 @@ class DeribitVenue(ConnectorBase):
         self._dead_man_wanted = timeout_ms is not None
         method = "private/enable_cancel_on_disconnect" if timeout_ms is not None \
             else "private/disable_cancel_on_disconnect"
-        self.count_call("set_dead_man_switch")
         try:
             if self._stream is None:
                 raise FatalVenueError(f"{VENUE}: the dead-man's switch rides the private "
                                       "stream, which is not running", venue=VENUE,
                                       code="no_stream")
+            await self._credits.spend(urgent=self.urgent())
+            self.count_call("set_dead_man_switch", urgent=self.urgent())
             await self._stream.call(method, {"scope": "connection"})
         except VenueError as exc:
             self._dead_man_failed(exc)
@@ -736,7 +806,7 @@ class DeribitVenue(ConnectorBase):
             self.config, self._client_id, self._client_secret, telemetry=self._telemetry,
             clock_ms=self._clock_ms, profile=self.profile, on_refused=self._stream_refused,
             on_connected=self.auth_gate.accepted, dead_man=lambda: self._dead_man_wanted,
-            on_dead_man=self._dead_man_changed)
+            on_dead_man=self._dead_man_changed, credits=self._credits)
         self._stream = private
         events = private.events()
         try:

@@ -34,6 +34,8 @@ DEFAULT_CREDIT_REFILL_PER_S: Final = 10_000
 DEFAULT_CREDIT_COST: Final = 500
 """Deribit's credit figures for a default tier as NautilusTrader quotes them (UNVERIFIED:
 tier-dependent, not on a primary page); configurable."""
+DEFAULT_RESERVE_SHARE: Final = 10
+"""Without `credit_reserve`: one tenth of the pool is kept for the priority lane."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +57,17 @@ class DeribitConfig:
     token_refresh_margin_s: float = 60.0
     """Refresh the access token (refresh_token grant) this long before it expires."""
     dead_man: bool = False
-    """private/enable_cancel_on_disconnect (scope connection) on the stream's socket."""
+    """private/enable_cancel_on_disconnect (scope connection) on the stream's socket; the
+    orders are then created and edited over that socket (the switch covers only the
+    orders created on its connection: see `client`)."""
     credit_pool: int = DEFAULT_CREDIT_POOL
     credit_refill_per_s: int = DEFAULT_CREDIT_REFILL_PER_S
     credit_cost: int = DEFAULT_CREDIT_COST
     """Credits one request costs: requests wait ahead so that our own bursts never empty
     the pool (an empty pool is 10028, which ends the session)."""
+    credit_reserve: int | None = None
+    """Credits only the priority lane (the emergency stop) may spend: ordinary requests
+    wait rather than take the pool below it. None: a tenth of the pool."""
     auth_retry_base_ms: int = 60_000
     """After Deribit refused the credentials: how long requests fail fast, doubled per
     refusal in a row up to `auth_retry_max_ms` (see `_common.auth_gate`)."""
@@ -101,6 +108,11 @@ class DeribitConfig:
             raise ConfigError("deribit: auth_retry_base_ms cannot exceed auth_retry_max_ms")
         if self.credit_cost > self.credit_pool:
             raise ConfigError("deribit: credit_cost cannot exceed credit_pool")
+        reserve = self.credit_reserve
+        if reserve is not None and (isinstance(reserve, bool) or not isinstance(reserve, int)
+                                    or not 0 <= reserve <= self.credit_pool - self.credit_cost):
+            raise ConfigError(f"deribit: credit_reserve must be a whole number from 0 to "
+                              f"credit_pool - credit_cost, not {reserve!r}")
         if self.page_count > MAX_TRADES_PAGE:
             raise ConfigError(f"deribit: page_count {self.page_count} exceeds "
                               f"{MAX_TRADES_PAGE}")
@@ -108,6 +120,15 @@ class DeribitConfig:
     @property
     def category(self) -> Category:
         return CURRENCIES[self.currency]
+
+    @property
+    def reserved_credits(self) -> int:
+        """`credit_reserve`, or a tenth of the pool (never more than the pool less one
+        request's cost: an ordinary request must be able to go at all)."""
+        if self.credit_reserve is not None:
+            return self.credit_reserve
+        return min(self.credit_pool // DEFAULT_RESERVE_SHARE,
+                   self.credit_pool - self.credit_cost)
 
     @property
     def origin(self) -> str:
