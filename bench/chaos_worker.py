@@ -16,7 +16,7 @@ on a SQLite ledger. Two phases:
   finds nothing and the ledger holds no order in flight, then ``done {...}``.
 
 Time is compressed in one place: the grace the reconciler and the order manager give a
-create whose outcome is unknown (30 s by default; no profile key sets it) becomes
+create whose outcome is unknown (30 s by default; the builder's `pending_grace_ms`) becomes
 `grace_ms`, so that a schedule lasts seconds. Late creates are drawn on both sides of it.
 
 Logs go to ``worker-<phase>.log`` in the schedule's directory, kept for failing seeds.
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import sys
@@ -59,16 +58,10 @@ def open_session(cfg: dict[str, Any]) -> Any:
     from console.bootstrap import build_profile_session
     from console.credentials import ApiCredentials
 
-    session = build_profile_session(PROFILE, config_path=cfg["profile_path"],
-                                    db_url=cfg["db_url"],
-                                    secrets=ApiCredentials(cfg["api_key"], cfg["api_secret"]))
-    engine = session.engine
-    grace = int(cfg["grace_ms"])
-    engine.config = dataclasses.replace(engine.config, pending_grace_ms=grace)
-    engine.reconciler.config = dataclasses.replace(engine.reconciler.config,
-                                                   pending_grace_ms=grace)
-    engine.orders.pending_grace_ms = grace
-    return session
+    return build_profile_session(PROFILE, config_path=cfg["profile_path"],
+                                 db_url=cfg["db_url"],
+                                 secrets=ApiCredentials(cfg["api_key"], cfg["api_secret"]),
+                                 pending_grace_ms=int(cfg["grace_ms"]))
 
 
 class Control:

@@ -2,7 +2,8 @@
 
 Exit codes: 0 the command did its work (a reconciliation ran and was recorded, whatever it
 found); 2 the run was partial or failed (some checks could not be verified); 1 an error the
-operator must fix (bad arguments, unreachable database, unknown scenario).
+operator must fix (bad arguments, unreachable database, unknown scenario). `run --headless`,
+the service, has a table of its own for its supervisor: `console.service.exit_codes`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from console.domain.reconciliation import ActionState, Decision, RunRecord, RunStatus, RunTrigger
 from console.errors import UserFacingError
@@ -171,30 +172,53 @@ def _reconcile_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """The daemon; its exit codes are for a supervisor (`console.service.exit_codes`)."""
+    from console.service.exit_codes import ServiceExit, exit_code_for
+
     if not args.headless:
-        raise UserFacingError("the console window arrives with the UI; use --headless")
+        print("recon-console: the console window arrives with the UI; use --headless",
+              file=sys.stderr)
+        return ServiceExit.USAGE
     from console.bootstrap import build_profile_session
 
-    session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
-    return asyncio.run(_daemon(session))
+    try:
+        session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
+        return asyncio.run(_daemon(session))
+    except UserFacingError as exc:
+        print(f"recon-console: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
 
 
 async def _daemon(session: Any) -> int:
-    """Reconcile at startup, keep the stream and the loop going, stop on SIGINT/SIGTERM."""
+    """Reconcile at startup, keep the stream and the loop going, stop on SIGINT/SIGTERM.
+
+    Under systemd (Type=notify) READY=1 goes out once the startup reconciliation is done,
+    WATCHDOG=1 every half WatchdogSec while the loop answers, STOPPING=1 on a signal. A
+    startup reconciliation that FAILED (the venue unreachable) ends the daemon with
+    EX_TEMPFAIL rather than running blind: the supervisor restarts it with its back-off.
+    """
     import signal
+
+    from console.engine.health import HealthMonitor
+    from console.service.exit_codes import ServiceExit
+    from console.service.notify import Notifier
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    notifier = Notifier()
+    health = HealthMonitor(session.engine)
     stop_metrics = None
+    watchdog: asyncio.Task[None] | None = None
     try:
         port = session.profile.metrics_port
         if port is not None:
             from console.engine.metrics_http import start_metrics_server
 
-            stop_metrics, bound = await start_metrics_server(session.engine.metrics, port)
-            log.warning("metrics on http://127.0.0.1:%d/metrics", bound)
+            stop_metrics, bound = await start_metrics_server(session.engine.metrics, port,
+                                                             health=health.report)
+            log.warning("metrics on http://127.0.0.1:%d/metrics, health on /healthz", bound)
 
         def report(outcome: Any) -> None:
             run = outcome.run
@@ -203,13 +227,33 @@ async def _daemon(session: Any) -> int:
                   f"{outcome.duration_ms:8.1f} ms  {run.mode.value}", flush=True)
 
         session.engine.reconciler.on_run(report)
-        await session.engine.start()
+        outcome = await session.engine.start()
+        if outcome.run.status is RunStatus.FAILED:
+            log.error("startup reconciliation failed (%s): stopping so the supervisor "
+                      "retries later", "; ".join(outcome.run.errors) or "no detail")
+            return ServiceExit.TEMPFAIL
+        notifier.ready(f"reconciled ({outcome.run.status.value}); "
+                       f"{session.profile.venue}/{session.profile.account}")
+        if notifier.watchdog_s is not None:
+            watchdog = asyncio.create_task(_watchdog(notifier, notifier.watchdog_s / 2),
+                                           name="sd-watchdog")
         await stop.wait()
+        notifier.stopping()
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         if stop_metrics is not None:
             await stop_metrics()
         await session.aclose()
-    return 0
+    return ServiceExit.OK
+
+
+async def _watchdog(notifier: Any, period_s: float) -> None:
+    """WATCHDOG=1 while the event loop runs: a loop stuck in a blocking call stops pinging
+    and systemd restarts the service after WatchdogSec."""
+    while True:
+        notifier.watchdog()
+        await asyncio.sleep(period_s)
 
 
 def _operator(args: argparse.Namespace) -> str:
@@ -510,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "versions and the keyring backend, exit 0 (1 on any failure)")
     parser.add_argument("--profile", dest="gui_profile", metavar="NAME",
                         help="open the console on this profile (default: the embedded sim)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     db_help = "ledger database URL (default: SQLite in the user data directory)"
     rec = sub.add_parser("reconcile", help="run a reconciliation and print what it found",
@@ -528,7 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     daemon = sub.add_parser("run", help="run the engine for a profile (headless daemon)",
                             description="Startup reconciliation, then the private stream and "
-                                        "periodic reconciliation until SIGINT/SIGTERM.")
+                                        "periodic reconciliation until SIGINT/SIGTERM. Exit "
+                                        "codes: 0 stopped by a signal, 1 error, 64 usage, "
+                                        "75 try later, 77 credentials, 78 configuration.",
+                            usage_status=64)
     daemon.add_argument("--headless", action="store_true", help="no window")
     daemon.add_argument("--profile", required=True)
     daemon.add_argument("--config", metavar="PATH", help="profiles file")
@@ -657,6 +704,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """A sub-command parser whose usage errors exit with `usage_status` (argparse's 2 by
+    default; the daemon's is EX_USAGE, 64, which its supervisor does not retry)."""
+
+    def __init__(self, *args: Any, usage_status: int = 2, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.usage_status = usage_status
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
+
+
+def _configure_logging(level: int, *, service: bool) -> None:
+    """stderr logging. The daemon (`service`) writes journald-style lines ("<4>name: text")
+    under a supervisor, see `console.service.journal`; other commands keep the readable
+    format with timestamps."""
+    from console.service.journal import HUMAN_FORMAT, log_formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(log_formatter(sys.stderr) if service
+                         else logging.Formatter(HUMAN_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Before any secret is read: a crash dump would hold it in the clear.
     from console.process_guard import disable_core_dumps
@@ -670,7 +742,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(version_report())
         return 0
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(level, service=args.command == "run")
     if args.command is None:
         # No command: the operator console (the window), or its self-test.
         from console.bootstrap_gui import main_gui

@@ -5,6 +5,11 @@ knows that the ledger is SQLAlchemy, that the venue is the simulated exchange or
 connector, and which configuration applies. Real connectors are found through the venue
 registry (`console.venues.registry`), never by name here; the embedded simulated exchange
 ("sim") is wired here, for the CLI, for a sim profile and (wrapped) for the window.
+
+An embedding program builds its session here too: `build_session` from a `Profile` object
+and the secrets it holds (no profiles file, no keyring), or `build_sim_session` for the
+embedded sim; both take the worker id and the pending grace (README, "Embedding the
+engine").
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from console.engine.metrics import Metrics
 from console.engine.order_manager import AmendPolicy
 from console.engine.ports import VenuePort
 from console.engine.reconcile_service import ReconcileService, wall_clock_ms
-from console.engine.session import EngineSession
+from console.engine.session import DEFAULT_WORKER, EngineSession
 from console.errors import ConfigError
 from console.profiles import SIM_VENUE, ActionMode, Profile, get_profile
 from console.reconcile import ReconcileConfig
@@ -64,6 +69,16 @@ class SimSession:
     def close(self) -> None:
         self.ledger.close()
 
+    async def aclose(self) -> None:
+        """Stop the alerts and the engine cleanly (the stream drained into the ledger),
+        then close the ledger. The exchange lives on: a new session may use it."""
+        try:
+            if self.alerts is not None:
+                await self.alerts.stop()
+            await self.engine.stop()
+        finally:
+            self.ledger.close()
+
 
 def _ledger_is_new(ledger: Ledger, venue: str, account: str) -> bool:
     return not ledger.list_runs(venue, account, 1) and not ledger.orders(venue, account) \
@@ -83,7 +98,9 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
                       wrap: Callable[[SimVenue], VenuePort] | None = None,
                       metrics: Metrics | None = None, read_only: bool = False,
                       amend: AmendPolicy | None = None, alerts: bool = False,
-                      reference_prices: bool = False) -> SimSession:
+                      reference_prices: bool = False, worker_id: str = DEFAULT_WORKER,
+                      pending_grace_ms: int | None = None,
+                      exchange: SimExchange | None = None) -> SimSession:
     """The simulated exchange in `scenario`'s state and a ledger to reconcile against it.
 
     The sim is rebuilt from its seed on every start, so a scenario is a fixed venue state.
@@ -94,24 +111,35 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
     port (the demo's chaos venue), `metrics` is the engine's registry (the wrapper may
     report into it), `alerts` attaches the one alert engine of the session, and
     `reference_prices` gives every instrument a price, so that market orders fill.
+
+    For an embedding program: `worker_id` is the worker in client order ids,
+    `pending_grace_ms` the grace of an order the venue does not know yet (the engine's
+    default when None), and `exchange` an exchange a previous session ran on (a restart
+    against the same venue state: the scenario is not built again, the ledger not seeded).
     """
     if scenario not in SCENARIOS:
         known = ", ".join(sorted(SCENARIOS))
         raise ConfigError(f"unknown scenario {scenario!r}; known scenarios: {known}")
     ledger = open_ledger(db_url)
     try:
-        exchange = SimExchange(seed=SIM_SEED, clock_ms=wall_clock_ms, venue=SIM_VENUE)
-        seed = build_scenario(scenario, exchange, account, now=wall_clock_ms())
+        if exchange is None:
+            exchange = SimExchange(seed=SIM_SEED, clock_ms=wall_clock_ms, venue=SIM_VENUE)
+            seed = build_scenario(scenario, exchange, account, now=wall_clock_ms())
+            seeded = _ledger_is_new(ledger, SIM_VENUE, account)
+        else:
+            seed = ScenarioSeed(scenario, "the venue as an earlier session left it",
+                                frozenset())
+            seeded = False
         if reference_prices:
             exchange.set_reference_prices()
-        seeded = _ledger_is_new(ledger, SIM_VENUE, account)
         if seeded:
             seed_ledger(ledger, seed, SIM_VENUE, account)
         venue = SimVenue(exchange, account)
         port: VenuePort = wrap(venue) if wrap is not None else venue
         engine = EngineSession(port, ledger, config or ReconcileConfig(),
                                clock_ms=wall_clock_ms, interval_s=interval_s, metrics=metrics,
-                               read_only=read_only, amend_policy=amend)
+                               read_only=read_only, amend_policy=amend, worker=worker_id,
+                               pending_grace_ms=pending_grace_ms)
         alert_engine = attach_alerts(engine) if alerts else None
     except BaseException:
         ledger.close()
@@ -180,14 +208,31 @@ def load_profile(name: str, config_path: str | None = None) -> Profile:
 def build_profile_session(name: str, *, config_path: str | None = None,
                           db_url: str | None = None,
                           credentials: CredentialStore | None = None,
-                          secrets: ApiCredentials | None = None) -> ProfileSession:
+                          secrets: ApiCredentials | None = None,
+                          worker_id: str = DEFAULT_WORKER,
+                          pending_grace_ms: int | None = None) -> ProfileSession:
+    """The named profile from the profiles file, wired by `build_session`."""
+    return build_session(load_profile(name, config_path), db_url=db_url,
+                         credentials=credentials, secrets=secrets, worker_id=worker_id,
+                         pending_grace_ms=pending_grace_ms)
+
+
+def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
+                  db_url: str | None = None, credentials: CredentialStore | None = None,
+                  worker_id: str = DEFAULT_WORKER,
+                  pending_grace_ms: int | None = None) -> ProfileSession:
     """Everything a profile names, wired: ledger, connector (secrets from the keyring,
     unless an embedding program hands them over), engine, and its one alert engine.
-    Secrets go straight into the connector and nowhere else. A sim profile gets the
+
+    The profile is an object: an embedding program builds one (`Profile`, with its
+    `Policy`) and needs no profiles file on disk. Secrets go straight into the connector
+    and nowhere else. `db_url` overrides the profile's ledger; `worker_id` is the worker
+    in client order ids (one per process sharing a ledger); `pending_grace_ms` overrides
+    the 30 s grace of an order the venue does not know yet. A sim profile gets the
     embedded simulated exchange (no secret) in the `SIM_PROFILE_SCENARIO` state."""
-    profile = load_profile(name, config_path)
     if profile.uses_simulator:
-        return _sim_profile_session(profile, db_url)
+        return _sim_profile_session(profile, db_url, worker_id=worker_id,
+                                    pending_grace_ms=pending_grace_ms)
     if secrets is None:
         store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
         secrets = store.get(profile.name)
@@ -199,7 +244,8 @@ def build_profile_session(name: str, *, config_path: str | None = None,
                                clock_ms=wall_clock_ms,
                                interval_s=float(profile.reconcile_interval_s),
                                metrics=metrics, read_only=profile.read_only,
-                               amend_policy=amend_policy(profile))
+                               amend_policy=amend_policy(profile), worker=worker_id,
+                               pending_grace_ms=pending_grace_ms)
         alerts = attach_alerts(engine)
     except BaseException:
         ledger.close()
@@ -207,13 +253,15 @@ def build_profile_session(name: str, *, config_path: str | None = None,
     return ProfileSession(profile, ledger, venue, engine, alerts)
 
 
-def _sim_profile_session(profile: Profile, db_url: str | None) -> ProfileSession:
+def _sim_profile_session(profile: Profile, db_url: str | None, *, worker_id: str,
+                         pending_grace_ms: int | None) -> ProfileSession:
     sim = build_sim_session(db_url or profile.db_url, SIM_PROFILE_SCENARIO,
                             config=reconcile_config(profile),
                             interval_s=float(profile.reconcile_interval_s),
                             account=profile.account, metrics=Metrics(),
                             read_only=profile.read_only, amend=amend_policy(profile),
-                            alerts=True, reference_prices=True)
+                            alerts=True, reference_prices=True, worker_id=worker_id,
+                            pending_grace_ms=pending_grace_ms)
     assert sim.alerts is not None  # asked for
     return ProfileSession(profile, sim.ledger, sim.engine.venue, sim.engine, sim.alerts)
 

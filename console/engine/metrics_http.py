@@ -1,4 +1,5 @@
-"""The opt-in Prometheus exporter: GET /metrics on a loopback port, inside the caller's loop.
+"""The opt-in Prometheus exporter: GET /metrics on a loopback port, inside the caller's loop,
+and beside it GET /healthz for a supervisor (see `console.engine.health`) when given one.
 
 Why loopback only: the metrics name accounts, venues and error rates, which is nobody
 else's business; whoever wants them remotely puts a scraper or a tunnel on this host.
@@ -9,18 +10,21 @@ console already runs one event loop (on the GUI thread) and stops everything wit
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
+from console.engine.health import HealthReport
 from console.engine.metrics import Metrics, build_registry
 from console.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 StopFn = Callable[[], Awaitable[None]]
+HealthFn = Callable[[], HealthReport]
 
 
 def _is_loopback(host: str) -> bool:
@@ -33,8 +37,10 @@ def _is_loopback(host: str) -> bool:
 
 
 async def start_metrics_server(metrics: Metrics, port: int,
-                               host: str = "127.0.0.1") -> tuple[StopFn, int]:
-    """Serve `metrics` at http://host:port/metrics; returns (stop, bound port).
+                               host: str = "127.0.0.1", *,
+                               health: HealthFn | None = None) -> tuple[StopFn, int]:
+    """Serve `metrics` at http://host:port/metrics; returns (stop, bound port). With
+    `health`, GET /healthz answers its report as JSON: 200 when healthy, else 503.
 
     Port 0 picks a free port. Raises `ConfigError` for a non-loopback host or a port that
     cannot be bound.
@@ -52,6 +58,18 @@ async def start_metrics_server(metrics: Metrics, port: int,
 
     app = web.Application()
     app.router.add_get("/metrics", handle_metrics)
+    if health is not None:
+        report_now = health
+
+        async def handle_health(request: web.Request) -> web.Response:
+            del request
+            report = report_now()
+            return web.Response(text=json.dumps(report.to_json()),
+                                status=200 if report.healthy else 503,
+                                content_type="application/json",
+                                headers={"Cache-Control": "no-store"})
+
+        app.router.add_get("/healthz", handle_health)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -139,6 +139,7 @@ class StreamConsumer:
         self.batches = 0
         self.reconnects = 0
         self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
+        self._taken = 0  # events off the queue whose batch is being written
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[EventListener] = []
         self._known: dict[str, Order] | None = None
@@ -191,6 +192,28 @@ class StreamConsumer:
         self._tasks = [asyncio.create_task(self._pump(), name="stream-pump"),
                        asyncio.create_task(self._write(), name="stream-writer")]
 
+    @property
+    def drained(self) -> bool:
+        """Every event the stream delivered to this process has been written (or its
+        write failed and was logged): nothing is queued or being applied."""
+        return self._queue.empty() and not self._taken
+
+    async def drain_and_stop(self, timeout_s: float) -> bool:
+        """A clean stop: unsubscribe (no new events), let the writer apply what the stream
+        already delivered (bounded by `timeout_s`), then stop. True when it all went in."""
+        pump = self._tasks[0] if self._tasks else None
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self._tasks and not self.drained and loop.time() < deadline:
+            await asyncio.sleep(0.005)  # a local condition: the writer's progress
+        drained = self.drained
+        await self.stop()
+        return drained
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -224,6 +247,7 @@ class StreamConsumer:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._taken = len(batch)
             try:
                 await self._apply(batch)
             except Exception:
@@ -232,6 +256,8 @@ class StreamConsumer:
                 log.exception("stream: could not write %d events; the next reconciliation "
                               "will repair the ledger", len(batch))
                 self.telemetry.count("stream_write_errors")
+            finally:
+                self._taken = 0
 
     async def _apply(self, batch: list[VenueEvent]) -> None:
         venue, account = self.venue.venue, self.venue.account

@@ -2,7 +2,7 @@
 checked.
 
 `deribit_docs.check` records each (table, field) it evaluates; the other
-test_conformance_* modules run first (pytest runs a directory's modules in name order,
+test_deribit_conformance_* modules run first (pytest runs a directory's modules in name order,
 and "tally" sorts after "ccxt", "http" and "stream"). A table no test reaches, or a
 nested table behind an empty list, shows here by name, so a table cannot silently go
 unchecked. Run alone, the first test fails: it belongs to the whole suite
