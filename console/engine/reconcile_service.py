@@ -38,7 +38,6 @@ from console.domain.reconciliation import (
 )
 from console.domain.values import ZERO
 from console.engine.actions import ActionExecutor
-from console.engine.early_read import holds_venue_records
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.risk import RiskState
 from console.errors import LedgerError, VenueError
@@ -69,16 +68,6 @@ _Lists = tuple[
     "list[Fill] | _Failed",
 ]
 ProgressFn = Callable[[str], None]
-
-
-def _given(found: _T | _Failed) -> _T | None:
-    return None if isinstance(found, _Failed) else found
-
-
-def _discard(future: asyncio.Future[LedgerSnapshot]) -> None:
-    """The early ledger read of a run that failed: its outcome is not needed."""
-    if not future.cancelled():
-        future.exception()
 
 
 def wall_clock_ms() -> int:
@@ -134,10 +123,6 @@ class ReconcileService:
         self.in_flight_since: Callable[[int], frozenset[str]] = lambda _mark: frozenset()
         """Orders being sent around the ledger read (the order manager's, wired by the
         session): read PENDING_NEW, their senders record the venue's answer."""
-        self.ledger_activity: Callable[[], int | None] = lambda: None
-        """A count that moves whenever this session writes the ledger outside a run (the
-        stream consumer's applied events; wired by the session). None: not known, and the
-        ledger read during the venue fetch is never kept (see `early_read`)."""
         self.local_workers: set[tuple[str, str]] = set()
         """(user_id, worker_id) of the workers this session runs: at the startup run their
         saved brackets get cold-start treatment (another process's workers never do)."""
@@ -182,29 +167,18 @@ class ReconcileService:
             # The venue first, the ledger after: an order placed while we fetch is then in
             # the ledger (its intent is written before it is sent), never "unknown"; a
             # record the stream updates meanwhile is newer than the snapshot and deferred.
-            # The ledger is also read while the venue is fetched, and that read is kept
-            # only when it provably equals one taken after the fetch (`early_read`).
             progress("fetching venue snapshot")
             taken = self.clock_ms()
-            early_mark, activity = self.flight_mark(), self.ledger_activity()
-            early = asyncio.ensure_future(self._load(venue_name, account, taken, since))
-            try:
-                lists, errors = await self._fetch_lists(since, taken)
-            except BaseException:
-                early.add_done_callback(_discard)
-                raise
-            ledger_or_none = await self._kept(early, lists, early_mark, activity)
+            lists, errors = await self._fetch_lists(since, taken)
+            progress("loading ledger")
             # Orders being sent while the ledger is read may be read PENDING_NEW: their
             # senders record the venue's answer, so they are not disagreements.
-            in_flight = self.in_flight_since(early_mark)  # any since the early read began
-            if ledger_or_none is None:
-                progress("loading ledger")
-                mark = self.flight_mark()
-                flying = self.in_flight_since(mark)  # in flight when the read begins
-                ledger = await self._load(venue_name, account, taken, since)
-                in_flight = flying | self.in_flight_since(mark)  # ... or at any moment since
-            else:
-                ledger = ledger_or_none
+            mark = self.flight_mark()
+            flying = self.in_flight_since(mark)  # in flight when the read begins
+            ledger = await asyncio.to_thread(
+                self.ledger.load_snapshot, venue_name, account, now=taken,
+                retention_ms=self.config.terminal_retention_ms, fills_from=since)
+            in_flight = flying | self.in_flight_since(mark)  # ... or at any moment since
         except Exception as exc:
             # The ledger is unreadable: nothing can be compared. Record what we can.
             log.exception("reconcile %s: ledger unavailable", run_id)
@@ -269,31 +243,6 @@ class ReconcileService:
         progress("done")
         return RunOutcome(run, (time.perf_counter() - t0) * 1000)
 
-    async def _load(self, venue: str, account: str, taken: int, since: int) -> LedgerSnapshot:
-        return await asyncio.to_thread(
-            self.ledger.load_snapshot, venue, account, now=taken,
-            retention_ms=self.config.terminal_retention_ms, fills_from=since)
-
-    async def _kept(self, early: asyncio.Future[LedgerSnapshot], lists: _Lists,
-                    mark: int, activity: int | None) -> LedgerSnapshot | None:
-        """The ledger read during the fetch, if it stands for one read after it (see
-        `early_read`); None: read it again."""
-        try:
-            ledger = await early
-        except LedgerError as exc:  # the read after the fetch decides (and says why)
-            log.info("reconcile: the ledger read during the fetch failed (%s); reading "
-                     "it again", _describe(exc))
-            return None
-        if activity is None or self.ledger_activity() != activity:
-            return None  # the stream wrote meanwhile, or nobody said whether it could
-        if self.flight_mark() != mark or self.in_flight_since(mark):
-            return None  # an order was being sent meanwhile
-        open_orders, positions, _balances, fills = lists
-        if not holds_venue_records(ledger, _given(open_orders), _given(positions),
-                                   _given(fills)):
-            return None
-        return ledger
-
     def _initial_state(self, planned: PlannedAction, now: int) -> PlannedAction:
         kind = planned.action.kind
         if planned.decision is Decision.AUTO and not kind.changes_venue:
@@ -328,15 +277,13 @@ class ReconcileService:
         venue = self.venue
         errors: list[str] = []
         guarded = self._guard(errors)
-        # fills first: usually the longest listing (the most pages, paced by the venue's
-        # rate limit), it gets the first connection and worker
-        fills, open_orders, positions, balances = await asyncio.gather(
-            guarded("fills", venue.fetch_fills(since, now)),
+        lists = await asyncio.gather(
             guarded("open orders", venue.fetch_open_orders()),
             guarded("positions", venue.fetch_positions()),
             guarded("balances", venue.fetch_balances()),
+            guarded("fills", venue.fetch_fills(since, now)),
         )
-        return (open_orders, positions, balances, fills), errors
+        return lists, errors
 
     async def _reach_back(self, ledger: LedgerSnapshot, lists: _Lists, errors: list[str],
                           since: int, taken: int) -> tuple[_Lists, LedgerSnapshot, int]:

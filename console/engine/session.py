@@ -94,7 +94,6 @@ class EngineSession:
         self.reconciler.on_run(self._record_metrics)
         self.reconciler.on_run(self.orders.settle_quarantine)
         self.stream = StreamConsumer(venue, ledger, self.reconciler, telemetry=self.metrics)
-        self.reconciler.ledger_activity = lambda: self.stream.events
         self.stream.on_event(self.orders.observe)
         self.stream.on_event(self._stream_answered)
         self._subscribed = asyncio.Event()
