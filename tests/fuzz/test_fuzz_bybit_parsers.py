@@ -28,11 +28,11 @@ from console.domain.events import ConnectionEvent, VenueEvent
 from console.domain.values import MAX_EPOCH_MS, check_text
 from console.errors import MalformedVenueDataError, VenueError
 from console.venues._common.budget import BudgetKeeper
+from console.venues._common.malformed import UNEXPECTED_CODE
 from console.venues._common.supervisor import Received
 from console.venues.bybit import errors as bybit_errors
 from console.venues.bybit.config import BybitConfig
 from console.venues.bybit.parsing import (
-    UNEXPECTED_CODE,
     envelope_creation_time,
     envelope_time,
     order_ids,

@@ -37,8 +37,8 @@ from test_bybit_adapter import (
 import console.sim.bybit.ws as sim_ws
 from console.domain.events import ConnectionEvent, ConnectionState, OrderEvent, VenueEvent
 from console.venues._common.errors import VenueAuthError
+from console.venues._common.malformed import UNEXPECTED
 from console.venues.bybit import stream as bybit_stream
-from console.venues.bybit.parsing import UNEXPECTED
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -19,7 +19,7 @@ from test_venue_bybit_client import KEY, NOW, SECRET, FakeBybit, ok, run, venue
 from console.domain import Category, Order, OrderStatus, OrderType, Side
 from console.errors import MalformedVenueDataError
 from console.venues._common.errors import VenueAuthError
-from console.venues.bybit.parsing import UNEXPECTED
+from console.venues._common.malformed import UNEXPECTED
 
 L = Category.LINEAR
 

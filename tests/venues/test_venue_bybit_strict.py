@@ -14,8 +14,8 @@ from bybit_payloads import coin_json, execution_json, order_json, position_json
 
 from console.domain import Category
 from console.errors import MalformedVenueDataError
+from console.venues._common.malformed import UNEXPECTED_CODE
 from console.venues.bybit.parsing import (
-    UNEXPECTED_CODE,
     envelope_creation_time,
     envelope_time,
     order_ids,

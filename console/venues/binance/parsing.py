@@ -48,12 +48,11 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Context, Decimal
 from enum import Enum
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, TypeVar
 
 from console.domain.enums import (
     Category,
@@ -82,12 +81,21 @@ from console.domain.values import (
     to_decimal,
     to_epoch_ms,
 )
-from console.errors import FatalVenueError, MalformedVenueDataError
+from console.errors import FatalVenueError
+from console.venues._common.malformed import (
+    Malformed,
+    shown,
+)
 from console.venues.binance.errors import VENUE
 
 E = TypeVar("E", bound=Enum)
-P = ParamSpec("P")
-R = TypeVar("R")
+
+_MALFORMED: Final = Malformed(VENUE)
+_fail = _MALFORMED.fail
+_refused = _MALFORMED.refused
+_build = _MALFORMED.build
+_typed = _MALFORMED.typed
+_shown = shown
 
 # -- wire maps --------------------------------------------------------------------------
 
@@ -186,9 +194,6 @@ ID_MAX_LEN: Final = 128
 SYMBOL_MAX_LEN: Final = 64
 ASSET_MAX_LEN: Final = 32
 TEXT_MAX_LEN: Final = 1000
-UNEXPECTED: Final = "could not be read"
-UNEXPECTED_CODE: Final = "malformed_unforeseen"
-"""The `code` of a failure the field checks did not foresee (see `_typed`)."""
 
 _MAX_ID: Final = 2 ** 63 - 1
 _DIGITS: Final = re.compile(r"[0-9]{1,19}")
@@ -196,42 +201,6 @@ _EXACT: Final = Context(prec=120)
 """Sums of bounded venue numbers without rounding (free + locked)."""
 _AVERAGE: Final = Context(prec=28)
 """A spot average price (quote / quantity) is a quotient: rounded to 28 digits."""
-
-
-def _fail(message: str, code: str = "malformed") -> MalformedVenueDataError:
-    return MalformedVenueDataError(f"{VENUE}: {message}", venue=VENUE, code=code)
-
-
-def _refused(exc: DomainValueError, prefix: str = "") -> MalformedVenueDataError:
-    text = f"{prefix}{exc}"
-    return _fail(text if len(text) <= 300 else text[:300] + "...")
-
-
-def _shown(value: object, limit: int = 60) -> str:
-    """A venue value quoted in an error: its repr, bounded."""
-    try:
-        text = repr(value)
-    except RecursionError:
-        text = f"<deeply nested {type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _typed(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Last line of defence of a public parser: a failure its field checks did not
-    foresee still comes out as `MalformedVenueDataError` (never a ValueError that would
-    end a stream task or turn a reconciliation into "ledger unavailable")."""
-
-    def wrap(parse: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(parse)
-        def typed(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return parse(*args, **kwargs)
-            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError,
-                    RecursionError, UnicodeError) as exc:
-                raise _fail(f"{what} {UNEXPECTED} ({type(exc).__name__}: "
-                            f"{_shown(str(exc), 120)})", UNEXPECTED_CODE) from None
-        return typed
-    return wrap
 
 
 class _Item:
@@ -352,14 +321,6 @@ class _Item:
         if not isinstance(value, bool):
             raise _fail(f"{self.label(name)}: {_shown(value)} is not true or false")
         return value
-
-
-def _build(what: str, factory: Any, **kwargs: Any) -> Any:
-    """Construct a domain record; its own validation errors become malformed-data errors."""
-    try:
-        return factory(**kwargs)
-    except DomainValueError as exc:
-        raise _refused(exc, f"{what}: ") from None
 
 
 def _direction(wire_type: str, side: Side) -> TriggerDirection:

@@ -35,12 +35,11 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Context, Decimal
 from enum import Enum
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, TypeVar
 
 from console.domain.enums import (
     Category,
@@ -70,11 +69,20 @@ from console.domain.values import (
     to_epoch_ms,
 )
 from console.errors import FatalVenueError, MalformedVenueDataError
+from console.venues._common.malformed import (
+    Malformed,
+    shown,
+)
 from console.venues.bybit.errors import VENUE
 
 E = TypeVar("E", bound=Enum)
-P = ParamSpec("P")
-R = TypeVar("R")
+
+_MALFORMED: Final = Malformed(VENUE)
+_fail = _MALFORMED.fail
+_refused = _MALFORMED.refused
+_build = _MALFORMED.build
+_typed = _MALFORMED.typed
+_shown = shown
 
 ORDER_STATUS: Final[Mapping[str, OrderStatus]] = {
     "Created": OrderStatus.PENDING_NEW,
@@ -151,53 +159,6 @@ _SMALL_INT: Final = re.compile(r"-?[0-9]{1,9}")
 """The integers Bybit sends as codes (positionIdx, triggerDirection): ASCII digits only.
 Python's int() also reads "١" or " 1_0 "; those are not Bybit's."""
 _NANOS: Final = re.compile(r"[0-9]{1,25}")
-UNEXPECTED: Final = "could not be read"
-"""In the text of a failure the field checks did not foresee (see `_typed`)."""
-UNEXPECTED_CODE: Final = "malformed_unforeseen"
-"""The `code` of such a failure (the text alone cannot tell: a venue's value may quote
-anything); the fuzz tests assert it never occurs."""
-
-
-def _fail(message: str, code: str = "malformed") -> MalformedVenueDataError:
-    return MalformedVenueDataError(f"{VENUE}: {message}", venue=VENUE, code=code)
-
-
-def _refused(exc: DomainValueError, prefix: str = "") -> MalformedVenueDataError:
-    """A `values` refusal as ours. Its text starts with the field's name; it quotes the
-    value unbounded for some types (a list's repr), so it is cut here."""
-    text = f"{prefix}{exc}"
-    return _fail(text if len(text) <= 300 else text[:300] + "...")
-
-
-def _shown(value: object, limit: int = 60) -> str:
-    """A venue value quoted in an error: its repr, bounded (a 1 MB string or a deep list
-    must not become a 1 MB log line); reprs escape lone surrogates and control
-    characters, so the text is safe to log."""
-    try:
-        text = repr(value)
-    except RecursionError:
-        text = f"<deeply nested {type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _typed(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Last line of defence for a public parser: whatever its field checks did not
-    foresee still comes out as `MalformedVenueDataError` (naming the record and the
-    Python error), never as a bare ValueError that would kill a stream or turn a
-    reconciliation into "ledger unavailable". A parser that reaches this has a gap, which
-    the fuzz tests report (they look for `UNEXPECTED` in the text)."""
-
-    def wrap(parse: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(parse)
-        def typed(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return parse(*args, **kwargs)
-            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError,
-                    RecursionError, UnicodeError) as exc:
-                raise _fail(f"{what} {UNEXPECTED} ({type(exc).__name__}: "
-                            f"{_shown(str(exc), 120)})", UNEXPECTED_CODE) from None
-        return typed
-    return wrap
 
 
 _EXACT: Final = Context(prec=120)
@@ -323,14 +284,6 @@ class _Item:
         if fallback is None:
             raise _fail(f"{self.label('category')}: missing")
         return fallback
-
-
-def _build(what: str, factory: Any, **kwargs: Any) -> Any:
-    """Construct a domain record; its own validation errors become malformed-data errors."""
-    try:
-        return factory(**kwargs)
-    except DomainValueError as exc:
-        raise _refused(exc, f"{what}: ") from None
 
 
 def _epoch(value: object, what: str) -> int:

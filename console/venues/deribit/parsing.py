@@ -42,12 +42,11 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Context, Decimal
 from enum import Enum
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, TypeVar
 
 from console.domain.enums import (
     Category,
@@ -69,12 +68,21 @@ from console.domain.events import (
 from console.domain.ids import MAX_LABEL, is_valid_client_id, parse_client_id
 from console.domain.model import Balance, Fill, Order, Position
 from console.domain.values import ZERO, DomainValueError, check_text, to_decimal, to_epoch_ms
-from console.errors import FatalVenueError, MalformedVenueDataError
+from console.errors import FatalVenueError
+from console.venues._common.malformed import (
+    Malformed,
+    shown,
+)
 from console.venues.deribit.errors import VENUE
 
 E = TypeVar("E", bound=Enum)
-P = ParamSpec("P")
-R = TypeVar("R")
+
+_MALFORMED: Final = Malformed(VENUE)
+_fail = _MALFORMED.fail
+_refused = _MALFORMED.refused
+_build = _MALFORMED.build
+_typed = _MALFORMED.typed
+_shown = shown
 
 # -- wire maps --------------------------------------------------------------------------
 
@@ -150,37 +158,7 @@ LABEL_SEPARATOR: Final = "~"
 ID_MAX_LEN: Final = 64
 SYMBOL_MAX_LEN: Final = 64
 ASSET_MAX_LEN: Final = 16
-UNEXPECTED_CODE: Final = "malformed_unforeseen"
 _EXACT: Final = Context(prec=120)
-
-
-def _fail(message: str, code: str = "malformed") -> MalformedVenueDataError:
-    return MalformedVenueDataError(f"{VENUE}: {message}", venue=VENUE, code=code)
-
-
-def _shown(value: object, limit: int = 60) -> str:
-    try:
-        text = repr(value)
-    except RecursionError:
-        text = f"<deeply nested {type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _typed(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Last line of defence of a public parser: an unforeseen failure still comes out as
-    `MalformedVenueDataError` (never a ValueError that would end a stream task)."""
-
-    def wrap(parse: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(parse)
-        def typed(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return parse(*args, **kwargs)
-            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError,
-                    RecursionError, UnicodeError) as exc:
-                raise _fail(f"{what} could not be read ({type(exc).__name__}: "
-                            f"{_shown(str(exc), 120)})", UNEXPECTED_CODE) from None
-        return typed
-    return wrap
 
 
 class _Item:
@@ -287,14 +265,6 @@ class _Item:
         if not isinstance(value, list):
             raise _fail(f"{self.label(name)}: expected a list, got {type(value).__name__}")
         return value
-
-
-def _build(what: str, factory: Any, **kwargs: Any) -> Any:
-    """Construct a domain record; its own validation errors become malformed-data errors."""
-    try:
-        return factory(**kwargs)
-    except DomainValueError as exc:
-        raise _fail(f"{what}: {exc}") from None
 
 
 # -- labels -----------------------------------------------------------------------------
