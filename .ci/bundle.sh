@@ -32,10 +32,27 @@ internal=dist/recon-console/_internal
 for f in PySide6/QtOpenGL.abi3.so PySide6/QtOpenGLWidgets.abi3.so PySide6/QtSvg.abi3.so \
          PySide6/Qt/plugins/platforms/libqoffscreen.so PySide6/Qt/plugins/platforms/libqxcb.so \
          console/_build_info.json console/store/migrations/env.py \
-         console/store/migrations/script.py.mako console/ui/resources/dark.qss \
-         console/ui/resources/light.qss; do
+         console/store/migrations/script.py.mako \
+         console/resources/styles/dark.qss console/resources/styles/light.qss \
+         console/resources/icons/recon-console.svg console/resources/icons/png/recon-console-16.png \
+         console/resources/icons/png/recon-console-512.png console/resources/recon-console.desktop \
+         console/resources/grafana/recon-console.json; do
   [ -e "$internal/$f" ] || fail "missing from the bundle: $f"
 done
+# resources/ arrives whole: every file the wheel carries (pyproject.toml's package data).
+"$py" - "$internal" <<'PY' || fail "resources/ differs between the source tree and the bundle"
+import pathlib, sys, tomllib
+internal = pathlib.Path(sys.argv[1]) / "console" / "resources"
+with open("pyproject.toml", "rb") as f:
+    patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["console.resources"]
+src = pathlib.Path("resources")
+want = sorted({p.relative_to(src) for pattern in patterns for p in src.glob(pattern)})
+bad = [str(rel) for rel in want
+       if not (internal / rel).is_file() or (internal / rel).read_bytes() != (src / rel).read_bytes()]
+if bad:
+    sys.exit(f"missing or different in {internal}: {bad}")
+print(f"{len(want)} resource files, identical to resources/")
+PY
 ls "$internal"/console/store/migrations/versions/0001_*.py >/dev/null 2>&1 ||
   fail "missing from the bundle: the Alembic revisions"
 ls -d "$internal"/keyring-*.dist-info >/dev/null 2>&1 ||
@@ -49,7 +66,8 @@ mods = {line.strip() for line in open(listing) if line.strip()}
 need = ["console.sim.scenarios", "console.sim.bybit.server", "console.bootstrap_gui",
         "console.sim.binance.server", "console.venues.binance.client",
         "ccxt.async_support.binance", "ccxt.async_support.binanceusdm",
-        "console.version", "keyring.backends.SecretService", "secretstorage",
+        "console.version", "console.ui.assets",
+        "keyring.backends.SecretService", "secretstorage",
         "jeepney.io.blocking", "alembic.op", "pybit.unified_trading", "aiohttp",
         "prometheus_client", "platformdirs", "tenacity", "qasync", "pyqtgraph", "numpy",
         "psycopg", "sqlalchemy.dialects.postgresql.psycopg"]
@@ -68,6 +86,9 @@ print(f"{len(mods)} modules; required ones present, excluded ones absent")
 PY
 
 step "frozen self-test, offscreen, no keyring"
+# It also proves the frozen app finds its resources: ensure_app() sets the window icon and
+# the theme applies its stylesheet, both read through importlib.resources, and either
+# raises when its file is missing.
 "$app" --self-test > "$work/selftest.txt" 2>&1 || { cat "$work/selftest.txt"; fail "self-test"; }
 grep -E "^(reconciliation|self-test|keyring)" "$work/selftest.txt" | cut -c1-160
 

@@ -19,6 +19,7 @@ from prometheus_client.exposition import choose_encoder
 
 from console.engine.health import HealthReport
 from console.engine.metrics import Metrics, build_registry
+from console.engine.state_metrics import BudgetFn, StateCollector
 from console.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,12 @@ def _is_loopback(host: str) -> bool:
 
 async def start_metrics_server(metrics: Metrics, port: int,
                                host: str = "127.0.0.1", *,
-                               health: HealthFn | None = None) -> tuple[StopFn, int]:
+                               health: HealthFn | None = None,
+                               budget: BudgetFn | None = None) -> tuple[StopFn, int]:
     """Serve `metrics` at http://host:port/metrics; returns (stop, bound port). With
     `health`, GET /healthz answers its report as JSON: 200 when healthy, else 503.
+    `health` and `budget` (the venue's `rate_budget`) are also served as gauges on /metrics
+    (`console.engine.state_metrics`).
 
     Port 0 picks a free port. Raises `ConfigError` for a non-loopback host or a port that
     cannot be bound.
@@ -51,6 +55,8 @@ async def start_metrics_server(metrics: Metrics, port: int,
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65_535:
         raise ConfigError(f"metrics port {port!r} is not between 0 and 65535")
     registry = build_registry(metrics)
+    if health is not None or budget is not None:
+        registry.register(StateCollector(health=health, budget=budget))
 
     async def handle_metrics(request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))

@@ -1,17 +1,18 @@
-"""Dark and light themes: a stylesheet (console/ui/resources/*.qss, loaded with
-importlib.resources so that wheels and frozen binaries carry it) and the colours the
-models use for meaning (buy/sell, gain/loss, severity). Colour is never the only signal:
-sides and signs are in the text too."""
+"""Dark and light themes: a stylesheet (resources/styles/NAME.qss, read from the installed
+package by console/ui/assets.py so that wheels and frozen binaries carry it) and the
+colours the models use for meaning (buy/sell, gain/loss, severity). Colour is never the
+only signal: sides and signs are in the text too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib import resources
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
+
+from console.ui.assets import stylesheet_text
 
 
 class Tone(StrEnum):
@@ -62,7 +63,8 @@ THEMES = {t.name: t for t in (DARK, LIGHT)}
 
 
 def stylesheet(name: str) -> str:
-    return resources.files("console.ui").joinpath(f"resources/{name}.qss").read_text("utf-8")
+    """The stylesheet of theme `name`: the chrome's look, which the colours above do not set."""
+    return stylesheet_text(name)
 
 
 class ThemeState(QObject):
