@@ -69,6 +69,14 @@ class ChaosPort(Protocol):
         """Close a position on the exchange, with its private events lost."""
         ...
 
+    def place_lost_order(self, symbol: str | None = None) -> str:
+        """Place a resting order on the exchange with one of our client ids, as a session
+        of ours that lost its ledger would have left it, with its private events lost. The
+        next reconciliation finds it ours but unknown to the ledger and proposes cancelling
+        it; a venue-changing action, so it waits in the inbox for an operator (unless the
+        policy applies venue actions by itself)."""
+        ...
+
     def drop_private_events(self, count: int = 20) -> str:
         """Lose the next `count` private events."""
         ...

@@ -43,7 +43,7 @@ from console.domain import (
     Side,
     TimeInForce,
 )
-from console.domain.reconciliation import AuditEntry, TradingMode, evidence
+from console.domain.reconciliation import AuditEntry, Severity, TradingMode, evidence
 from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.reconcile_service import RunOutcome
@@ -111,9 +111,24 @@ class EmergencyReport:
 
     @property
     def clean(self) -> bool:
-        """Nothing left open (no positions either, if flattening was asked), no error."""
+        """The stop did what it was asked: no order left open, no position either if
+        flattening was asked, no error. It decides the CLI's exit code; it does not say
+        that nothing is open (a stop without flatten leaves the positions): what the
+        operator reads first is `headline`, and `nothing_open` is the all-clear."""
         return (self.open_orders == () and not self.errors
                 and (not self.flatten or self.open_positions == ()))
+
+    @property
+    def verified(self) -> bool:
+        """Both the open orders and the positions were read back after the stop."""
+        return self.open_orders is not None and self.open_positions is not None
+
+    @property
+    def nothing_open(self) -> bool:
+        """The all-clear: no order and no position on the venue, both read back, no
+        error. Only this may be shown in the reassuring colour."""
+        return self.verified and not self.open_orders and not self.open_positions \
+            and not self.errors
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (decimals as text) for the CLI and the UI."""
@@ -131,6 +146,7 @@ class EmergencyReport:
             "operator": self.operator, "started_at": self.started_at,
             "finished_at": self.finished_at, "flatten": self.flatten,
             "already_halted": self.already_halted, "clean": self.clean,
+            "nothing_open": self.nothing_open, "headline": headline(self).text,
             "cancelled": len(self.cancelled) + len(self.cancelled_unknown),
             "cancelled_orders": [order(o) for o in self.cancelled],
             "cancelled_unknown": [list(pair) for pair in self.cancelled_unknown],
@@ -150,6 +166,80 @@ class EmergencyReport:
             "venue_requests": dict(self.venue_requests),
             "venue_requests_total": self.requests_total,
         }
+
+
+MAX_NAMED_POSITIONS: Final = 3
+"""Positions named one by one in the headline; more are counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The first line of an emergency report, for the window and the CLI alike.
+
+    A report once said "Nothing is left open." in green above a position it listed as
+    still open; so the headline is built in one place, from the report's own lists, and
+    names what is open (orders, positions) and what could not be read back. `all_clear`
+    (green) only when nothing is open, both lists were verified and no step failed;
+    `severity` tells the rest apart: CRITICAL when an order is open, a list could not be
+    read or a position survived a flatten; WARNING for positions the operator chose not
+    to flatten, or a step that failed with nothing left open."""
+
+    text: str
+    all_clear: bool
+    severity: Severity
+
+
+def position_text(position: Position) -> str:
+    """"BTCUSDT long 0.01": the symbol, the direction and the absolute size."""
+    side = position.side
+    direction = "flat" if side is None else ("long" if side is Side.BUY else "short")
+    size = abs(position.size)
+    return f"{position.symbol} {direction} {format(size.normalize(), 'f') if size else '0'}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def headline(report: EmergencyReport) -> Headline:
+    """What is still open and what could not be verified, in one sentence (see
+    `Headline`), e.g. "Still open: 2 orders, 1 position (BTCUSDT long 0.01); could not
+    verify positions"."""
+    orders, positions = report.open_orders, report.open_positions
+    unverified = [name for name, listed in (("orders", orders), ("positions", positions))
+                  if listed is None]
+    still: list[str] = []
+    if orders:
+        still.append(_count(len(orders), "order"))
+    if positions:
+        named = [position_text(p) for p in positions[:MAX_NAMED_POSITIONS]]
+        more = len(positions) - len(named)
+        still.append(_count(len(positions), "position") + " (" + ", ".join(named)
+                     + (f", {more} more" if more else "") + ")")
+    parts: list[str] = []
+    if still:
+        parts.append("Still open: " + ", ".join(still))
+    elif not unverified:
+        parts.append("Nothing is left open: no order, no position")
+    else:
+        verified_empty = [f"no {name[:-1]}" for name, listed in (("orders", orders),
+                                                                 ("positions", positions))
+                          if listed == ()]
+        if verified_empty:
+            parts.append(" and ".join(verified_empty).capitalize() + " left open")
+    if unverified:
+        parts.append("could not verify " + " or ".join(unverified))
+    if report.errors:
+        parts.append(_count(len(report.errors), "step") + " failed (see the errors)")
+    text = "; ".join(parts)
+    text = text[0].upper() + text[1:]
+    if report.nothing_open:
+        severity = Severity.INFO
+    elif orders or unverified or (positions and report.flatten):
+        severity = Severity.CRITICAL
+    else:
+        severity = Severity.WARNING
+    return Headline(text, report.nothing_open, severity)
 
 
 Reconcile = Callable[[], Awaitable[RunOutcome]]
@@ -278,11 +368,9 @@ class EmergencyStop:
             open_positions=None if open_positions is None else len(open_positions),
             errors="; ".join(run.errors) or None, requests=report.requests_total,
             cancel_acknowledged_ms=report.cancel_acknowledged_ms))
-        level = logging.INFO if report.clean else logging.WARNING
-        log.log(level, "emergency stop by %s: %d cancelled, %d flattened, %s orders and %s "
-                "positions open, %d errors", operator, len(cancelled) + len(unknown),
-                len(flattened), "?" if open_orders is None else len(open_orders),
-                "?" if open_positions is None else len(open_positions), len(run.errors))
+        level = logging.INFO if report.nothing_open else logging.WARNING
+        log.log(level, "emergency stop by %s: %d cancelled, %d flattened. %s", operator,
+                len(cancelled) + len(unknown), len(flattened), headline(report).text)
         return report
 
     # -- operator resume and restart ----------------------------------------------------------

@@ -10,23 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractContextManager
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
-from console.domain import Balance, Category, Fill, Order, Position
+from console.domain import Balance, Category, Fill, Order, OrderRole, OrderType, Position, Side
 from console.domain.capabilities import DeadManState, RateBudget, VenueCapabilities
 from console.domain.events import ConnectionEvent, ConnectionState, VenueEvent
+from console.domain.ids import ClientOrderIdGenerator
 from console.domain.telemetry import Telemetry
 from console.errors import UserFacingError
 from console.sim import SimExchange, SimVenue, wall_clock_ms
+from console.sim.instruments import Instrument
 
 _T = TypeVar("_T")
 
 DEFAULT_SEED = 7
+LOST_WORKER = "lost"
+"""The worker id of `SimChaos.place_lost_order`'s orders: a session no console runs."""
+LOST_ORDER_DISCOUNT = Decimal("0.95")
+"""A lost order is a buy 5 % under the mark: it rests, nothing fills it by chance."""
 
 
 class ChaosVenue:
@@ -219,10 +227,16 @@ class SimChaos:
     """`ChaosPort` over the sim: exchange-side actions whose private events are lost, so
     only a reconciliation can find them."""
 
-    def __init__(self, exchange: SimExchange, account: str, venue: ChaosVenue) -> None:
+    def __init__(self, exchange: SimExchange, account: str, venue: ChaosVenue, *,
+                 our_prefix: str = "rc") -> None:
+        """`our_prefix` is the client-id prefix the engine takes for its own (the
+        reconciler's `our_prefix`, "rc" unless configured)."""
         self.exchange = exchange
         self.account = account
         self.venue = venue
+        counter = itertools.count(1)
+        self._lost_ids = ClientOrderIdGenerator(our_prefix, LOST_WORKER,
+                                                lambda: next(counter), wall_clock_ms)
 
     def _silently(self, action: Callable[[], _T]) -> _T:
         self.exchange.drop_private_events(self.account)
@@ -271,6 +285,31 @@ class SimChaos:
         self._silently(lambda: self.exchange.close_position(self.account, p.category,
                                                             p.symbol))
         return f"closed the {p.symbol} position ({p.size}) by hand on the exchange (events lost)"
+
+    def place_lost_order(self, symbol: str | None = None) -> str:
+        instrument = self._lost_order_instrument(symbol)
+        mark = self.exchange.mark_price(instrument.category, instrument.symbol)
+        assert mark is not None  # only priced instruments are picked
+        tick = instrument.tick_size
+        price = (mark * LOST_ORDER_DISCOUNT / tick).to_integral_value(ROUND_FLOOR) * tick
+        client_id = self._lost_ids.next(OrderRole.OTHER)
+        placed = self._silently(lambda: self.exchange.place_order(
+            self.account, category=instrument.category, symbol=instrument.symbol,
+            side=Side.BUY, order_type=OrderType.LIMIT, qty=instrument.min_qty, price=price,
+            client_order_id=client_id))
+        return (f"placed {self._title(placed)} on the exchange as a lost session of ours "
+                "would have (events lost): the next reconciliation proposes cancelling it, "
+                "for your approval in the inbox")
+
+    def _lost_order_instrument(self, symbol: str | None) -> Instrument:
+        """A priced linear instrument (BTCUSDT when listed, else the first)."""
+        priced = [i for i in self.exchange.instruments(Category.LINEAR)
+                  if (symbol is None or i.symbol == symbol)
+                  and self.exchange.mark_price(i.category, i.symbol) is not None]
+        if not priced:
+            raise UserFacingError("no priced linear instrument on the sim" + (
+                f" named {symbol}" if symbol else ""))
+        return next((i for i in priced if i.symbol == "BTCUSDT"), priced[0])
 
     def drop_private_events(self, count: int = 20) -> str:
         self.exchange.drop_private_events(self.account, count)

@@ -8,7 +8,8 @@ from html import escape
 from PySide6.QtWidgets import QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from console.domain import Order, Position
-from console.engine.emergency import EmergencyReport
+from console.domain.reconciliation import Severity
+from console.engine.emergency import EmergencyReport, headline, position_text
 from console.ui.format import fmt_decimal, fmt_ms
 from console.ui.theme import ThemeState, Tone
 
@@ -28,10 +29,25 @@ def _order(o: Order) -> str:
 
 
 def _position(p: Position) -> str:
-    return escape(f"{p.symbol} {fmt_decimal(p.size)} @ {fmt_decimal(p.entry_price)}")
+    return escape(f"{position_text(p)} @ {fmt_decimal(p.entry_price)}")
+
+
+_TONES = {Severity.INFO: Tone.OK, Severity.WARNING: Tone.WARNING,
+          Severity.CRITICAL: Tone.CRITICAL}
+
+
+def headline_html(report: EmergencyReport, theme: ThemeState) -> str:
+    """The report's headline (`console.engine.emergency.headline`, the CLI's too) in
+    bold, green only for a verified all-clear."""
+    line = headline(report)
+    text = escape(line.text + ".")
+    return f"<b><span style='color:{theme.hex(_TONES[line.severity])}'>{text}</span></b>"
 
 
 def report_html(report: EmergencyReport, theme: ThemeState) -> str:
+    """One account's emergency report as HTML: the headline, then what was cancelled,
+    flattened, what is still open, the strategies, the reconciliation and the errors.
+    Public: the global emergency report puts one of these per account."""
     def span(tone: Tone, text: str) -> str:
         return f"<span style='color:{theme.hex(tone)}'>{text}</span>"
 
@@ -40,10 +56,8 @@ def report_html(report: EmergencyReport, theme: ThemeState) -> str:
             return f"<p>{empty}</p>"
         return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
-    verdict = (span(Tone.OK, "<b>Nothing is left open.</b>") if report.clean
-               else span(Tone.CRITICAL, "<b>Not clean: check what is still open below.</b>"))
     parts = [f"<h3>Emergency stop by {escape(report.operator)} at "
-             f"{fmt_ms(report.started_at)}</h3>", f"<p>{verdict}"
+             f"{fmt_ms(report.started_at)}</h3>", f"<p>{headline_html(report, theme)}"
              + (" (trading was already halted)" if report.already_halted else "") + "</p>"]
     cancelled = [_order(o) for o in report.cancelled]
     cancelled += [escape(f"venue id {v or '–'} / client id {c or '–'} (not in the ledger)")
@@ -68,7 +82,8 @@ def report_html(report: EmergencyReport, theme: ThemeState) -> str:
         parts.append(listing([span(Tone.CRITICAL, _order(o)) for o in report.open_orders],
                              span(Tone.OK, "none")))
     if report.open_positions is None:
-        parts.append("<h4>Still open positions: unknown</h4>")
+        still_positions = span(Tone.CRITICAL, "the venue's positions could not be read")
+        parts.append(f"<h4>Still open positions: unknown</h4><p>{still_positions}</p>")
     else:
         parts.append(f"<h4>Still open positions: {len(report.open_positions)}</h4>")
         tone = Tone.CRITICAL if report.flatten else Tone.WARNING
