@@ -16,10 +16,14 @@ import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from console.domain.reconciliation import ActionState, Decision, RunRecord, RunStatus, RunTrigger
 from console.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from console.engine.risk import RiskState
+    from console.store import Ledger
 
 log = logging.getLogger("console")
 _T = TypeVar("_T")
@@ -85,7 +89,25 @@ def run_to_json(run: RunRecord, *, duration_ms: float | None = None,
     return out
 
 
-def print_run(run: RunRecord, duration_ms: float, header: str) -> None:
+def trading_state(risk: RiskState) -> tuple[str, str]:
+    """(mode, reason) of a session's risk state (`console.engine.risk.RiskState`) now:
+    "halted" (the emergency stop's circuit breaker, which outlives reconciliations),
+    "paused" (a desync pause) or "trading". A run record's own `mode` is the
+    reconciler's decision and knows nothing of a halt."""
+    if risk.halted:
+        reason = risk.halt_reason or "emergency stop"
+        who = risk.halted_by.partition(":")[2] or risk.halted_by
+        by = f" ({risk.halted_by})" if who and who not in reason else ""
+        return "halted", f"{reason}{by}; until an operator resumes"
+    if risk.paused:
+        return "paused", str(risk.reason)
+    return "trading", ""
+
+
+def print_run(run: RunRecord, duration_ms: float, header: str,
+              trading: tuple[str, str] | None = None) -> None:
+    """The readable summary; `trading` is the session's (mode, reason) after the run
+    (`trading_state`), else the run's own mode is shown."""
     print(header)
     print(f"  run {run.run_id}  {run.status.value}  {duration_ms:.1f} ms  "
           f"venue calls: {sum(n for _, n in run.venue_calls)}"
@@ -107,21 +129,30 @@ def print_run(run: RunRecord, duration_ms: float, header: str) -> None:
         print(f"  Not verified: {text}")
     for text in run.errors:
         print(f"  Error: {text}")
-    mode = run.mode.value.upper() + (f" ({run.pause_reason})" if run.pause_reason else "")
-    print(f"  Trading: {mode}")
+    mode, reason = trading or (run.mode.value, run.pause_reason)
+    print(f"  Trading: {mode.upper()}" + (f" ({reason})" if reason else ""))
 
 
 # -- commands -----------------------------------------------------------------------------
 
 def _print_outcome(args: argparse.Namespace, run: RunRecord, duration_ms: float,
-                   header: str, extra: dict[str, Any]) -> None:
+                   header: str, *, extra: dict[str, Any], risk: RiskState) -> None:
+    """`risk`: the session's risk state, read after the run (a halt shows as HALTED)."""
+    mode, reason = trading_state(risk)
     if args.json:
+        extra = {**extra, "trading": {"mode": mode, "reason": reason}}
         print(json.dumps(run_to_json(run, duration_ms=duration_ms, extra=extra)))
     else:
-        print_run(run, duration_ms, header)
+        print_run(run, duration_ms, header, (mode, reason))
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
+    if args.plan_only:
+        from console.cli_plan import plan_only
+
+        text, code = plan_only(args)  # fetch, diff, plan; nothing applied or recorded
+        print(text)
+        return code
     if not args.once:
         raise UserFacingError("reconcile runs one reconciliation and exits: pass --once "
                               "(the continuous loop is `recon-console run --headless`)")
@@ -132,7 +163,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                               "(see `recon-console profiles`)")
     from console.bootstrap import build_sim_session
 
-    session = build_sim_session(args.db, args.scenario)
+    session = build_sim_session(args.db, args.scenario, refuse_other_scenario=True)
     try:
         outcome = asyncio.run(session.service.run_once(RunTrigger.STARTUP))
     finally:
@@ -142,7 +173,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     _print_outcome(args, outcome.run, outcome.duration_ms,
                    f"Startup reconciliation on {outcome.run.venue}/{outcome.run.account}, "
                    f"scenario {session.scenario}{seeded}",
-                   {"scenario": session.scenario, "ledger_seeded": session.seeded_ledger})
+                   extra={"scenario": session.scenario,
+                          "ledger_seeded": session.seeded_ledger},
+                   risk=session.engine.risk)
     return 0 if outcome.run.status is RunStatus.OK else 2
 
 
@@ -167,7 +200,7 @@ def _reconcile_profile(args: argparse.Namespace) -> int:
     _print_outcome(args, outcome.run, outcome.duration_ms,
                    f"Startup reconciliation, profile {args.profile} "
                    f"({session.profile.venue} {session.profile.network.value})",
-                   {"profile": args.profile})
+                   extra={"profile": args.profile}, risk=session.engine.risk)
     return 0 if outcome.run.status is RunStatus.OK else 2
 
 
@@ -216,15 +249,17 @@ async def _daemon(session: Any) -> int:
         if port is not None:
             from console.engine.metrics_http import start_metrics_server
 
-            stop_metrics, bound = await start_metrics_server(session.engine.metrics, port,
-                                                             health=health.report)
+            stop_metrics, bound = await start_metrics_server(
+                session.engine.metrics, port, health=health.report,
+                budget=session.engine.venue.rate_budget)
             log.warning("metrics on http://127.0.0.1:%d/metrics, health on /healthz", bound)
 
         def report(outcome: Any) -> None:
             run = outcome.run
             print(f"{_ts(run.started_at)} {run.trigger.value:<9} {run.status.value:<8} "
                   f"{len(run.discrepancies):>4} discrepancies {len(run.actions):>4} actions "
-                  f"{outcome.duration_ms:8.1f} ms  {run.mode.value}", flush=True)
+                  f"{outcome.duration_ms:8.1f} ms  {trading_state(session.engine.risk)[0]}",
+                  flush=True)
 
         session.engine.reconciler.on_run(report)
         outcome = await session.engine.start()
@@ -264,28 +299,36 @@ def _operator(args: argparse.Namespace) -> str:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """Emergency stop: halt, bulk-cancel, optionally flatten, reconcile, report."""
+    from console.engine.emergency import headline, position_text
+
     _, report = _on_profile(args, lambda s: s.engine.emergency_stop(
         flatten=args.flatten, operator=_operator(args), reason=args.reason or ""))
     data = report.to_dict()
     if args.json:
         print(json.dumps(data))
-    else:
-        print(f"Emergency stop on profile {args.profile}: trading is HALTED until "
-              f"`recon-console resume --profile {args.profile}`.")
-        print(f"  cancelled: {data['cancelled']} orders in "
-              f"{data['venue_requests_total']} venue requests")
-        for item in data["flattened"]:
-            pos, order = item["position"], item["order"]
-            state = item["error"] or (order["status"] if order else "not sent")
-            print(f"  flattened: {pos['symbol']} {pos['size']} -> {state}")
-        for label, key in (("still open order", "open_orders"),
-                           ("still open position", "open_positions")):
-            for item in data[key] or []:
-                print(f"  {label}: {item}")
-        for error in data["errors"]:
-            print(f"  error: {error}")
-        print("  Nothing is left open." if report.clean
-              else "  NOT CLEAN: see above; reconcile and check the venue.")
+        return 0 if report.clean else 2
+    print(f"Emergency stop on profile {args.profile}: trading is HALTED until "
+          f"`recon-console resume --profile {args.profile}`.")
+    print(f"  {headline(report).text}.")
+    print(f"  cancelled: {data['cancelled']} orders in "
+          f"{data['venue_requests_total']} venue requests")
+    for item in data["flattened"]:
+        pos, order = item["position"], item["order"]
+        state = item["error"] or (order["status"] if order else "not sent")
+        print(f"  flattened: {pos['symbol']} {pos['size']} -> {state}")
+    for o in report.open_orders or ():
+        price = "market" if o.price is None else o.price
+        print(f"  still open order: {o.symbol} {o.side.value} {o.qty} @ {price} "
+              f"{o.status.value} ({o.client_order_id or o.venue_order_id})")
+    for p in report.open_positions or ():
+        print(f"  still open position: {position_text(p)} @ {p.entry_price}")
+    for error in data["errors"]:
+        print(f"  error: {error}")
+    if report.open_positions and not report.flatten:
+        print(f"  Positions were not flattened: `recon-console stop --profile {args.profile} "
+              "--flatten` closes them.")
+    if not report.clean:
+        print("  Reconcile and check the venue before you resume.")
     return 0 if report.clean else 2
 
 
@@ -329,59 +372,207 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
+def _scope(args: argparse.Namespace) -> tuple[Ledger, str, str]:
+    """(ledger, venue, account) a listing reads: the profile's with --profile (its ledger
+    unless --db), else --db with --venue and --account (the CLI sim's by default)."""
+    if getattr(args, "profile", None):
+        from console.bootstrap import open_profile_ledger
+
+        profile, ledger = open_profile_ledger(args.profile, config_path=args.config,
+                                              db_url=args.db)
+        return ledger, profile.venue, profile.account
     from console.bootstrap import open_ledger
 
-    ledger = open_ledger(args.db)
+    return open_ledger(args.db), args.venue, args.account
+
+
+def _whose(args: argparse.Namespace, venue: str, account: str) -> str:
+    """"sim/main" or "bybit/main (profile demo)": what a listing is of."""
+    profile = getattr(args, "profile", None)
+    return f"{venue}/{account}" + (f" (profile {profile})" if profile else "")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    ledger, venue, account = _scope(args)
     try:
-        runs = ledger.list_runs(args.venue, args.account, args.limit)
+        runs = ledger.list_runs(venue, account, args.limit)
     finally:
         ledger.close()
     if args.json:
-        print(json.dumps([run_to_json(r) for r in runs]))
+        extra = {"profile": args.profile} if args.profile else None
+        print(json.dumps([run_to_json(r, extra=extra) for r in runs]))
         return 0
     if not runs:
-        print("No reconciliation runs recorded.")
+        print(f"No reconciliation runs recorded for {_whose(args, venue, account)}.")
+        return 0
+    print(f"Reconciliation runs of {_whose(args, venue, account)}, newest first:")
     for r in runs:
-        print(f"{_ts(r.started_at)}  {r.run_id}  {r.trigger.value:<9} {r.status.value:<8} "
-              f"{len(r.discrepancies):>4} discrepancies  {len(r.actions):>4} actions  "
-              f"{r.mode.value}")
+        print(f"{_ts(r.started_at)}  {r.venue}/{r.account}  {r.run_id}  {r.trigger.value:<9} "
+              f"{r.status.value:<8} {len(r.discrepancies):>4} discrepancies  "
+              f"{len(r.actions):>4} actions  {r.mode.value}")
     return 0
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    from console.bootstrap import open_ledger
+    """List what awaits approval (or, with --held, the rejections that hold), or approve,
+    reject or lift one by its id (run_id:index, as listed)."""
+    if args.action != "list":
+        return _inbox_decide(args)
+    from console.engine.actions import standing_rejections
 
-    ledger = open_ledger(args.db)
+    ledger, venue, account = _scope(args)
     try:
-        pending = ledger.pending_actions(args.venue, args.account)
+        pending = ledger.pending_actions(venue, account)
+        held = standing_rejections(ledger, venue, account)
     finally:
         ledger.close()
+    whose = _whose(args, venue, account)
+    owner = {"venue": venue, "account": account,
+             **({"profile": args.profile} if args.profile else {})}
+    if args.held:
+        if args.json:
+            print(json.dumps([{"id": h.ref, "run_id": h.run_id, "index": h.index, **owner,
+                               "kind": h.action.kind.value, "subject": h.action.subject,
+                               "summary": h.action.summary, "rejected_by": h.rejected_by,
+                               "rejected_at": h.rejected_at, "reason": h.reason}
+                              for h in held]))
+            return 0
+        if not held:
+            print(f"No rejection holds on {whose}.")
+            return 0
+        print(f"Rejections holding on {whose} (not proposed again while the venue shows the "
+              "same state; `inbox lift ID` lifts one):")
+        for h in held:
+            why = f": {h.reason}" if h.reason else ""
+            print(f"{h.ref}  {venue}/{account}  {h.action.kind.value:<18} {h.action.summary}  "
+                  f"(rejected by {h.rejected_by} {_ts(h.rejected_at)}{why})")
+        return 0
     if args.json:
-        print(json.dumps([{"run_id": run_id, "index": i, "kind": p.action.kind.value,
-                           "subject": p.action.subject, "summary": p.action.summary}
+        print(json.dumps([{"id": f"{run_id}:{i}", "run_id": run_id, "index": i, **owner,
+                           "kind": p.action.kind.value, "subject": p.action.subject,
+                           "summary": p.action.summary}
                           for run_id, i, p in pending]))
         return 0
     if not pending:
-        print("The inbox is empty: nothing awaits approval.")
+        print(f"The inbox of {whose} is empty: nothing awaits approval.")
+    else:
+        print(f"Awaiting approval on {whose} (`inbox approve ID` / `inbox reject ID`):")
     for run_id, i, p in pending:
-        print(f"{run_id}:{i}  {p.action.kind.value:<18} {p.action.summary}")
+        print(f"{run_id}:{i}  {venue}/{account}  {p.action.kind.value:<18} {p.action.summary}")
+    if held:
+        print(f"{len(held)} rejected action{'s' if len(held) != 1 else ''} held until the "
+              "venue changes: `recon-console inbox --held`.")
     return 0
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    from console.bootstrap import open_ledger
+def _parse_ref(ref: str | None) -> tuple[str, int]:
+    """"run_id:index", as `inbox` prints it."""
+    run_id, _, index = (ref or "").rpartition(":")
+    if not run_id or not index.isdigit():
+        raise UserFacingError(f"an inbox id is RUN_ID:INDEX as `recon-console inbox` prints "
+                              f"it, not {ref!r}")
+    return run_id, int(index)
 
+
+def _inbox_decide(args: argparse.Namespace) -> int:
+    """approve / reject / lift one action through the engine of its account: a profile's
+    session, or the CLI sim in the scenario that built the ledger."""
+    from console.domain.reconciliation import ActionState
+
+    run_id, index = _parse_ref(args.ref)
+    operator = _operator(args)
+
+    async def decide(session: Any) -> tuple[str, RunRecord | None]:
+        executor = session.engine.executor
+        outcome = ""
+        if args.action == "approve":
+            outcome = (await executor.approve(run_id, index, operator)).value
+        elif args.action == "reject":
+            await executor.reject(run_id, index, operator, args.reason or "")
+            outcome = ActionState.REJECTED.value
+        else:
+            await executor.lift_rejection(run_id, index, operator)
+            outcome = "rejection lifted"
+        return outcome, await asyncio.to_thread(session.ledger.load_run, run_id)
+
+    if args.profile:
+        _, (outcome, run) = _on_profile(args, decide)
+    else:
+        outcome, run = _on_cli_sim(args, decide)
+    planned = run.actions[index] if run is not None else None
+    what = (f"{planned.action.kind.value} {planned.action.summary}" if planned is not None
+            else f"action {index}")
+    where = f"{run.venue}/{run.account}" if run is not None else "?"
+    print(f"{args.action.capitalize()} {run_id}:{index} on {where} by operator:{operator}: "
+          f"{what} -> {outcome}")
+    if planned is not None and planned.error and args.action == "approve":
+        print(f"  error: {planned.error}")
+    if args.action == "reject":
+        print("  It is not proposed again while the venue shows the same state; "
+              f"`recon-console inbox lift {run_id}:{index}` lifts the rejection.")
+    if args.action == "lift":
+        print("  The next reconciliation proposes it again if it is still needed.")
+    failed = args.action == "approve" and outcome != ActionState.APPLIED.value
+    return 2 if failed else 0
+
+
+def _on_cli_sim(args: argparse.Namespace,
+                use: Callable[[Any], Awaitable[_T]]) -> _T:
+    """Run `use(session)` on the CLI sim over --db, rebuilt in the scenario that built the
+    ledger (its marker; --scenario when it has none)."""
+    from console.bootstrap import build_sim_session, open_ledger
+    from console.scenario_marker import ledger_scenario
+
+    if args.venue != "sim":
+        raise UserFacingError(f"--venue {args.venue} needs a profile: pass --profile NAME")
     ledger = open_ledger(args.db)
     try:
-        entries = ledger.audit_log(args.limit)
+        scenario = ledger_scenario(ledger, args.venue, args.account) or args.scenario
     finally:
         ledger.close()
+    if scenario is None:
+        raise UserFacingError("this ledger does not say which sim scenario built it: pass "
+                              "--scenario NAME (or --profile NAME for a venue profile)")
+    session = build_sim_session(args.db, scenario, account=args.account,
+                                refuse_other_scenario=True)
+
+    async def run() -> _T:
+        return await use(session)
+
+    try:
+        return asyncio.run(run())
+    finally:
+        session.close()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.profile:
+        ledger, venue, account = _scope(args)
+        scope: tuple[str | None, str | None] = (venue, account)
+    else:
+        from console.bootstrap import open_ledger
+
+        ledger, scope = open_ledger(args.db), (args.venue, args.account)
+    try:
+        entries = ledger.audit_log(args.limit, venue=scope[0], account=scope[1])
+    finally:
+        ledger.close()
+    if args.json:
+        print(json.dumps([{"at": e.at, "venue": e.venue, "account": e.account,
+                           "actor": e.actor, "action": e.action, "subject": e.subject,
+                           "run_id": e.run_id, "details": dict(e.details)}
+                          for e in entries]))
+        return 0
+    whose = ("every account" if scope == (None, None)
+             else _whose(args, scope[0] or "*", scope[1] or "*"))
     if not entries:
-        print("The audit log is empty.")
+        print(f"The audit log of {whose} is empty.")
+        return 0
+    print(f"Audit log of {whose}, newest first:")
     for e in entries:
         details = ", ".join(f"{k}={v}" for k, v in e.details)
-        print(f"{_ts(e.at)}  {e.actor:<18} {e.action:<28} {e.subject}  {details}")
+        owner = f"{e.venue}/{e.account}" if e.venue else "-"
+        print(f"{_ts(e.at)}  {owner:<16} {e.actor:<18} {e.action:<28} {e.subject}  {details}")
     return 0
 
 
@@ -532,6 +723,15 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    """What a cold start would do now (`console.cli_plan.rehearse`)."""
+    from console.cli_plan import rehearse
+
+    text, code = rehearse(args)
+    print(text)
+    return code
+
+
 def cmd_scenarios(_args: argparse.Namespace) -> int:
     from console.sim.scenarios import SCENARIOS, describe_scenario
 
@@ -552,8 +752,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="open the console offscreen on the sim, reconcile once, print "
                              "versions and the keyring backend, exit 0 (1 on any failure)")
-    parser.add_argument("--profile", dest="gui_profile", metavar="NAME",
-                        help="open the console on this profile (default: the embedded sim)")
+    parser.add_argument("--profile", dest="gui_profile", metavar="NAME", action="append",
+                        help="open the console on this profile; give it again (or a comma "
+                             "list) for several accounts in one window (default: the "
+                             "embedded sim)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     db_help = "ledger database URL (default: SQLite in the user data directory)"
@@ -568,7 +770,27 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulated exchange scenario (see `recon-console scenarios`)")
     rec.add_argument("--db", metavar="URL", help=db_help)
     rec.add_argument("--json", action="store_true", help="print one JSON object")
+    rec.add_argument("--plan-only", action="store_true",
+                     help="fetch, compare and show the plan with each action's decision "
+                          "(auto, needs approval, blocked); apply and record nothing")
     rec.set_defaults(func=cmd_reconcile)
+
+    rehearse = sub.add_parser(
+        "rehearse", help="show what a cold start would do now (nothing applied)",
+        description="Restart rehearsal: the halt a new process would restore, the startup "
+                    "reconciliation's plan, and which orders and brackets a cold start "
+                    "would cancel, restore, adopt or place; nothing is applied or recorded.")
+    rehearse.add_argument("--profile", help="rehearse this profile's venue account")
+    rehearse.add_argument("--config", metavar="PATH", help="profiles file")
+    rehearse.add_argument("--venue", default="sim", help="without --profile: the built-in sim")
+    rehearse.add_argument("--scenario", default="clean",
+                          help="simulated exchange scenario (see `recon-console scenarios`)")
+    rehearse.add_argument("--worker", action="append", metavar="USER/WORKER",
+                          help="a worker the cold start restarts (repeat; default: every "
+                               "worker with a saved runner state)")
+    rehearse.add_argument("--db", metavar="URL", help=db_help)
+    rehearse.add_argument("--json", action="store_true", help="print one JSON object")
+    rehearse.set_defaults(func=cmd_rehearse)
 
     daemon = sub.add_parser("run", help="run the engine for a profile (headless daemon)",
                             description="Startup reconciliation, then the private stream and "
@@ -617,24 +839,47 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--json", action="store_true")
     alerts.set_defaults(func=cmd_alerts)
 
+    def scoped(command: argparse.ArgumentParser, *, venue: str | None = "sim",
+               account: str | None = "main") -> None:
+        """--profile (its venue, account and ledger), or --db with --venue/--account."""
+        command.add_argument("--profile", help="the profile's venue account and ledger")
+        command.add_argument("--config", metavar="PATH", help="profiles file")
+        command.add_argument("--db", metavar="URL", help=db_help)
+        command.add_argument("--venue", default=venue,
+                             help="without --profile (default: %(default)s)")
+        command.add_argument("--account", default=account,
+                             help="without --profile (default: %(default)s)")
+
     runs = sub.add_parser("runs", help="list recorded reconciliation runs")
-    runs.add_argument("--db", metavar="URL", help=db_help)
-    runs.add_argument("--venue", default="sim")
-    runs.add_argument("--account", default="main")
+    scoped(runs)
     runs.add_argument("--limit", type=int, default=20)
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs)
 
-    inbox = sub.add_parser("inbox", help="list proposed actions awaiting approval")
-    inbox.add_argument("--db", metavar="URL", help=db_help)
-    inbox.add_argument("--venue", default="sim")
-    inbox.add_argument("--account", default="main")
+    inbox = sub.add_parser(
+        "inbox", help="list, approve or reject proposed actions awaiting approval",
+        description="Without an action: what awaits approval (ids as RUN_ID:INDEX). "
+                    "approve ID carries the action out; reject ID [--reason] records the "
+                    "operator's no, which holds while the venue shows the same state; lift "
+                    "ID lifts such a rejection. Decisions are audited under "
+                    "operator:<--operator or the login name>.")
+    inbox.add_argument("action", nargs="?", choices=["list", "approve", "reject", "lift"],
+                       default="list")
+    inbox.add_argument("ref", nargs="?", metavar="ID", help="RUN_ID:INDEX, as listed")
+    scoped(inbox)
+    inbox.add_argument("--scenario", help="without --profile, for a ledger that does not "
+                                          "say which sim scenario built it")
+    inbox.add_argument("--reason", help="with reject: why (recorded in the audit log)")
+    inbox.add_argument("--operator", help="who decides (default: the login name)")
+    inbox.add_argument("--held", action="store_true",
+                       help="list the rejections that hold instead")
     inbox.add_argument("--json", action="store_true")
     inbox.set_defaults(func=cmd_inbox)
 
     audit = sub.add_parser("audit", help="show the operator audit log")
-    audit.add_argument("--db", metavar="URL", help=db_help)
+    scoped(audit, venue=None, account=None)
     audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--json", action="store_true")
     audit.set_defaults(func=cmd_audit)
 
     scen = sub.add_parser("scenarios", help="list the simulated exchange's scenarios")

@@ -21,6 +21,7 @@ from console.credentials import ApiCredentials, CredentialStore, insecure_allowe
 from console.domain import LedgerChanges
 from console.domain.telemetry import Telemetry
 from console.engine.alerts import AlertEngine, attach_alerts
+from console.engine.lease import DEFAULT_LEASE_TTL_S
 from console.engine.metrics import Metrics
 from console.engine.order_manager import AmendPolicy
 from console.engine.ports import VenuePort
@@ -29,6 +30,7 @@ from console.engine.session import DEFAULT_WORKER, EngineSession
 from console.errors import ConfigError
 from console.profiles import SIM_VENUE, ActionMode, Profile, get_profile
 from console.reconcile import ReconcileConfig
+from console.scenario_marker import check_scenario, record_scenario
 from console.sim import SimExchange, SimVenue
 from console.sim.scenarios import SCENARIOS, ScenarioSeed, build_scenario
 from console.store import Ledger
@@ -100,12 +102,17 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
                       amend: AmendPolicy | None = None, alerts: bool = False,
                       reference_prices: bool = False, worker_id: str = DEFAULT_WORKER,
                       pending_grace_ms: int | None = None,
-                      exchange: SimExchange | None = None) -> SimSession:
+                      exchange: SimExchange | None = None,
+                      lease_ttl_s: float = DEFAULT_LEASE_TTL_S,
+                      refuse_other_scenario: bool = False) -> SimSession:
     """The simulated exchange in `scenario`'s state and a ledger to reconcile against it.
 
     The sim is rebuilt from its seed on every start, so a scenario is a fixed venue state.
     The ledger is seeded with the scenario's "before" state only when it is new for this
     venue and account: a second run on the same database sees what the first one did.
+    The seeding run marks the ledger with its scenario; a ledger another scenario built
+    is warned of, or with `refuse_other_scenario` refused
+    (`console.scenario_marker.ScenarioMismatchError`: use a fresh --db).
 
     For the window and for sim profiles: `wrap` puts the engine on a wrapper of the sim's
     port (the demo's chaos venue), `metrics` is the engine's registry (the wrapper may
@@ -116,6 +123,8 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
     `pending_grace_ms` the grace of an order the venue does not know yet (the engine's
     default when None), and `exchange` an exchange a previous session ran on (a restart
     against the same venue state: the scenario is not built again, the ledger not seeded).
+    The session holds the lease of its account while it trades (`lease_ttl_s` without
+    renewal: console.engine.lease); on SQLite nothing waits for it.
     """
     if scenario not in SCENARIOS:
         known = ", ".join(sorted(SCENARIOS))
@@ -126,6 +135,9 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
             exchange = SimExchange(seed=SIM_SEED, clock_ms=wall_clock_ms, venue=SIM_VENUE)
             seed = build_scenario(scenario, exchange, account, now=wall_clock_ms())
             seeded = _ledger_is_new(ledger, SIM_VENUE, account)
+            if not seeded:  # another scenario's ledger would mix with this one
+                check_scenario(ledger, SIM_VENUE, account, scenario,
+                               refuse=refuse_other_scenario)
         else:
             seed = ScenarioSeed(scenario, "the venue as an earlier session left it",
                                 frozenset())
@@ -134,12 +146,15 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
             exchange.set_reference_prices()
         if seeded:
             seed_ledger(ledger, seed, SIM_VENUE, account)
+            record_scenario(ledger, SIM_VENUE, account, scenario, seed=SIM_SEED,
+                            at=wall_clock_ms())
         venue = SimVenue(exchange, account)
         port: VenuePort = wrap(venue) if wrap is not None else venue
         engine = EngineSession(port, ledger, config or ReconcileConfig(),
                                clock_ms=wall_clock_ms, interval_s=interval_s, metrics=metrics,
                                read_only=read_only, amend_policy=amend, worker=worker_id,
-                               pending_grace_ms=pending_grace_ms)
+                               pending_grace_ms=pending_grace_ms, leases=ledger,
+                               lease_ttl_s=lease_ttl_s)
         alert_engine = attach_alerts(engine) if alerts else None
     except BaseException:
         ledger.close()
@@ -210,17 +225,19 @@ def build_profile_session(name: str, *, config_path: str | None = None,
                           credentials: CredentialStore | None = None,
                           secrets: ApiCredentials | None = None,
                           worker_id: str = DEFAULT_WORKER,
-                          pending_grace_ms: int | None = None) -> ProfileSession:
+                          pending_grace_ms: int | None = None,
+                          lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> ProfileSession:
     """The named profile from the profiles file, wired by `build_session`."""
     return build_session(load_profile(name, config_path), db_url=db_url,
                          credentials=credentials, secrets=secrets, worker_id=worker_id,
-                         pending_grace_ms=pending_grace_ms)
+                         pending_grace_ms=pending_grace_ms, lease_ttl_s=lease_ttl_s)
 
 
 def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
                   db_url: str | None = None, credentials: CredentialStore | None = None,
                   worker_id: str = DEFAULT_WORKER,
-                  pending_grace_ms: int | None = None) -> ProfileSession:
+                  pending_grace_ms: int | None = None,
+                  lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> ProfileSession:
     """Everything a profile names, wired: ledger, connector (secrets from the keyring,
     unless an embedding program hands them over), engine, and its one alert engine.
 
@@ -228,11 +245,15 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
     `Policy`) and needs no profiles file on disk. Secrets go straight into the connector
     and nowhere else. `db_url` overrides the profile's ledger; `worker_id` is the worker
     in client order ids (one per process sharing a ledger); `pending_grace_ms` overrides
-    the 30 s grace of an order the venue does not know yet. A sim profile gets the
-    embedded simulated exchange (no secret) in the `SIM_PROFILE_SCENARIO` state."""
+    the 30 s grace of an order the venue does not know yet; `lease_ttl_s` is how long
+    the engine's lease of the account lasts without renewal (on a shared PostgreSQL
+    ledger one engine per account trades, the others observe: console.engine.lease).
+    A sim profile gets the embedded simulated exchange (no secret) in the
+    `SIM_PROFILE_SCENARIO` state."""
     if profile.uses_simulator:
         return _sim_profile_session(profile, db_url, worker_id=worker_id,
-                                    pending_grace_ms=pending_grace_ms)
+                                    pending_grace_ms=pending_grace_ms,
+                                    lease_ttl_s=lease_ttl_s)
     if secrets is None:
         store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
         secrets = store.get(profile.name)
@@ -245,7 +266,8 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
                                interval_s=float(profile.reconcile_interval_s),
                                metrics=metrics, read_only=profile.read_only,
                                amend_policy=amend_policy(profile), worker=worker_id,
-                               pending_grace_ms=pending_grace_ms)
+                               pending_grace_ms=pending_grace_ms, leases=ledger,
+                               lease_ttl_s=lease_ttl_s)
         alerts = attach_alerts(engine)
     except BaseException:
         ledger.close()
@@ -254,14 +276,15 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
 
 
 def _sim_profile_session(profile: Profile, db_url: str | None, *, worker_id: str,
-                         pending_grace_ms: int | None) -> ProfileSession:
+                         pending_grace_ms: int | None,
+                         lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> ProfileSession:
     sim = build_sim_session(db_url or profile.db_url, SIM_PROFILE_SCENARIO,
                             config=reconcile_config(profile),
                             interval_s=float(profile.reconcile_interval_s),
                             account=profile.account, metrics=Metrics(),
                             read_only=profile.read_only, amend=amend_policy(profile),
                             alerts=True, reference_prices=True, worker_id=worker_id,
-                            pending_grace_ms=pending_grace_ms)
+                            pending_grace_ms=pending_grace_ms, lease_ttl_s=lease_ttl_s)
     assert sim.alerts is not None  # asked for
     return ProfileSession(profile, sim.ledger, sim.engine.venue, sim.engine, sim.alerts)
 

@@ -1063,6 +1063,12 @@ class BracketRunner:
             action = planned.action
             if action.kind is ActionKind.PLACE_PROTECTION and action.order is not None \
                     and planned.state is ActionState.APPLIED:
+                leg = self._v.legs.leg(action.order.role)
+                if leg is not None and leg.is_active and _same(leg, action.order):
+                    # a later run (a lease takeover's second one) has already saved the
+                    # placed order as the leg: re-placed all the same
+                    adopted = True
+                    continue
                 adopted = await self._adopt(action.order.role, action.order) or adopted
         filled = filled_of(bracket, self._v.legs)
         if filled > 0 and not any(o.filled_qty > 0 for o in self._v.legs.exits):

@@ -180,13 +180,25 @@ class LedgerPort(Protocol):
     def list_runs(self, venue: str, account: str, limit: int = 50) -> list[RunRecord]:
         ...
 
+    def run_headers(self, venue: str, account: str, limit: int = 5000) -> list[RunRecord]:
+        """The latest runs, newest first, without discrepancies and actions (cheap)."""
+        ...
+
     def load_run(self, run_id: str) -> RunRecord | None:
         ...
 
     def append_audit(self, entry: AuditEntry) -> None:
         ...
 
-    def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+    def audit_log(self, limit: int = 200, *, venue: str | None = None,
+                  account: str | None = None,
+                  actions: Collection[str] | None = None) -> list[AuditEntry]:
+        ...
+
+    def latest_actions(
+        self, venue: str, account: str, keys: Collection[tuple[str, str]],
+    ) -> dict[tuple[str, str], tuple[str, int, PlannedAction]]:
+        """The newest approval-needing action of each (kind, subject), any state."""
         ...
 
     def runner_states(self, venue: str, account: str) -> list[RunnerState]:
@@ -206,6 +218,11 @@ class LedgerPort(Protocol):
 
     def get_order(self, venue: str, account: str, ident: str) -> Order | None:
         """One order by its ledger identity (`Order.ident`)."""
+        ...
+
+    def finished_orders(self, venue: str, account: str, since: int,
+                        limit: int = 500) -> list[Order]:
+        """Orders that ended at or after `since` (by their last update), newest first."""
         ...
 
     def positions(self, venue: str, account: str) -> list[Position]:

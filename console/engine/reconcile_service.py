@@ -9,12 +9,18 @@ half-way leaves the ledger as it found it.
 Triggers: startup (before any strategy may trade), every `interval_s`, on demand, and
 after a private-stream reconnect (`request(RunTrigger.RECONNECT)`). Runs never overlap: a
 request that arrives during a run is served by one more run right after it.
+
+A run is two steps: `_assess` (fetch, diff, plan: nothing written) and the record and
+apply that follow. `assess` runs the first alone, under the run lock and on a copy of
+the risk state, for a plan-only preview or a restart rehearsal (`console.engine.preview`,
+`console.engine.rehearsal`): the same code and policy as a run, nothing recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 import uuid
@@ -36,6 +42,7 @@ from console.domain.reconciliation import (
     RunTrigger,
     TradingMode,
 )
+from console.domain.snapshot import FillCoverage
 from console.domain.values import ZERO
 from console.engine.actions import ActionExecutor
 from console.engine.ports import LedgerPort, VenuePort
@@ -43,6 +50,7 @@ from console.engine.risk import RiskState
 from console.errors import LedgerError, VenueError
 from console.reconcile import (
     ReconcileConfig,
+    Reconciliation,
     fills_since,
     orders_to_query,
     reach_back,
@@ -69,6 +77,11 @@ _Lists = tuple[
 ]
 ProgressFn = Callable[[str], None]
 
+OPEN_ORDERS, POSITIONS, BALANCES, FILLS = "open orders", "positions", "balances", "fills"
+LISTS = (OPEN_ORDERS, POSITIONS, BALANCES, FILLS)
+"""The lists every run reads, as its errors name them ("positions: ..." when that fetch
+failed): what `console.engine.coverage` reads back to say when each was last verified."""
+
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -78,10 +91,35 @@ def wall_clock_ms() -> int:
 class RunOutcome:
     run: RunRecord
     duration_ms: float
+    venue_open_orders: tuple[Order, ...] | None = None
+    """The venue's open orders as this run fetched them (None when the list was not
+    read): a window lists those the ledger does not hold, marked as such."""
 
     @property
     def discrepancies(self) -> tuple[Discrepancy, ...]:
         return self.run.discrepancies
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """One fetch, diff and plan, before anything is recorded or applied: the step a run
+    and a preview share (`ReconcileService.assess`, `console.engine.preview`).
+
+    `run` is the record a run would commit (actions in their initial state); `ledger`,
+    `venue` and `result` are None when the ledger could not be read (then `run` is the
+    FAILED record, which a run does not commit either). `coverage` is the fill window a
+    run would move the coverage mark over; `timings` the milliseconds of each stage;
+    `risk` the risk state it planned with, as the last run's mode left it (a run's own,
+    a preview's copy)."""
+
+    run: RunRecord
+    ledger: LedgerSnapshot | None
+    venue: VenueSnapshot | None
+    result: Reconciliation | None
+    coverage: FillCoverage | None
+    timings: tuple[tuple[str, float], ...]
+    duration_ms: float
+    risk: RiskState
 
 
 def _describe(exc: BaseException) -> str:
@@ -149,74 +187,17 @@ class ReconcileService:
 
     async def _run(self, trigger: RunTrigger, progress: ProgressFn) -> RunOutcome:
         t0 = time.perf_counter()
-        started = self.clock_ms()
-        run_id = uuid.uuid4().hex
-        calls_before = Counter(self.venue.calls)
-        venue_name, account = self.venue.venue, self.venue.account
-        progress("loading ledger")
-        try:
-            last_run = await asyncio.to_thread(self.ledger.list_runs, venue_name, account, 1)
-            if last_run:
-                self.risk.set(last_run[0].mode, last_run[0].pause_reason)
-            # Fills are asked from the coverage mark (what earlier runs verified), never
-            # from the newest fill: the stream may have recorded that one after dropping
-            # others.
-            mark = await asyncio.to_thread(self.ledger.fill_coverage, venue_name, account)
-            probe = LedgerSnapshot(venue_name, account, fill_coverage=mark)
-            since = fills_since(probe, started, self.config)
-            # The venue first, the ledger after: an order placed while we fetch is then in
-            # the ledger (its intent is written before it is sent), never "unknown"; a
-            # record the stream updates meanwhile is newer than the snapshot and deferred.
-            progress("fetching venue snapshot")
-            taken = self.clock_ms()
-            lists, errors = await self._fetch_lists(since, taken)
-            progress("loading ledger")
-            # Orders being sent while the ledger is read may be read PENDING_NEW: their
-            # senders record the venue's answer, so they are not disagreements.
-            mark = self.flight_mark()
-            flying = self.in_flight_since(mark)  # in flight when the read begins
-            ledger = await asyncio.to_thread(
-                self.ledger.load_snapshot, venue_name, account, now=taken,
-                retention_ms=self.config.terminal_retention_ms, fills_from=since)
-            in_flight = flying | self.in_flight_since(mark)  # ... or at any moment since
-        except Exception as exc:
-            # The ledger is unreadable: nothing can be compared. Record what we can.
-            log.exception("reconcile %s: ledger unavailable", run_id)
+        assessed = await self._assess(trigger, progress, risk=self.risk, remember=True)
+        run = assessed.run
+        if assessed.result is None:
+            # The ledger is unreadable: nothing was compared, and nothing can be recorded.
             self.consecutive_failures += 1
-            run = RunRecord(run_id, venue_name, account, trigger, started, self.clock_ms(),
-                            RunStatus.FAILED, mode=self.risk.mode, pause_reason=self.risk.reason,
-                            errors=(f"ledger: {_describe(exc)}",))
             return RunOutcome(run, (time.perf_counter() - t0) * 1000)
-
-        lists, ledger, since = await self._reach_back(ledger, lists, errors, since, taken)
-        progress("asking for orders missing from the open list")
-        snapshot = await self._venue_snapshot(ledger, lists, errors, since, taken)
-        progress("comparing")
-        now = self.clock_ms()
-        config = replace(self.config, in_flight=in_flight)
-        if trigger is RunTrigger.STARTUP:
-            config = replace(config, cold_start_workers=frozenset(self.local_workers))
-        result = reconcile(ledger, snapshot, now, config, self.risk.mode)
-        actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
-        venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))
-        status = RunStatus.PARTIAL if snapshot.errors or result.unverified else RunStatus.OK
-        if snapshot.errors and all(
-            getattr(snapshot, f) is None for f in ("open_orders", "positions", "balances", "fills")
-        ):
-            status = RunStatus.FAILED
-        run = RunRecord(
-            run_id=run_id, venue=venue_name, account=account, trigger=trigger,
-            started_at=started, finished_at=self.clock_ms(), status=status,
-            mode=result.plan.mode, pause_reason=result.plan.pause_reason,
-            venue_calls=venue_calls, discrepancies=result.discrepancies, actions=actions,
-            errors=snapshot.errors,
-            unverified=(*result.unverified, *(f"deferred: {d}" for d in result.deferred)),
-            fills_window=snapshot.fills_window,
-        )
-        coverage = verified_fills(ledger, snapshot, result.plan)
+        run_id, actions, status = run.run_id, run.actions, run.status
         progress("recording")
         try:
-            await asyncio.to_thread(self.ledger.commit_run, run, result.changes, coverage)
+            await asyncio.to_thread(self.ledger.commit_run, run, assessed.result.changes,
+                                    assessed.coverage)
         except Exception as exc:
             log.exception("reconcile %s: could not record the run", run_id)
             self.consecutive_failures += 1
@@ -241,7 +222,123 @@ class ReconcileService:
                            *actions[index + 1:])
             run = replace(run, actions=actions, finished_at=self.clock_ms())
         progress("done")
-        return RunOutcome(run, (time.perf_counter() - t0) * 1000)
+        return RunOutcome(run, (time.perf_counter() - t0) * 1000,
+                          assessed.venue.open_orders if assessed.venue is not None else None)
+
+    # -- fetch, diff and plan: shared by a run and a preview ------------------------------
+
+    async def assess(self, trigger: RunTrigger = RunTrigger.MANUAL, *,
+                     risk: RiskState | None = None, fresh: bool = False,
+                     cold_start_workers: frozenset[tuple[str, str]] | None = None,
+                     progress: ProgressFn | None = None) -> Assessment:
+        """Fetch, diff and plan exactly as `run_once(trigger)` would (the same code, the
+        same policy), and change nothing: no run, no action and no ledger write is
+        recorded, no audit entry is written, no venue action is sent and no listener is
+        told; this session's risk state, reach-back memory and failure count stay as
+        they are. It holds the run lock, so it never interleaves with a run.
+
+        `risk` is the risk state to plan with (default: a copy of this session's, taken
+        under the lock); it takes the last run's mode as a run's own does, and comes back
+        in the assessment. `fresh` plans as a process that has just
+        started: no order in flight, nothing asked about before. `cold_start_workers`
+        are the workers a STARTUP plan treats as restarting (default: this session's)."""
+        async with self._lock:
+            return await self._assess(
+                trigger, progress or (lambda _stage: None),
+                risk=copy.deepcopy(self.risk) if risk is None else risk, remember=False,
+                fresh=fresh, cold_start_workers=cold_start_workers)
+
+    async def _assess(self, trigger: RunTrigger, progress: ProgressFn, *, risk: RiskState,
+                      remember: bool, fresh: bool = False,
+                      cold_start_workers: frozenset[tuple[str, str]] | None = None,
+                      ) -> Assessment:
+        """The fetch, the diff and the plan of one run, before anything is recorded.
+        `remember` lets the run keep what it asked about (the reach-back memory); `risk`
+        takes the last run's mode, as the run's own risk state does."""
+        t0 = time.perf_counter()
+        stamps: list[tuple[str, float]] = []
+
+        def stage(name: str) -> None:
+            stamps.append((name, time.perf_counter()))
+            progress(name)
+
+        def timings() -> tuple[tuple[str, float], ...]:
+            ends = [t for _, t in stamps[1:]] + [time.perf_counter()]
+            return tuple((name, (end - at) * 1000)
+                         for (name, at), end in zip(stamps, ends, strict=True))
+
+        started = self.clock_ms()
+        run_id = uuid.uuid4().hex
+        calls_before = Counter(self.venue.calls)
+        venue_name, account = self.venue.venue, self.venue.account
+        stage("loading ledger")
+        try:
+            last_run = await asyncio.to_thread(self.ledger.list_runs, venue_name, account, 1)
+            if last_run:
+                risk.set(last_run[0].mode, last_run[0].pause_reason)
+            # Fills are asked from the coverage mark (what earlier runs verified), never
+            # from the newest fill: the stream may have recorded that one after dropping
+            # others.
+            mark = await asyncio.to_thread(self.ledger.fill_coverage, venue_name, account)
+            probe = LedgerSnapshot(venue_name, account, fill_coverage=mark)
+            since = fills_since(probe, started, self.config)
+            # The venue first, the ledger after: an order placed while we fetch is then in
+            # the ledger (its intent is written before it is sent), never "unknown"; a
+            # record the stream updates meanwhile is newer than the snapshot and deferred.
+            stage("fetching venue snapshot")
+            taken = self.clock_ms()
+            lists, errors = await self._fetch_lists(since, taken)
+            stage("loading ledger")
+            # Orders being sent while the ledger is read may be read PENDING_NEW: their
+            # senders record the venue's answer, so they are not disagreements.
+            flight = self.flight_mark()
+            flying = frozenset() if fresh else self.in_flight_since(flight)
+            ledger = await asyncio.to_thread(
+                self.ledger.load_snapshot, venue_name, account, now=taken,
+                retention_ms=self.config.terminal_retention_ms, fills_from=since)
+            in_flight = flying if fresh else flying | self.in_flight_since(flight)
+        except Exception as exc:
+            # The ledger is unreadable: nothing can be compared. Record what we can.
+            log.exception("reconcile %s: ledger unavailable", run_id)
+            run = RunRecord(run_id, venue_name, account, trigger, started, self.clock_ms(),
+                            RunStatus.FAILED, mode=risk.mode, pause_reason=risk.reason,
+                            errors=(f"ledger: {_describe(exc)}",))
+            return Assessment(run, None, None, None, None, timings(),
+                              (time.perf_counter() - t0) * 1000, risk)
+
+        lists, ledger, since = await self._reach_back(ledger, lists, errors, since, taken,
+                                                      remember=remember, fresh=fresh)
+        stage("asking for orders missing from the open list")
+        snapshot = await self._venue_snapshot(ledger, lists, errors, since, taken)
+        stage("comparing")
+        now = self.clock_ms()
+        config = replace(self.config, in_flight=in_flight)
+        if trigger is RunTrigger.STARTUP:
+            workers = (frozenset(self.local_workers) if cold_start_workers is None
+                       else cold_start_workers)
+            config = replace(config, cold_start_workers=workers)
+        result = reconcile(ledger, snapshot, now, config, risk.mode)
+        actions = tuple(self._initial_state(p, now) for p in result.plan.actions)
+        # an operator's rejection holds while the venue shows what it showed then
+        actions = await self.executor.hold_rejected(actions, result.discrepancies)
+        venue_calls = tuple(sorted((Counter(self.venue.calls) - calls_before).items()))
+        status = RunStatus.PARTIAL if snapshot.errors or result.unverified else RunStatus.OK
+        if snapshot.errors and all(
+            getattr(snapshot, f) is None for f in ("open_orders", "positions", "balances", "fills")
+        ):
+            status = RunStatus.FAILED
+        run = RunRecord(
+            run_id=run_id, venue=venue_name, account=account, trigger=trigger,
+            started_at=started, finished_at=self.clock_ms(), status=status,
+            mode=result.plan.mode, pause_reason=result.plan.pause_reason,
+            venue_calls=venue_calls, discrepancies=result.discrepancies, actions=actions,
+            errors=snapshot.errors,
+            unverified=(*result.unverified, *(f"deferred: {d}" for d in result.deferred)),
+            fills_window=snapshot.fills_window,
+        )
+        coverage = verified_fills(ledger, snapshot, result.plan)
+        return Assessment(run, ledger, snapshot, result, coverage, timings(),
+                          (time.perf_counter() - t0) * 1000, risk)
 
     def _initial_state(self, planned: PlannedAction, now: int) -> PlannedAction:
         kind = planned.action.kind
@@ -278,15 +375,16 @@ class ReconcileService:
         errors: list[str] = []
         guarded = self._guard(errors)
         lists = await asyncio.gather(
-            guarded("open orders", venue.fetch_open_orders()),
-            guarded("positions", venue.fetch_positions()),
-            guarded("balances", venue.fetch_balances()),
-            guarded("fills", venue.fetch_fills(since, now)),
+            guarded(OPEN_ORDERS, venue.fetch_open_orders()),
+            guarded(POSITIONS, venue.fetch_positions()),
+            guarded(BALANCES, venue.fetch_balances()),
+            guarded(FILLS, venue.fetch_fills(since, now)),
         )
         return lists, errors
 
     async def _reach_back(self, ledger: LedgerSnapshot, lists: _Lists, errors: list[str],
-                          since: int, taken: int) -> tuple[_Lists, LedgerSnapshot, int]:
+                          since: int, taken: int, *, remember: bool = True,
+                          fresh: bool = False) -> tuple[_Lists, LedgerSnapshot, int]:
         """Orders that filled more than the ledger holds fills for lack fills that may be
         older than the window: fetch the older stretch back to their creation (and read
         the ledger's fills of it, so nothing already recorded is reported missing).
@@ -294,7 +392,9 @@ class ReconcileService:
 
         An order is asked about again only when its evidence (filled quantity, ledger
         fill total) changed since it was last asked: a venue whose history no longer
-        holds those fills costs one fetch, not one per run.
+        holds those fills costs one fetch, not one per run. A preview leaves that memory
+        as it is (`remember` False); a rehearsal of a cold start plans without it
+        (`fresh`: a new process has asked about nothing yet).
         """
         open_orders, positions, balances, fills = lists
         if isinstance(fills, _Failed):
@@ -302,9 +402,11 @@ class ReconcileService:
         short = underfilled(ledger)
         evidence = {o.ident: (o.filled_qty, ledger.fill_totals.get(o.ident, ZERO))
                     for o in short}
-        self._reached = {k: v for k, v in self._reached.items() if k in evidence}
-        fresh = [o for o in short if self._reached.get(o.ident) != evidence[o.ident]]
-        start = reach_back(fresh, since, taken, self.config)
+        reached = {} if fresh else {k: v for k, v in self._reached.items() if k in evidence}
+        if remember:
+            self._reached = reached
+        asked = [o for o in short if reached.get(o.ident) != evidence[o.ident]]
+        start = reach_back(asked, since, taken, self.config)
         if start is None:
             return lists, ledger, since
         older = await self._guard(errors)(f"fills from {start} (orders filled beyond their "
@@ -319,7 +421,8 @@ class ReconcileService:
             log.warning("reconcile: ledger fills from %s unreadable: %s", start, exc)
             errors.append(f"ledger fills from {start}: {_describe(exc)}")
             return lists, ledger, since
-        self._reached.update({o.ident: evidence[o.ident] for o in fresh})
+        if remember:
+            self._reached.update({o.ident: evidence[o.ident] for o in asked})
         widened = replace(ledger, fills=(*known, *ledger.fills), fills_from=start)
         return (open_orders, positions, balances, [*older, *fills]), widened, start
 
