@@ -40,6 +40,17 @@ def default_ledger_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "ledger.db"
 
 
+DEMO_LEDGER_FILE = "demo-ledger.db"
+
+
+def demo_ledger_url() -> str:
+    """The window's embedded-sim ledger (console.bootstrap_gui), beside the default one in
+    the user data dir, kept from start to start (`recon-console audit --demo` reads it)."""
+    path = default_ledger_path().with_name(DEMO_LEDGER_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
 def mask_url(url: str | URL) -> str:
     """The URL as it may be shown: the password, if any, replaced by ***."""
     try:

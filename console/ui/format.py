@@ -62,3 +62,35 @@ def fmt_latency(ms: float | None) -> str:
     if ms < 10_000:
         return f"{ms:.0f} ms"
     return f"{ms / 1000:.1f} s"
+
+
+def zone_label(ms: int | None = None) -> str:
+    """The local time zone as an offset ("UTC+01:00", "UTC" when none) at `ms` (now when
+    None): the tables show local clock times, and a time without its zone is a guess."""
+    at = (datetime.now(tz=UTC) if ms is None or ms <= 0
+          else datetime.fromtimestamp(ms / 1000, tz=UTC)).astimezone()
+    offset = at.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def fmt_local_tip(ms: int | None) -> str:
+    """A cell's tooltip for a time: the local date and time with its zone, then UTC."""
+    if ms is None or ms <= 0:
+        return DASH
+    return f"{fmt_ms(ms)} {zone_label(ms)}\n{fmt_utc(ms)}"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """"1 row", "2 rows", "0 discrepancies": the count and the word that goes with it
+    (`many` for irregular plurals; a word ending in a consonant and "y" takes "ies")."""
+    if count == 1:
+        return f"{count} {word}"
+    if many is None:
+        many = (word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou"
+                else word + "es" if word.endswith(("s", "x", "ch", "sh")) else word + "s")
+    return f"{count} {many}"

@@ -148,7 +148,9 @@ def test_emergency_stop_leaves_no_open_orders_and_the_window_reports_it(
     report = h.controller.last_report
     assert report is not None and report.open_orders == () and report.cancelled
     text = h.window.report_panel.text()
-    assert "Nothing is left open" in text
+    # no order is left, the ETH position is (cancel-all does not flatten): the headline
+    # says exactly that (it once read "Nothing is left open" above the open position)
+    assert "Still open: 1 position (ETHUSDT long 0.2)" in text
     assert f"Cancelled: {len(report.cancelled)}" in text
     assert "Still open orders: 0" in text
     assert h.window.report_dock.isVisible()

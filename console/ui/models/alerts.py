@@ -6,8 +6,9 @@ from PySide6.QtCore import QObject, Qt
 
 from console.domain.alerts import Alert, severity_rank
 from console.domain.reconciliation import Severity
-from console.ui.format import DASH, fmt_time, fmt_utc
-from console.ui.models.base import Column, RecordTableModel
+from console.ui.format import DASH, fmt_local_tip, fmt_time
+from console.ui.models.base import Column
+from console.ui.models.zoned import ZonedModel
 from console.ui.theme import ThemeState, Tone
 
 
@@ -35,9 +36,9 @@ COLUMNS: tuple[Column[Alert], ...] = (
     Column("Subject", lambda a: a.subject, width=110),
     Column("Message", lambda a: a.message, tooltip=lambda a: a.message, width=360),
     Column("First seen", lambda a: fmt_time(a.first_seen), sort=lambda a: a.first_seen,
-           tooltip=lambda a: fmt_utc(a.first_seen), width=75),
+           tooltip=lambda a: fmt_local_tip(a.first_seen), width=130),
     Column("Last seen", lambda a: fmt_time(a.last_seen), sort=lambda a: a.last_seen,
-           tooltip=lambda a: fmt_utc(a.last_seen), width=75),
+           tooltip=lambda a: fmt_local_tip(a.last_seen), width=130),
     Column("Count", lambda a: str(a.count), sort=lambda a: a.count, numeric=True, width=50),
     Column("Acknowledged", _ack, width=130),
     Column("Cleared", lambda a: fmt_time(a.cleared_at) if a.cleared_at else "active",
@@ -45,8 +46,9 @@ COLUMNS: tuple[Column[Alert], ...] = (
 )
 
 
-class AlertsModel(RecordTableModel[Alert]):
+class AlertsModel(ZonedModel[Alert]):
     def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 50,
                  parent: QObject | None = None) -> None:
-        super().__init__(COLUMNS, alert_ref, theme=theme, flush_ms=flush_ms, parent=parent)
+        super().__init__(COLUMNS, alert_ref, time_columns={"First seen", "Last seen"},
+                         theme=theme, flush_ms=flush_ms, parent=parent)
         self.sort(0, Qt.SortOrder.AscendingOrder)

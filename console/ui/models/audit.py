@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt
 
 from console.domain.reconciliation import AuditEntry
-from console.ui.format import DASH, fmt_ms, fmt_utc
-from console.ui.models.base import Column, RecordTableModel
+from console.ui.format import DASH, fmt_local_tip, fmt_ms
+from console.ui.models.base import Column
+from console.ui.models.zoned import ZonedModel
 from console.ui.theme import ThemeState, Tone
 
 
@@ -48,7 +49,7 @@ def _tone(row: AuditRow) -> Tone | None:
 
 COLUMNS: tuple[Column[AuditRow], ...] = (
     Column("Time", lambda r: fmt_ms(r.entry.at), sort=lambda r: r.entry.at,
-           tooltip=lambda r: fmt_utc(r.entry.at), width=140),
+           tooltip=lambda r: fmt_local_tip(r.entry.at), width=190),
     Column("Actor", lambda r: r.entry.actor, width=130),
     Column("Action", lambda r: r.entry.action, tone=_tone, width=190),
     Column("Subject", lambda r: r.entry.subject, width=200),
@@ -59,9 +60,9 @@ COLUMNS: tuple[Column[AuditRow], ...] = (
 )
 
 
-class AuditModel(RecordTableModel[AuditRow]):
+class AuditModel(ZonedModel[AuditRow]):
     def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 50,
                  parent: QObject | None = None) -> None:
-        super().__init__(COLUMNS, lambda r: r.key, theme=theme, flush_ms=flush_ms,
-                         parent=parent)
+        super().__init__(COLUMNS, lambda r: r.key, time_columns={"Time"}, theme=theme,
+                         flush_ms=flush_ms, parent=parent)
         self.sort(0, Qt.SortOrder.DescendingOrder)

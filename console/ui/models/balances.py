@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from console.domain import Balance
-from console.ui.format import fmt_decimal, fmt_time, fmt_utc
-from console.ui.models.base import Column, RecordTableModel
+from console.ui.format import fmt_decimal, fmt_local_tip, fmt_time
+from console.ui.models.base import Column
+from console.ui.models.zoned import ZonedModel
 from console.ui.theme import ThemeState, Tone
 
 
@@ -23,12 +24,12 @@ COLUMNS: tuple[Column[Balance], ...] = (
     Column("Locked", lambda b: fmt_decimal(b.locked), sort=lambda b: b.locked, numeric=True,
            width=110),
     Column("Updated", lambda b: fmt_time(b.updated_at), sort=lambda b: b.updated_at,
-           tooltip=lambda b: fmt_utc(b.updated_at), width=80),
+           tooltip=lambda b: fmt_local_tip(b.updated_at), width=130),
 )
 
 
-class BalancesModel(RecordTableModel[Balance]):
+class BalancesModel(ZonedModel[Balance]):
     def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 150,
                  parent: QObject | None = None) -> None:
-        super().__init__(COLUMNS, lambda b: b.asset, theme=theme, flush_ms=flush_ms,
-                         parent=parent)
+        super().__init__(COLUMNS, lambda b: b.asset, time_columns={"Updated"}, theme=theme,
+                         flush_ms=flush_ms, parent=parent)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 
 from console.domain import Fill
-from console.ui.format import DASH, fmt_decimal, fmt_ms, fmt_utc
-from console.ui.models.base import Column, RecordTableModel
+from console.ui.format import DASH, fmt_decimal, fmt_local_tip, fmt_ms
+from console.ui.models.base import Column
 from console.ui.models.orders import side_tone
+from console.ui.models.zoned import ZonedModel
 from console.ui.theme import ThemeState
 
 COLUMNS: tuple[Column[Fill], ...] = (
     Column("Time", lambda f: fmt_ms(f.exec_time), sort=lambda f: f.exec_time,
-           tooltip=lambda f: fmt_utc(f.exec_time), width=140),
+           tooltip=lambda f: fmt_local_tip(f.exec_time), width=190),
     Column("Symbol", lambda f: f.symbol, width=90),
     Column("Side", lambda f: f.side.value, tone=lambda f: side_tone(f.side), width=50),
     Column("Price", lambda f: fmt_decimal(f.price), sort=lambda f: f.price, numeric=True,
@@ -27,8 +28,12 @@ COLUMNS: tuple[Column[Fill], ...] = (
 )
 
 
-class FillsModel(RecordTableModel[Fill]):
+NEWEST_FIRST = (0, Qt.SortOrder.DescendingOrder)
+"""The window's default order: by Time, newest first."""
+
+
+class FillsModel(ZonedModel[Fill]):
     def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 150,
                  parent: QObject | None = None) -> None:
-        super().__init__(COLUMNS, lambda f: f.exec_id, theme=theme, flush_ms=flush_ms,
-                         parent=parent)
+        super().__init__(COLUMNS, lambda f: f.exec_id, time_columns={"Time"}, theme=theme,
+                         flush_ms=flush_ms, parent=parent)

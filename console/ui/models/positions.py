@@ -5,9 +5,17 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from console.domain import Position
-from console.ui.format import fmt_decimal, fmt_time, fmt_utc
-from console.ui.models.base import Column, RecordTableModel
+from console.ui.format import fmt_decimal, fmt_local_tip, fmt_time
+from console.ui.models.base import Column
+from console.ui.models.zoned import ZonedModel
 from console.ui.theme import ThemeState, Tone
+
+
+def position_line(position: Position) -> str:
+    """One position and how it is closed, for a confirmation."""
+    side = "long" if position.size > 0 else "short"
+    return (f"{position.symbol} {side} {fmt_decimal(abs(position.size))} @ "
+            f"{fmt_decimal(position.entry_price)}: reduce-only market order to close")
 
 
 def _side(p: Position) -> str:
@@ -39,12 +47,12 @@ COLUMNS: tuple[Column[Position], ...] = (
            sort=lambda p: p.unrealised_pnl, numeric=True, tone=_pnl_tone, width=110),
     Column("Mode", lambda p: p.position_side.value.replace("_", "-"), width=60),
     Column("Updated", lambda p: fmt_time(p.updated_at), sort=lambda p: p.updated_at,
-           tooltip=lambda p: fmt_utc(p.updated_at), width=80),
+           tooltip=lambda p: fmt_local_tip(p.updated_at), width=130),
 )
 
 
-class PositionsModel(RecordTableModel[Position]):
+class PositionsModel(ZonedModel[Position]):
     def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 150,
                  parent: QObject | None = None) -> None:
-        super().__init__(COLUMNS, lambda p: p.key, theme=theme, flush_ms=flush_ms,
-                         parent=parent)
+        super().__init__(COLUMNS, lambda p: p.key, time_columns={"Updated"}, theme=theme,
+                         flush_ms=flush_ms, parent=parent)

@@ -11,8 +11,9 @@ from console.domain.reconciliation import (
     RunStatus,
     TradingMode,
 )
-from console.ui.format import fmt_time, fmt_utc
-from console.ui.models.base import Column, RecordTableModel
+from console.ui.format import fmt_local_tip, fmt_time
+from console.ui.models.base import Column
+from console.ui.models.zoned import ZonedModel
 from console.ui.theme import ThemeState, Tone
 
 
@@ -28,7 +29,7 @@ def _status_tone(run: RunRecord) -> Tone | None:
 
 COLUMNS: tuple[Column[RunRecord], ...] = (
     Column("Started", lambda r: fmt_time(r.started_at), sort=lambda r: r.started_at,
-           tooltip=lambda r: f"{r.run_id}\n{fmt_utc(r.started_at)}", width=70),
+           tooltip=lambda r: f"{r.run_id}\n{fmt_local_tip(r.started_at)}", width=120),
     Column("Trigger", lambda r: r.trigger.value, width=70),
     Column("Status", lambda r: r.status.value, tone=_status_tone, width=60),
     Column("ms", lambda r: str(r.finished_at - r.started_at),
@@ -43,10 +44,10 @@ COLUMNS: tuple[Column[RunRecord], ...] = (
 )
 
 
-class RunsModel(RecordTableModel[RunRecord]):
+class RunsModel(ZonedModel[RunRecord]):
     def __init__(self, theme: ThemeState | None = None, *, flush_ms: int = 50,
                  parent: QObject | None = None) -> None:
-        super().__init__(COLUMNS, lambda r: r.run_id, theme=theme, flush_ms=flush_ms,
-                         parent=parent)
+        super().__init__(COLUMNS, lambda r: r.run_id, time_columns={"Started"}, theme=theme,
+                         flush_ms=flush_ms, parent=parent)
         self.sort(0, Qt.SortOrder.DescendingOrder)
 

@@ -3,7 +3,14 @@
 Left, the runs (newest first) under an "Awaiting approval" entry; middle, the actions of
 what is selected there (auto-applied ones shown as done); right, the evidence of the
 current action: the ledger's and the venue's values side by side, and when each was
-seen. Approve and Reject act on every selected action that awaits approval.
+seen. Approve and Reject act on every selected action that awaits approval (approving a
+venue-changing one is confirmed first, listing what is sent). Enter on an action (or a
+double click) opens its evidence in a window of its own.
+
+A rejection holds (`console.engine.actions`): while the venue shows what it showed when
+the operator said no, each run records the proposal rejected again instead of asking.
+"Held rejections" lists those; Un-reject lifts one (nothing is sent: the next run
+proposes the action again, awaiting approval, if the venue still calls for it).
 """
 
 from __future__ import annotations
@@ -26,11 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.ui.controller import ConsoleController
-from console.ui.format import DASH, fmt_ms, fmt_utc
-from console.ui.models.inbox import InboxItem
+from console.ui.dialogs.inbox_detail import InboxDetailDialog
+from console.ui.format import DASH, fmt_ms, fmt_utc, plural, zone_label
+from console.ui.models.inbox import HELD, InboxItem
+from console.ui.scope import ScopeView
 from console.ui.settings import UiSettings
 from console.ui.theme import Tone
+from console.ui.widgets.headers import fit_headers
 from console.ui.widgets.table import TablePanel, configure_view
 
 
@@ -42,9 +51,12 @@ def evidence_rows(item: InboxItem) -> list[tuple[str, str, str]]:
     ledger, venue = dict(d.ledger), dict(d.venue)
     names = list(dict.fromkeys([*ledger, *venue]))
     rows = [(n, ledger.get(n, DASH), venue.get(n, DASH)) for n in names]
-    rows.append(("seen at", fmt_ms(d.ledger_seen_at) if d.ledger_seen_at else DASH,
-                 fmt_ms(d.venue_seen_at) if d.venue_seen_at else DASH))
+    rows.append(("seen at", _zoned(d.ledger_seen_at), _zoned(d.venue_seen_at)))
     return rows
+
+
+def _zoned(ms: int | None) -> str:
+    return f"{fmt_ms(ms)} {zone_label(ms)}" if ms else DASH
 
 
 class EvidencePane(QWidget):
@@ -118,8 +130,10 @@ def _color(hex_: str) -> QBrush:
 class InboxPanel(QWidget):
     approve_requested = Signal(list)
     reject_requested = Signal(list)
+    lift_requested = Signal(list)
+    """Un-reject: the selected rejected `InboxItem`s."""
 
-    def __init__(self, controller: ConsoleController, *, settings: UiSettings | None = None,
+    def __init__(self, controller: ScopeView, *, settings: UiSettings | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -131,6 +145,11 @@ class InboxPanel(QWidget):
         self.pending_button.setCheckable(True)
         self.pending_button.setChecked(True)
         self.pending_button.clicked.connect(self.show_pending)
+        self.held_button = QPushButton("Held rejections", self)
+        self.held_button.setCheckable(True)
+        self.held_button.setToolTip("Actions an operator rejected that stay rejected while "
+                                    "the venue shows what it showed then")
+        self.held_button.clicked.connect(self.show_held)
         self.runs_view = QTableView(self)
         configure_view(self.runs_view)
         self.runs_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -138,10 +157,15 @@ class InboxPanel(QWidget):
         for i, column in enumerate(controller.runs.columns):
             self.runs_view.setColumnWidth(i, column.width)
         self.runs_view.clicked.connect(self._run_clicked)
+        runs_width = fit_headers(self.runs_view) + (
+            self.runs_view.verticalScrollBar().sizeHint().width()
+            + 2 * self.runs_view.frameWidth() + 4)
         left = QWidget(self)
+        left.setMinimumWidth(runs_width)  # every column of the run history, uncut
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.pending_button)
+        left_layout.addWidget(self.held_button)
         left_layout.addWidget(QLabel("Run history", left))
         left_layout.addWidget(self.runs_view, 1)
 
@@ -151,10 +175,19 @@ class InboxPanel(QWidget):
         self.approve_button.setToolTip("Approve the selected actions (venue actions are sent)")
         self.reject_button = QPushButton("Reject", self)
         self.reject_button.setToolTip("Reject the selected actions (nothing is sent)")
+        self.lift_button = QPushButton("Un-reject", self)
+        self.lift_button.setToolTip("Lift the selected rejections: nothing is sent; the next "
+                                    "reconciliation proposes them again if still needed")
         self.approve_button.clicked.connect(lambda: self.approve_requested.emit(self.selected()))
         self.reject_button.clicked.connect(lambda: self.reject_requested.emit(self.selected()))
+        self.lift_button.clicked.connect(lambda: self.lift_requested.emit(self.selected()))
+        self.action_table.toolbar.insertWidget(0, self.lift_button)
         self.action_table.toolbar.insertWidget(0, self.reject_button)
         self.action_table.toolbar.insertWidget(0, self.approve_button)
+        fit_headers(self.action_table.view)
+        self.action_table.view.activated.connect(self.open_detail)  # Enter, double click
+        self.detail_dialogs: list[InboxDetailDialog] = []
+        self._tone_hex = tone_hex
         self.heading = QLabel(self)
         middle = QWidget(self)
         middle_layout = QVBoxLayout(middle)
@@ -170,7 +203,7 @@ class InboxPanel(QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 6)
         splitter.setStretchFactor(2, 3)
-        splitter.setSizes([330, 760, 420])
+        splitter.setSizes([max(330, runs_width), 760, 420])
         self.splitter = splitter
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -187,6 +220,11 @@ class InboxPanel(QWidget):
 
     def show_pending(self) -> None:
         self.run_id = None
+        self.runs_view.clearSelection()
+        self.reload()
+
+    def show_held(self) -> None:
+        self.run_id = HELD
         self.runs_view.clearSelection()
         self.reload()
 
@@ -207,21 +245,46 @@ class InboxPanel(QWidget):
         self.controller.inbox.replace_all(items)
         self.controller.inbox.flush()
         waiting = len(self.controller.pending)
+        held = len(items) if self.run_id == HELD else len(self.controller.run_items(HELD))
         self.pending_button.setChecked(self.run_id is None)
         self.pending_button.setText(f"Awaiting approval ({waiting})")
+        self.held_button.setChecked(self.run_id == HELD)
+        self.held_button.setText(f"Held rejections ({held})")
         if self.run_id is None:
             self.heading.setText(f"<b>{waiting}</b> action{'s' if waiting != 1 else ''} "
                                  "awaiting approval (all runs)")
+        elif self.run_id == HELD:
+            self.heading.setText(f"<b>{held}</b> rejection{'s' if held != 1 else ''} "
+                                 "holding (the venue has not changed since)")
         else:
             run = next((r for r in self.controller.run_history if r.run_id == self.run_id),
                        None)
-            when = fmt_ms(run.started_at) if run else DASH
-            self.heading.setText(f"Run {self.run_id[:12]} at {when}: {len(items)} actions "
+            when = (f"{fmt_ms(run.started_at)} {zone_label(run.started_at)}" if run
+                    else DASH)
+            self.heading.setText(f"Run {self.run_id[:12]} at {when}: "
+                                 f"{plural(len(items), 'action')} "
                                  f"({sum(1 for i in items if i.awaiting)} awaiting)")
         self._selection_changed()
 
     def selected(self) -> list[InboxItem]:
         return self.action_table.selected()
+
+    def open_detail(self, *_args: object) -> InboxDetailDialog | None:
+        """The current action's evidence in a window of its own (Enter on a row)."""
+        item = self.action_table.current()
+        if item is None:
+            return None
+        dialog = InboxDetailDialog(item, self._tone_hex, self)
+        dialog.finished.connect(lambda _code, d=dialog: self._detail_closed(d))
+        self.detail_dialogs.append(dialog)
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _detail_closed(self, dialog: InboxDetailDialog) -> None:
+        if dialog in self.detail_dialogs:
+            self.detail_dialogs.remove(dialog)
+        dialog.deleteLater()
 
     def select_items(self, keys: list[str]) -> None:
         view = self.action_table.view
@@ -246,5 +309,6 @@ class InboxPanel(QWidget):
         self.approve_button.setEnabled(bool(awaiting) and not (
             venue and self.controller.read_only))
         self.reject_button.setEnabled(bool(awaiting))
+        self.lift_button.setEnabled(any(i.rejected for i in selected))
         self.approve_button.setText(f"Approve ({len(awaiting)})" if len(awaiting) > 1
                                     else "Approve")

@@ -1,30 +1,47 @@
 """The status bar: what money is at stake (a permanent SIMULATED / TESTNET / MAINNET
 badge), where, how the connections are, whether the venue's dead-man's switch guards the
-orders, when the book was last verified, and whether new risk may be taken. Refreshed once
-a second from memory (metrics, risk state, the venue port's last dead-man's switch
-answer): no I/O."""
+orders, when the book was last verified, whether a critical alert is active, and whether
+new risk may be taken. Refreshed once a second from memory (metrics, risk state, the
+venue port's last dead-man's switch answer): no I/O.
+
+Every widget here is a *permanent* one. QStatusBar.showMessage hides the normal widgets
+(those added with addWidget) for as long as a message shows, and Qt itself shows
+messages on its own (an action's status tip while the mouse is over a menu): a badge
+added with addWidget vanished whenever anything was said. So the badge and the identity
+come first among the permanent widgets, and the bar's message is mirrored into a
+permanent label beside them (`message`); the bar's own message area is left with no
+width. A critical alert is shown from the alerts model while it is active, not as a
+timed message, so it goes when the alert clears.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from html import escape
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
+from console.domain.alerts import Alert
 from console.domain.capabilities import DeadManState
 from console.domain.events import ConnectionState
-from console.domain.reconciliation import RunStatus
+from console.domain.reconciliation import RunStatus, Severity
 from console.ui.controller import ConsoleController
-from console.ui.format import fmt_age, fmt_latency, fmt_utc
+from console.ui.format import fmt_age, fmt_latency, fmt_utc, plural
+from console.ui.notifications import Notice
 from console.ui.theme import ThemeState, Tone
 
+log = logging.getLogger(__name__)
 
-class StatusPanel:
-    """Fills a QStatusBar with permanent widgets and keeps them current."""
+
+class StatusPanel(QObject):
+    """Fills a QStatusBar with permanent widgets and keeps them current. A child of the
+    bar: the models' signals it listens to stop reaching it when the window goes."""
 
     def __init__(self, bar: QStatusBar, controller: ConsoleController, theme: ThemeState,
                  *, clock_ms: Callable[[], int]) -> None:
+        super().__init__(bar)
         self.bar = bar
         self.controller = controller
         self.theme = theme
@@ -37,6 +54,15 @@ class StatusPanel:
         read_only = "  ·  READ-ONLY" if controller.read_only else ""
         self.identity.setText(f"{ident.profile}  ·  {ident.venue}/{ident.account}{read_only}")
         self.identity.setToolTip(ident.detail or f"{ident.venue}/{ident.account}")
+        self.message = QLabel(bar)
+        self.message.setObjectName("statusMessage")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # venue and exception text
+        # shrinks (the text is cut, the tooltip keeps it) rather than widening the bar
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.message.setMinimumWidth(40)
+        self.alert = QLabel(bar)
+        self.alert.setObjectName("criticalAlert")
+        self.alert.hide()
         self.progress = QProgressBar(bar)
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(110)
@@ -51,13 +77,19 @@ class StatusPanel:
         self.risk = QLabel(bar)
         self.resume = QPushButton("Resume…", bar)
         self.resume.hide()
-        bar.addWidget(self.badge)
-        bar.addWidget(self.identity)
-        permanent: tuple[QWidget, ...] = (self.stage, self.progress, self.rest, self.ws,
-                                          self.dead_man, self.last_ok, self.risk,
+        bar.addPermanentWidget(self.badge)
+        bar.addPermanentWidget(self.identity)
+        bar.addPermanentWidget(self.message, 1)
+        permanent: tuple[QWidget, ...] = (self.alert, self.stage, self.progress, self.rest,
+                                          self.ws, self.dead_man, self.last_ok, self.risk,
                                           self.resume)
         for widget in permanent:
             bar.addPermanentWidget(widget)
+        bar.messageChanged.connect(self._message)
+        alerts = controller.alerts_model
+        for signal in (alerts.modelReset, alerts.rowsInserted, alerts.rowsRemoved,
+                       alerts.dataChanged, alerts.layoutChanged):
+            signal.connect(self._alerts_changed)
         controller.run_started.connect(self._run_started)
         controller.run_progress.connect(self._stage)
         controller.run_finished.connect(lambda _o: self._run_done())
@@ -65,11 +97,47 @@ class StatusPanel:
         controller.stream_changed.connect(lambda _s: self.update())
         controller.engine_started.connect(self._run_done)
         theme.changed.connect(self.update)
+        theme.changed.connect(self._alerts_changed)
         self.timer = QTimer(bar)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.update)
         self.timer.start()
         self.update()
+        self._alerts_changed()
+
+    def _message(self, text: str) -> None:
+        self.message.setText(text)
+        # a tooltip guesses rich text from the text: escape it, so it shows as written
+        self.message.setToolTip(f"<p>{escape(text)}</p>" if text else "")
+
+    def noticed(self, notice: Notice) -> None:
+        """A critical alert was raised (the notifier told the tray, or nobody): the alert
+        label shows it once the alerts model holds it, and for as long as it is active."""
+        self._alerts_changed()
+        if notice.shown_by == "window":
+            log.info("critical alert shown in the status bar: %s", notice.title)
+
+    def critical_alerts(self) -> list[Alert]:
+        """The active critical alerts the window holds (the alerts model, refreshed on
+        every raise and clear)."""
+        return [a for a in self.controller.alerts_model.records()
+                if a.is_active and a.severity is Severity.CRITICAL]
+
+    def _alerts_changed(self, *_args: object) -> None:
+        alerts = self.critical_alerts()
+        self.alert.setVisible(bool(alerts))
+        if not alerts:
+            self.alert.clear()
+            self.alert.setToolTip("")
+            return
+        if len(alerts) == 1:
+            text = f"CRITICAL: {alerts[0].rule}"
+        else:
+            text = f"{plural(len(alerts), 'critical alert')}"
+        self.alert.setText(self._span(Tone.CRITICAL, f"<b>{escape(text)}</b>"))
+        # rich text, every part escaped: an alert's message may quote the venue
+        self.alert.setToolTip("<p>" + "<br>".join(
+            escape(f"{a.rule} ({a.subject}): {a.message}") for a in alerts) + "</p>")
 
     def _span(self, tone: Tone, text: str) -> str:
         return f"<span style='color:{self.theme.hex(tone)}'>{text}</span>"
@@ -127,7 +195,7 @@ class StatusPanel:
         elif c.emergency_running:
             text = self._span(Tone.CRITICAL, "<b>EMERGENCY STOP RUNNING</b>")
         elif risk.paused:
-            text = self._span(Tone.WARNING, "<b>PAUSED</b>") + f": {escape(_short(risk.reason))}"
+            text = self._span(Tone.WARNING, "<b>PAUSED</b>") + f": {escape(headline(risk.reason))}"
         else:
             text = self._span(Tone.OK, "<b>TRADING</b>")
         tip = risk.halt_reason or risk.reason or "new orders are accepted"
@@ -201,7 +269,19 @@ def dead_man_text(state: DeadManState | None, now: int) -> tuple[Tone, str, str]
     return Tone.OK, f"armed {seconds} s, refreshed {refreshed}", detail
 
 
-def _short(text: str, limit: int = 70) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+HEADLINE_CHARS = 40
+
+
+def headline(reason: str) -> str:
+    """The cause of a pause in a few words, whole ("hard desync", "still paused"): the
+    part of the reason before its first colon. The full reason is the label's tooltip; a
+    reason cut mid-sentence at a fixed length read as a clipped text."""
+    head = reason.split(": ", 1)[0].strip()
+    if not head:
+        return "see the tooltip"
+    if len(head) <= HEADLINE_CHARS:
+        return head + (" (hover for why)" if head != reason.strip() else "")
+    words = head[:HEADLINE_CHARS].rsplit(" ", 1)[0]
+    return f"{words} … (hover for the whole reason)"
 
 
