@@ -34,7 +34,20 @@ Binance answers past it), which leaves the connector's budget keeper holding the
 lane. That budget also counts new orders, so with --flatten the degraded flatten meets
 it too (Binance counts orders per account, whatever the lane).
 
+With --accounts N (issue 14: one emergency stop for everything) the console holds N
+accounts at once, each its own simulated exchange with its own Bybit front-end on
+loopback (as N accounts on a venue are N API keys, N connections and N rate budgets),
+each built from its profile as the window builds it, each with 500 resting orders and its
+startup reconciliation done and its stream up, all on one qasync loop in one workspace
+(`console.ui.workspace`, offscreen). Then the stop of every account is pressed through
+the workspace's own code path (`Workspace.global_stop`: every account halted in memory
+at once, then the per-account stops in parallel), as the window's button does after its
+one confirmation. Figures per run: each account's and the overall "last cancel
+acknowledged" (ms from the press, target <= 300 ms), the halt of every account, the
+whole stop, and the orders each exchange itself still holds (target 0).
+
     python bench/emergency_stop.py [--repeat 3] [--flatten] [--venue bybit|binance]
+    python bench/emergency_stop.py --accounts 3 [--repeat 3] [--flatten]
 """
 
 from __future__ import annotations
@@ -42,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import statistics
@@ -368,6 +382,153 @@ def summarise(runs: list[dict[str, Any]], flatten: bool,
     }
 
 
+def write_profiles(path: Path, servers: list[Any]) -> list[str]:
+    """One Bybit profile per account, each on its own front-end; their names."""
+    names = [f"{PROFILE}-{i + 1}" for i in range(len(servers))]
+    path.write_text("".join(
+        f'[profiles.{name}]\nvenue = "bybit"\nnetwork = "custom"\n'
+        f'rest_url = "{server.rest_url}"\nws_url = "{server.ws_private_url}"\n'
+        'account = "main"\nreconcile_interval_s = 3600\n'
+        f'[profiles.{name}.bybit]\ncategory = "linear"\nsettle_coin = "USDT"\n'
+        for name, server in zip(names, servers, strict=True)),
+        encoding="utf-8")
+    return names
+
+
+def accounts_run(n: int, flatten: bool) -> dict[str, Any]:
+    """N fresh exchanges, front-ends, ledgers and sessions in one workspace; one stop of
+    every account through `Workspace.global_stop`."""
+    import qasync
+
+    from console.bootstrap import build_profile_session
+    from console.bootstrap_gui import profile_identity
+    from console.credentials import ApiCredentials
+    from console.domain.events import ConnectionState
+    from console.sim.server import run_sim_server_in_thread
+    from console.ui.app import ensure_app
+    from console.ui.dialogs.confirm import ScriptedConfirmer
+    from console.ui.notifications import Notifier
+    from console.ui.parts import ConsoleParts
+    from console.ui.theme import ThemeState
+    from console.ui.workspace import Workspace
+
+    app = ensure_app()
+    app.setQuitOnLastWindowClosed(False)
+    # Qt objects must be freed on the GUI thread: the automatic collector could run in a
+    # sim server's or a connector's thread and free the workspace's (or the closed loop's)
+    # there. It is off for the run, and collects on this thread at the end.
+    gc.disable()
+    exchanges = [build_exchange(positions=flatten) for _ in range(n)]
+    servers = [run_sim_server_in_thread(exchange=ex, seed=11) for ex in exchanges]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "profiles.toml"
+            names = write_profiles(config, servers)
+            parts = []
+            for name, ex, server in zip(names, exchanges, servers, strict=True):
+                db_url = f"sqlite:///{Path(tmp) / (name + '.db')}"
+                seed_ledger(ex, db_url)
+                session = build_profile_session(
+                    name, config_path=str(config), db_url=db_url,
+                    secrets=ApiCredentials(server.api_key, server.api_secret))
+                parts.append(ConsoleParts(session=session.engine, book=session.ledger,
+                                          identity=profile_identity(session),
+                                          alerts=session.alerts, closers=[session.aclose]))
+
+            async def scenario() -> dict[str, Any]:
+                workspace = Workspace(theme=ThemeState("dark"),
+                                      confirmer=ScriptedConfirmer(default=True),
+                                      notifier=Notifier(), operator=lambda: "bench")
+                try:
+                    for account in parts:
+                        workspace.add(account)
+                    await workspace.start_all()
+                    await wait_for(lambda: all(
+                        c.session.stream.state is ConnectionState.CONNECTED
+                        for c in workspace.controllers()), 20)
+                    await workspace.settle()
+                    held = {c.label: sum(1 for o in c.orders.records() if o.is_active)
+                            for c in workspace.controllers()}
+                    start = time.perf_counter()
+                    report = await workspace.global_stop(flatten=flatten)
+                    wall_ms = (time.perf_counter() - start) * 1000
+                    assert report is not None  # the scripted operator confirms
+                    return {"report": report, "wall_ms": wall_ms, "held": held}
+                finally:
+                    await workspace.aclose()
+
+            with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+                out = runner.run(scenario())
+    finally:
+        left = {name: len(server.call(server.exchange.open_orders, "main"))
+                for name, server in zip(names, servers, strict=True)}
+        left_positions = {name: len(server.call(server.exchange.positions, "main"))
+                          for name, server in zip(names, servers, strict=True)}
+        for server in servers:
+            server.stop()
+        gc.collect()
+        gc.enable()
+    report = out["report"]
+    return {
+        "accounts": {
+            part.label: {
+                "open_orders_before": out["held"][part.label],
+                "cancel_acknowledged_ms": None if part.cancel_acknowledged_ms is None
+                else round(part.cancel_acknowledged_ms, 1),
+                "cancel_requests": part.report.cancel_requests if part.report else None,
+                "cancelled": part.cancelled,
+                "flattened": part.flattened,
+                "exchange_open_orders_after": left[part.label],
+                "exchange_positions_after": left_positions[part.label],
+                "errors": list(part.report.errors) if part.report else [part.error],
+            } for part in report.accounts},
+        "last_cancel_acknowledged_ms": None if report.last_cancel_acknowledged_ms is None
+        else round(report.last_cancel_acknowledged_ms, 1),
+        "halted_all_ms": round(report.halted_ms, 3),
+        "total_ms": round(out["wall_ms"], 1),
+        "exchange_open_orders_after": sum(left.values()),
+        "exchange_positions_after": sum(left_positions.values()),
+        "headline": report.headline,
+    }
+
+
+def accounts_main(n: int, repeat: int, flatten: bool) -> int:
+    runs = [accounts_run(n, flatten) for _ in range(max(1, repeat))]
+    overall = [r["last_cancel_acknowledged_ms"] for r in runs]
+    acked = [v for v in overall if v is not None]
+    best = min(acked) if acked else None
+    left = runs[-1]["exchange_open_orders_after"]
+    met = {"last_cancel_acknowledged_ms": best is not None and best <= TARGET_CANCEL_MS,
+           "no_open_orders": all(r["exchange_open_orders_after"] == 0 for r in runs)}
+    if flatten:
+        met["no_positions"] = all(r["exchange_positions_after"] == 0 for r in runs)
+    print(json.dumps({
+        "benchmark": "emergency_stop_all_accounts",
+        "python": sys.version.split()[0],
+        "venue": "bybit (pybit 5.17) -> one sim front-end per account on 127.0.0.1",
+        "path": "console.ui.workspace.Workspace.global_stop (offscreen, one qasync loop)",
+        "accounts": n,
+        "book_per_account": {"open_orders": SYMBOLS * PER_SYMBOL, "symbols": SYMBOLS,
+                             "positions_with_flatten": SYMBOLS if flatten else 0},
+        "flatten": flatten,
+        "repeat": len(runs),
+        "target_ms": TARGET_CANCEL_MS,
+        "last_cancel_acknowledged_ms": {"best": best,
+                                        "median": round(statistics.median(acked), 1)
+                                        if acked else None,
+                                        "all": overall},
+        "per_account_last_run": runs[-1]["accounts"],
+        "halted_all_ms": [r["halted_all_ms"] for r in runs],
+        "total_ms": [r["total_ms"] for r in runs],
+        "orders_left_open": left,
+        "positions_left_open": runs[-1]["exchange_positions_after"],
+        "headline": runs[-1]["headline"],
+        "target_met": all(met.values()),
+        "targets_met": met,
+    }))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -375,7 +536,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run each scenario with flattening")
     parser.add_argument("--venue", choices=("bybit", "binance", "deribit"), default="bybit",
                         help="the sim front-end and connector (default bybit)")
+    parser.add_argument("--accounts", type=int, default=None, metavar="N",
+                        help="N Bybit sim accounts in one workspace, stopped all at once "
+                             "(the stop of every account; see above)")
     args = parser.parse_args(argv)
+    if args.accounts is not None:
+        if args.venue != "bybit" or args.accounts < 1:
+            parser.error("--accounts takes a count >= 1, on the bybit venue")
+        return accounts_main(args.accounts, args.repeat, args.flatten)
     if args.venue == "deribit":
         from deribit_bench import run_emergency
 

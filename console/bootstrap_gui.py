@@ -1,11 +1,28 @@
 """Composition root for the Qt console (the window's half of `console.bootstrap`).
 
-With a profile, the window runs on that profile's venue (`build_profile_session`). With
-none (a first run), it runs on the embedded simulated exchange, badged SIMULATED, with a
+With profiles, the window runs on each profile's venue (`build_profile_session`), one
+account each, all in one window; File > Open profile adds more while it runs
+(`ProfileSessions`, the window's `SessionsPort`). With none (a first run), it runs on
+the embedded simulated exchange alone, badged SIMULATED, with a
 demo quoting strategy, a market that moves, and a chaos menu, so that discrepancies
-appear and get fixed within a minute. The sim's ledger is a throwaway SQLite file: the
-sim is rebuilt from its seed at every start, so a ledger kept from an earlier run would
-describe another exchange.
+appear and get fixed within a minute.
+
+The sim's ledger is kept: `demo-ledger.db` in the user data dir (beside the default
+ledger; `recon-console audit --demo`, `runs --demo`, `inbox --demo` read it), so what the
+operator did in the window stays on record. The sim itself is rebuilt from its seed at
+every start, and a book kept from an earlier start would describe an exchange that no
+longer exists: its orders would read as missing on the venue, its fills as never made.
+So a start on a used demo ledger forgets that account's book (orders, fills,
+positions, balances, runner states, the fill coverage mark: `Ledger.reset_book`), clears
+its active alerts and supersedes its pending approvals (they concern orders that are
+gone), records one audit entry `demo_sim_rebuilt` with the scenario, the seed and how
+many orders were forgotten, re-marks the ledger with the scenario it now holds, and seeds
+the scenario's starting book, as a first start does. The runs, the audit log and the
+alert history stay: they are what happened, and the entry marks where each start
+begins. A halt the operator left stays too (it is restored from the audit log, as on any
+venue): resume it in the window. One window at a time on the demo ledger: a second one
+would forget the first one's book. The stored SIM_ACCOUNT ("main") is kept, so the CLI
+and the scenarios see the same account name as always.
 
 The UI sees protocols only (`console.ui.ports`, `console.engine.demo.ChaosPort`); the
 adapters that satisfy them are the sim's demo pieces (`console.sim.chaos.ChaosVenue`,
@@ -21,6 +38,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +49,7 @@ from console.bootstrap import (
     ProfileSession,
     build_profile_session,
     build_sim_session,
+    seed_ledger,
 )
 from console.credentials import (
     ApiCredentials,
@@ -38,17 +57,22 @@ from console.credentials import (
     CredentialStore,
     insecure_allowed_by_env,
 )
+from console.domain.reconciliation import AuditEntry, evidence
 from console.engine.alerts import AlertEngine
 from console.engine.demo import DEFAULT_SPECS, DemoQuoter, QuoteSpec
 from console.engine.metrics import Metrics
+from console.engine.reconcile_service import wall_clock_ms
 from console.engine.session import EngineSession
 from console.errors import ConfigError, UserFacingError
 from console.profiles import SIM_VENUE, Network, load_profiles, parse_profile, save_profile
 from console.reconcile import ReconcileConfig
+from console.scenario_marker import record_scenario
 from console.sim import SimExchange, SimVenue
 from console.sim.chaos import ChaosVenue, SimChaos
 from console.sim.market import SimMarket
 from console.store import Ledger
+from console.store.db import demo_ledger_url
+from console.ui.parts import ConsoleParts
 from console.ui.ports import Badge, Identity, KeyringStatus, ProfileDraft, VenueChoice, VenueField
 from console.venues.registry import VENUES, connector
 
@@ -59,11 +83,14 @@ DEMO_SCENARIO_ENV = "RECON_CONSOLE_DEMO_SCENARIO"
 DEMO_INTERVAL_S = 15.0
 
 __all__ = [  # the sim's demo pieces are re-exported for the benchmarks that build a window
-    "DEMO_INTERVAL_S", "DEMO_SCENARIO_ENV", "ChaosVenue", "DemoSession", "KeyringCredentials",
-    "ProfileFile", "SimChaos", "SimMarket", "build_demo_session", "demo_parts",
-    "keyring_text", "main_gui", "profile_identity", "profile_parts", "self_test_main",
-    "versions_text",
+    "DEMO_INTERVAL_S", "DEMO_SCENARIO_ENV", "EMBEDDED_SIM", "ChaosVenue", "DemoSession",
+    "KeyringCredentials", "ProfileFile", "ProfileSessions", "SimChaos", "SimMarket",
+    "build_demo_session", "demo_parts", "keyring_text", "main_gui", "profile_identity",
+    "profile_names", "profile_parts", "self_test_main", "versions_text",
 ]
+
+EMBEDDED_SIM = "embedded sim"
+"""The embedded simulated exchange's name in the window (its account label)."""
 
 
 # -- keyring and profiles for the dialogs ------------------------------------------------------
@@ -165,35 +192,62 @@ def build_demo_session(db_url: str | None = None, scenario: str = "clean", *,
                        interval_s: float = DEMO_INTERVAL_S, demo: bool = True,
                        read_only: bool = False, specs: tuple[QuoteSpec, ...] = DEFAULT_SPECS,
                        config: ReconcileConfig | None = None) -> DemoSession:
-    """The sim in `scenario`'s state, a ledger (a throwaway SQLite file unless `db_url`),
-    the engine over both behind the chaos venue, alerts, a demo quoter (not started) and
-    the chaos port. The wiring is `build_sim_session`'s; only the wrapper, the market and
-    the quoter are the window's."""
-    tmpdir = None
-    if db_url is None:
-        tmpdir = tempfile.mkdtemp(prefix="recon-console-sim-")
-        db_url = f"sqlite:///{Path(tmpdir) / 'sim-ledger.db'}"
+    """The sim in `scenario`'s state, a ledger (the demo ledger in the user data dir
+    unless `db_url`; a used one has its sim book forgotten first, see the module
+    docstring), the engine over both behind the chaos venue, alerts, a demo quoter (not
+    started) and the chaos port. The wiring is `build_sim_session`'s; only the wrapper,
+    the market and the quoter are the window's."""
+    db_url = db_url or demo_ledger_url()
+    rebuilt = forget_earlier_sim(db_url, scenario)
     metrics = Metrics()
 
     def chaos_venue(inner: SimVenue) -> ChaosVenue:
         return ChaosVenue(inner, metrics, latency_ms=latency_ms, seed=SIM_SEED)
 
-    try:
-        sim = build_sim_session(db_url, scenario, config=config, interval_s=interval_s,
-                                wrap=chaos_venue, metrics=metrics, read_only=read_only,
-                                alerts=True, reference_prices=True)
-    except BaseException:
-        if tmpdir is not None:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
+    sim = build_sim_session(db_url, scenario, config=config, interval_s=interval_s,
+                            wrap=chaos_venue, metrics=metrics, read_only=read_only,
+                            alerts=True, reference_prices=True)
+    if rebuilt is not None and not sim.seeded_ledger:
+        seed_ledger(sim.ledger, sim.seed, SIM_VENUE, SIM_ACCOUNT)  # as a first start does
     venue = sim.engine.venue
     assert isinstance(venue, ChaosVenue)  # what `chaos_venue` made
     market = SimMarket(sim.exchange, SIM_ACCOUNT, tuple((s.category, s.symbol) for s in specs))
     quoter = DemoQuoter(sim.engine.orders, sim.ledger, market, venue=SIM_VENUE,
                         account=SIM_ACCOUNT, specs=specs) if demo else None
     return DemoSession(sim.exchange, venue, sim.ledger, sim.engine, market,
-                       SimChaos(sim.exchange, SIM_ACCOUNT, venue), quoter, scenario, tmpdir,
+                       SimChaos(sim.exchange, SIM_ACCOUNT, venue), quoter, scenario, None,
                        sim.alerts)
+
+
+DEMO_REBUILT = "demo_sim_rebuilt"
+"""The audit action of a start that forgot the earlier sim's book (module docstring)."""
+
+
+def forget_earlier_sim(db_url: str, scenario: str) -> int | None:
+    """Before the sim is rebuilt on a used ledger: forget what it holds of the sim
+    account's book and record that (module docstring). Returns how many orders were
+    forgotten, or None when the ledger holds nothing of the sim yet."""
+    ledger = Ledger.open(db_url)
+    try:
+        used = (ledger.list_runs(SIM_VENUE, SIM_ACCOUNT, 1)
+                or ledger.count_orders(SIM_VENUE, SIM_ACCOUNT)
+                or ledger.positions(SIM_VENUE, SIM_ACCOUNT)
+                or ledger.balances(SIM_VENUE, SIM_ACCOUNT))
+        if not used:
+            return None
+        at = wall_clock_ms()
+        forgotten = ledger.reset_book(SIM_VENUE, SIM_ACCOUNT, by=DEMO_REBUILT, at=at)
+        ledger.append_audit(AuditEntry(
+            at=at, actor="sim", action=DEMO_REBUILT, subject=f"{SIM_VENUE}/{SIM_ACCOUNT}",
+            venue=SIM_VENUE, account=SIM_ACCOUNT,
+            details=evidence(scenario=scenario, seed=SIM_SEED, orders_forgotten=forgotten,
+                             kept="runs, audit log, alert history")))
+        record_scenario(ledger, SIM_VENUE, SIM_ACCOUNT, scenario, seed=SIM_SEED, at=at)
+        log.info("demo ledger %s: the sim is rebuilt from seed %d (%s); %d orders of the "
+                 "earlier sim forgotten", ledger.url, SIM_SEED, scenario, forgotten)
+        return forgotten
+    finally:
+        ledger.close()
 
 
 def versions_text() -> str:
@@ -212,10 +266,8 @@ def keyring_text() -> tuple[str, bool]:
 
 
 def demo_parts(session: DemoSession, *, credentials: Any = None, profiles: Any = None,
-               versions: str = "") -> Any:
-    from console.ui.app import ConsoleParts
-
-    identity = Identity(profile="embedded sim", venue=SIM_VENUE, account=SIM_ACCOUNT,
+               versions: str = "", label: str = EMBEDDED_SIM) -> ConsoleParts:
+    identity = Identity(profile=label, venue=SIM_VENUE, account=SIM_ACCOUNT,
                         badge=Badge.SIMULATED, read_only=session.engine.read_only,
                         detail=f"simulated exchange, scenario {session.scenario}, "
                                f"seed {SIM_SEED}; ledger {session.ledger.url}")
@@ -243,17 +295,44 @@ def profile_identity(profile_session: ProfileSession) -> Identity:
 
 
 def profile_parts(name: str, *, config_path: str | None = None, db_url: str | None = None,
-                  versions: str = "") -> Any:
+                  versions: str = "") -> ConsoleParts:
     """The window's parts for a profile. The alert engine is the session's own (the one
     `build_profile_session` attached and `ProfileSession.aclose` stops): a second one
     would evaluate and write every run twice."""
-    from console.ui.app import ConsoleParts
-
     session = build_profile_session(name, config_path=config_path, db_url=db_url)
     return ConsoleParts(session=session.engine, book=session.ledger,
                         identity=profile_identity(session), alerts=session.alerts,
                         credentials=KeyringCredentials(), profiles=ProfileFile(config_path),
                         versions=versions, closers=[session.aclose])
+
+
+class ProfileSessions:
+    """`SessionsPort`: a profile opened while the window runs is built exactly as at start
+    (`profile_parts`), in the worker thread the window calls this from."""
+
+    def __init__(self, config_path: str | None = None, *, versions: str = "") -> None:
+        self.config_path = config_path
+        self.versions = versions
+
+    def open(self, profile: str) -> ConsoleParts:
+        return profile_parts(profile, config_path=self.config_path, versions=self.versions)
+
+
+def profile_names(profile: str | Sequence[str] | None) -> list[str]:
+    """`--profile` as given: once, several times, or as comma lists; each name once."""
+    given = [profile] if isinstance(profile, str) else list(profile or ())
+    names = [n.strip() for item in given for n in item.split(",") if n.strip()]
+    return list(dict.fromkeys(names))
+
+
+def _close_built(built: Sequence[ConsoleParts]) -> None:
+    """Release what was built before a later profile failed (no loop runs yet)."""
+    async def close_all() -> None:
+        for parts in built:
+            await parts.aclose()
+
+    if built:
+        asyncio.run(close_all())
 
 
 # -- entry points -----------------------------------------------------------------------------
@@ -264,27 +343,37 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def main_gui(*, self_test: bool = False, profile: str | None = None) -> int:
-    """`recon-console` with no command: the window (or its self-test)."""
+def main_gui(*, self_test: bool = False, profile: str | Sequence[str] | None = None) -> int:
+    """`recon-console` with no command: the window (or its self-test). `profile`: one
+    name, several (`--profile A --profile B`, `--profile A,B`), or none for the embedded
+    sim alone."""
     if self_test:
         return self_test_main()
     import qasync
 
-    from console.ui.app import create_console, ensure_app, run_console
+    from console.ui.app import create_workspace_console, ensure_app, run_console
     from console.ui.settings import UiSettings
 
     app = ensure_app()
     versions = versions_text()
     market: SimMarket | None = None
-    if profile:
-        parts = profile_parts(profile, versions=versions)
+    accounts: list[ConsoleParts] = []
+    names = profile_names(profile)
+    if names:
+        try:
+            for name in names:
+                accounts.append(profile_parts(name, versions=versions))
+        except BaseException:
+            _close_built(accounts)
+            raise
     else:
         scenario = os.environ.get(DEMO_SCENARIO_ENV, "clean")
         session = build_demo_session(scenario=scenario)
         market = session.market
-        parts = demo_parts(session, credentials=KeyringCredentials(), profiles=ProfileFile(),
-                           versions=versions)
-    console = create_console(parts, settings=UiSettings())
+        accounts.append(demo_parts(session, credentials=KeyringCredentials(),
+                                   profiles=ProfileFile(), versions=versions))
+    console = create_workspace_console(accounts, settings=UiSettings(),
+                                       sessions=ProfileSessions(versions=versions))
     if market is not None:
         console.controller.engine_started.connect(market.start)
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
@@ -327,8 +416,9 @@ async def _self_test() -> bool:
     from console.ui.settings import UiSettings
 
     tmp = tempfile.mkdtemp(prefix="recon-console-selftest-")
-    try:
-        session = build_demo_session(demo=False, latency_ms=(0.0, 0.0))
+    try:  # a ledger of its own: the self-test never touches the demo ledger
+        session = build_demo_session(f"sqlite:///{Path(tmp) / 'self-test.db'}", demo=False,
+                                     latency_ms=(0.0, 0.0))
         store = QSettings(str(Path(tmp) / "ui.ini"), QSettings.Format.IniFormat)
         console = create_console(demo_parts(session, versions=versions_text()),
                                  settings=UiSettings(store),

@@ -1,4 +1,4 @@
-"""The Qt operator console: a window over one `EngineSession`.
+"""The Qt operator console: one window over one `EngineSession` per open account.
 
 Imports the engine and the domain only (import-linter contract); the composition root
 (`console.bootstrap_gui`) hands it everything concrete through the protocols in

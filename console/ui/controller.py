@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -40,6 +40,7 @@ from console.domain.reconciliation import (
     Severity,
     evidence,
 )
+from console.engine.actions import standing_rejections
 from console.engine.alerts import AlertChange, AlertEngine, AlertNotice
 from console.engine.demo import ChaosPort, DemoQuoter
 from console.engine.emergency import HALT_ACTION, EmergencyReport, ResumeOutcome
@@ -48,21 +49,32 @@ from console.engine.ports import LedgerPort
 from console.engine.reconcile_service import RunOutcome, wall_clock_ms
 from console.engine.session import EngineSession
 from console.errors import UserFacingError
+from console.ui import row_actions
 from console.ui.dialogs.confirm import Confirmer
-from console.ui.format import fmt_decimal
+from console.ui.format import plural
 from console.ui.models.alerts import AlertsModel, alert_ref
 from console.ui.models.audit import AuditModel, audit_rows
 from console.ui.models.balances import BalancesModel
+from console.ui.models.base import freeze_long_lived
 from console.ui.models.fills import FillsModel
-from console.ui.models.inbox import InboxItem, InboxModel, items_for_run, pending_items
-from console.ui.models.orders import OrdersModel
-from console.ui.models.positions import PositionsModel
+from console.ui.models.inbox import (
+    HELD,
+    InboxItem,
+    InboxModel,
+    approval_effects,
+    items_for_run,
+    pending_items,
+)
+from console.ui.models.orders import OrdersModel, VenueOrders, in_ledger, order_line
+from console.ui.models.positions import PositionsModel, position_line
 from console.ui.models.runs import RunsModel
 from console.ui.notifications import Notifier
 from console.ui.ports import Identity
+from console.ui.row_actions import amend_order, lift_rejections
 from console.ui.theme import ThemeState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ORPHAN_REASONS = frozenset({DiscrepancyKind.ORPHANED_PROTECTION, DiscrepancyKind.UNKNOWN_OURS,
                             DiscrepancyKind.BRACKET_CLOSED_OFFLINE,
@@ -90,39 +102,20 @@ class BookSnapshot:
     positions: list[Position]
     balances: list[Balance]
     fills: list[Fill] | None
+    known: tuple[Order, ...] = ()
+    """The ledger's records of the venue's orders seen (`VenueOrders`), by id."""
+
+
+AmendAsker = row_actions.AmendAsker
+"""Asks the operator for an amend's new price and/or quantity (`console.ui.row_actions`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class InboxSnapshot:
     runs: list[RunRecord]
     pending: list[InboxItem]
-
-
-AmendAsker = Callable[[Order], Awaitable[tuple[Decimal | None, Decimal | None] | None]]
-
-
-def order_line(order: Order) -> str:
-    price = fmt_decimal(order.price) if order.price is not None else (
-        f"trigger {fmt_decimal(order.trigger_price)}" if order.trigger_price else "market")
-    ident = order.client_order_id or order.venue_order_id
-    return (f"{order.symbol} {order.side.value} {fmt_decimal(order.remaining_qty)} @ {price} "
-            f"({order.status.value}, {ident})")
-
-
-def position_line(position: Position) -> str:
-    side = "long" if position.size > 0 else "short"
-    return (f"{position.symbol} {side} {fmt_decimal(abs(position.size))} @ "
-            f"{fmt_decimal(position.entry_price)}: reduce-only market order to close")
-
-
-def describe_replace(result: ReplaceResult) -> str:
-    live = result.live
-    if live is not None:
-        how = "amended in place" if result.path.value == "amended" else (
-            f"cancelled and re-created as {live.client_order_id} ({result.reason})")
-        return (f"{result.old.symbol}: {how}; now {fmt_decimal(live.qty)} @ "
-                f"{fmt_decimal(live.price)} ({live.status.value})")
-    return f"{result.old.symbol}: not changed: {result.error or result.reason}"
+    held: list[InboxItem] = field(default_factory=list)
+    """The standing rejections (`console.engine.actions.standing_rejections`)."""
 
 
 class ConsoleController(QObject):
@@ -159,6 +152,7 @@ class ConsoleController(QObject):
         self.venue = session.venue.venue
         self.account = session.venue.account
         self.orders = OrdersModel(theme, flush_ms=flush_ms, parent=self)
+        self.venue_orders = VenueOrders()  # the venue's own list: rows "not in ledger"
         self.positions = PositionsModel(theme, flush_ms=flush_ms, parent=self)
         self.fills = FillsModel(theme, flush_ms=flush_ms, parent=self)
         self.balances = BalancesModel(theme, flush_ms=flush_ms, parent=self)
@@ -168,6 +162,7 @@ class ConsoleController(QObject):
         self.audit = AuditModel(theme, parent=self)
         self.run_history: list[RunRecord] = []
         self.pending: list[InboxItem] = []
+        self.held: list[InboxItem] = []
         self.results: list[str] = []
         self.last_report: EmergencyReport | None = None
         self.last_outcome: RunOutcome | None = None
@@ -175,9 +170,11 @@ class ConsoleController(QObject):
         self.show_cleared_alerts = False
         self.stream_state = ConnectionState.CONNECTING
         self.started = False
+        self.closing = False
         self.reconciling = False
         self.emergency_running = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reads: set[asyncio.Future[Any]] = set()
         self._wanted: set[str] = set()
         self._refreshing = False
         self._attached = False
@@ -226,11 +223,15 @@ class ConsoleController(QObject):
                 self.session.register_strategy(self.demo)
                 self.demo.start()
         self.started = True
+        # the rows are in: the collector's full passes leave them be (models.base)
+        freeze_long_lived(sum(m.rowCount() for m in (self.orders, self.positions,
+                                                      self.fills, self.balances)))
         self.engine_started.emit()
         return outcome
 
     async def aclose(self) -> None:
         """Stop the demo, the alert timer and the engine; the ledger is the caller's."""
+        self.closing = True  # what the engine says while it stops asks no more reads
         self._periodic.stop()
         self._debounce.stop()
         if self.demo is not None:
@@ -242,6 +243,17 @@ class ConsoleController(QObject):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._reads:  # the ledger closes after this: never under a read
+            await asyncio.gather(*self._reads, return_exceptions=True)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking ledger read in a worker thread for another part of the window
+        (the account summary). `aclose` waits for it: the caller closes the ledger next,
+        and a thread still reading a closed ledger may crash the process."""
+        future = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+        self._reads.add(future)
+        future.add_done_callback(self._reads.discard)
+        return await asyncio.shield(future)
 
     def say(self, text: str) -> None:
         self.results.append(text)
@@ -254,6 +266,7 @@ class ConsoleController(QObject):
         try:
             run = outcome.run
             self.last_outcome = outcome
+            self.venue_orders.from_run(outcome)
             if run.status is RunStatus.OK:
                 self.last_ok_at = max(self.last_ok_at or 0, run.finished_at)
             self.run_finished.emit(outcome)
@@ -277,6 +290,7 @@ class ConsoleController(QObject):
                 self.orders.latest(f"venue:{seen.venue_order_id}")
                 if seen.venue_order_id else None)
             if known is None:
+                self.venue_orders.see(seen)  # listed "not in ledger" unless the ledger has it
                 self.refresh_soon("orders")  # new to us: the ledger says whose it is
                 return
             if seen.updated_at < known.updated_at or (
@@ -309,11 +323,15 @@ class ConsoleController(QObject):
     # -- refreshing (ledger reads off the GUI path) ---------------------------------------
 
     def refresh_soon(self, *what: str, delay_ms: int = 300) -> None:
+        if self.closing:
+            return
         self._wanted.update(what)
         if not self._debounce.isActive() or delay_ms < self._debounce.remainingTime():
             self._debounce.start(delay_ms)
 
     def _refresh_wanted(self) -> None:
+        if self.closing:
+            return
         if self._refreshing:
             self._debounce.start(100)
             return
@@ -376,11 +394,15 @@ class ConsoleController(QObject):
 
     async def _refresh_book(self, parts: set[str]) -> None:
         now = self.clock_ms()
-        shown_active = [k for k in self.orders.row_keys()
-                        if (o := self.orders.latest(k)) is not None and o.is_active]
+        # every row, on the GUI thread: only when the orders are read (not every 5 s)
+        shown_active = [] if "orders" not in parts else [
+            k for k in self.orders.row_keys()
+            if (o := self.orders.latest(k)) is not None and o.is_active]
         snap = await asyncio.to_thread(self._read_book, parts, shown_active, now)
         if "orders" in parts:
             fresh = {o.ident: o for o in (*snap.orders, *snap.finished)}
+            for unlisted in self.venue_orders.unlisted(snap.known):
+                fresh.setdefault(unlisted.ident, unlisted)
             for key in self.orders.row_keys():
                 old = self.orders.latest(key)
                 if old is None or key in fresh:
@@ -390,8 +412,8 @@ class ConsoleController(QObject):
             merged = []
             for key, order in fresh.items():
                 mine = self.orders.latest(key)
-                merged.append(mine if mine is not None and mine.updated_at > order.updated_at
-                              else order)
+                merged.append(mine if mine is not None and in_ledger(mine) == in_ledger(order)
+                              and mine.updated_at > order.updated_at else order)
             self.orders.replace_all(merged)
         if "positions" in parts:
             self.positions.replace_all(p for p in snap.positions if not p.is_flat)
@@ -412,12 +434,19 @@ class ConsoleController(QObject):
                 found = self.book.get_order(venue, account, key)
                 if found is not None:
                     finished.append(found)
+            # orders that ended within the TTL though never shown active (the emergency
+            # stop's flattening orders fill at once)
+            finished += self.book.finished_orders(venue, account, now - FINISHED_TTL_MS)
+            venue_ids, client_ids = self.venue_orders.lookup_keys()
+            known = tuple(self.book.find_orders(venue, account, venue_ids, client_ids)) \
+                if venue_ids or client_ids else ()
         positions = self.book.positions(venue, account) if "positions" in parts else []
         balances = self.book.balances(venue, account) if "balances" in parts else []
         fills = None
         if "fills" in parts:
             fills = self.book.fills(venue, account, now - FILLS_LOOKBACK_MS)[-MAX_FILLS:]
-        return BookSnapshot(orders, finished, positions, balances, fills)
+        return BookSnapshot(orders, finished, positions, balances, fills,
+                            known if "orders" in parts else ())
 
     async def _refresh_inbox(self) -> None:
         ledger = self.session.ledger
@@ -430,11 +459,17 @@ class ConsoleController(QObject):
                 run = ledger.load_run(run_id)
                 if run is not None:
                     by_id[run_id] = run
-            return InboxSnapshot(runs, pending_items(pending, by_id))
+            held = []
+            for rejection in standing_rejections(ledger, self.venue, self.account):
+                run = by_id.get(rejection.run_id) or ledger.load_run(rejection.run_id)
+                if run is not None and rejection.index < len(run.actions):
+                    held.append(items_for_run(run)[rejection.index])
+            return InboxSnapshot(runs, pending_items(pending, by_id), held)
 
         snap = await asyncio.to_thread(read)
         self.run_history = snap.runs
         self.pending = snap.pending
+        self.held = snap.held
         ok = [r.finished_at for r in snap.runs if r.status is RunStatus.OK]
         if ok:
             self.last_ok_at = max(self.last_ok_at or 0, *ok)
@@ -442,9 +477,12 @@ class ConsoleController(QObject):
         self.inbox_changed.emit()
 
     def run_items(self, run_id: str | None) -> list[InboxItem]:
-        """The inbox rows: awaiting approval (None) or every action of one run."""
+        """The inbox rows: awaiting approval (None), the standing rejections (`HELD`) or
+        every action of one run."""
         if run_id is None:
             return list(self.pending)
+        if run_id == HELD:
+            return list(self.held)
         for run in self.run_history:
             if run.run_id == run_id:
                 return items_for_run(run)
@@ -468,7 +506,8 @@ class ConsoleController(QObject):
         run = outcome.run
         waiting = sum(1 for p in run.actions if p.state is ActionState.PENDING
                       and p.decision.value == "needs_approval")
-        self.say(f"Reconciliation {run.status.value}: {len(run.discrepancies)} discrepancies, "
+        self.say(f"Reconciliation {run.status.value}: "
+                 f"{plural(len(run.discrepancies), 'discrepancy')}, "
                  f"{waiting} awaiting approval ({outcome.duration_ms:.0f} ms)")
         await self.refresh("book", "inbox", "audit", "alerts")
         return outcome
@@ -483,10 +522,12 @@ class ConsoleController(QObject):
         if venue_items and self.read_only:
             raise UserFacingError("This profile is read-only: venue-changing actions are "
                                   "disabled.")
-        if len(venue_items) > 1 and not await self.confirmer.confirm(
-                f"Approve {len(venue_items)} venue actions",
-                "These requests will be sent to the venue:",
-                [i.planned.action.summary for i in venue_items], accept="Approve all"):
+        if venue_items and not await self.confirmer.confirm(
+                f"Approve {plural(len(venue_items), 'venue action')}",
+                f"{'This request' if len(venue_items) == 1 else 'These requests'} will be "
+                f"sent to {self.identity.badge.value} {self.venue}/{self.account}:",
+                [line for i in venue_items for line in approval_effects(i)],
+                accept="Approve" if len(venue_items) == 1 else "Approve all"):
             self.say("Approval cancelled.")
             return []
         out = await self._approve(todo)
@@ -505,6 +546,10 @@ class ConsoleController(QObject):
             out.append((item, text))
             self.say(f"Approved {item.planned.action.summary}: {text}")
         return out
+
+    async def lift(self, items: Sequence[InboxItem]) -> int:
+        """"Un-reject" (`row_actions.lift_rejections`)."""
+        return await lift_rejections(self, items)
 
     async def reject(self, items: Sequence[InboxItem], reason: str = "") -> int:
         todo = [i for i in items if i.awaiting]
@@ -551,26 +596,9 @@ class ConsoleController(QObject):
         return out
 
     async def amend(self, order: Order, ask: AmendAsker) -> ReplaceResult | None:
-        """Ask for a new price and/or quantity, then amend first (cancel and re-create when
-        the venue or the policy says so). The result is announced."""
-        if self.read_only:
-            raise UserFacingError("This profile is read-only: amending is disabled.")
-        current = await asyncio.to_thread(self.book.get_order, self.venue, self.account,
-                                          order.ident) or order
-        if not current.is_active:
-            raise UserFacingError(f"{order_line(current)} is no longer active.")
-        answer = await ask(current)
-        if answer is None:
-            self.say("Amend cancelled.")
-            return None
-        price, qty = answer
-        if price is None and qty is None:
-            self.say("Amend: nothing changed.")
-            return None
-        result = await self.session.orders.replace(current, price=price, qty=qty)
-        self.say(f"Amend: {describe_replace(result)}")
-        await self.refresh("orders")
-        return result
+        """Ask for a new price and/or quantity, confirm, then amend first (cancel and
+        re-create when the venue or the policy says so): `row_actions.amend_order`."""
+        return await amend_order(self, order, ask)
 
     # -- emergency ---------------------------------------------------------------------------
 
@@ -640,15 +668,21 @@ class ConsoleController(QObject):
                                                        reason=f"{what.lower()} from the console")
         finally:
             self.emergency_running = False
+        await self.take_report(report)
+        return report
+
+    async def take_report(self, report: EmergencyReport) -> None:
+        """Show an emergency stop's report (this account's, or its part of a stop of every
+        account) and re-read what it changed."""
         self.last_report = report
         self.emergency_reported.emit(report)
         self.risk_changed.emit()
-        open_orders = "?" if report.open_orders is None else str(len(report.open_orders))
+        open_orders = ("? orders" if report.open_orders is None
+                       else plural(len(report.open_orders), "order"))
         self.say(f"Emergency stop: {len(report.cancelled) + len(report.cancelled_unknown)} "
-                 f"cancelled, {len(report.flattened)} flattened, {open_orders} orders still "
+                 f"cancelled, {len(report.flattened)} flattened, {open_orders} still "
                  "open" + ("" if report.clean else " — see the report"))
         await self.refresh("book", "inbox", "audit", "alerts")
-        return report
 
     async def resume(self) -> ResumeOutcome | None:
         if not await self.confirmer.confirm(
@@ -717,6 +751,21 @@ class ConsoleController(QObject):
 
     # -- status ------------------------------------------------------------------------------
 
+    @property
+    def label(self) -> str:
+        """The account's name in the window (its profile; "embedded sim" for the sim)."""
+        return self.identity.profile
+
+    @property
+    def trading_mode(self) -> str:
+        """TRADING, HALTED (circuit breaker open) or PAUSED (desync: reduce-only)."""
+        risk = self.session.risk
+        return "HALTED" if risk.halted else "PAUSED" if risk.paused else "TRADING"
+
+    def active_alerts(self) -> list[Alert]:
+        """The alerts still active, as the alerts table holds them."""
+        return [a for a in self.alerts_model.records() if a.is_active]
+
     def alert_age_ms(self) -> int:
         if self.alerts is not None:
             return self.alerts.config.stale_after_ms
@@ -724,3 +773,7 @@ class ConsoleController(QObject):
 
     def alert_ref(self, alert: Alert) -> str:
         return alert_ref(alert)
+
+
+AccountController = ConsoleController
+"""One open account's controller (the window may hold several: `console.ui.workspace`)."""

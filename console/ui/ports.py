@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from console.ui.parts import ConsoleParts
 
 
 class Badge(StrEnum):
@@ -113,4 +116,15 @@ class ProfilesPort(Protocol):
 
     def save(self, draft: ProfileDraft) -> str:
         """Write the profile; returns where it went."""
+        ...
+
+
+class SessionsPort(Protocol):
+    """Opens one more account in the running window: a profile's engine session, built as
+    `recon-console --profile NAME` would build it (ledger, connector, keyring, engine,
+    alerts), not started. `open` blocks (database, keyring, connector set-up): the window
+    calls it with `asyncio.to_thread`. Errors are `UserFacingError`s naming the profile.
+    Which profiles exist is the `ProfilesPort`'s to say."""
+
+    def open(self, profile: str) -> ConsoleParts:
         ...

@@ -19,6 +19,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,11 @@ def loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
         asyncio.events._set_running_loop(None)
         event_loop.close()
         asyncio.set_event_loop(None)
+        # Free the closed loop's Qt objects (its timer object, executor threads) and the
+        # test's windows here, on the GUI thread. Left to a later garbage collection, they
+        # may be freed in a worker thread (a ledger read), where deleting a QObject whose
+        # timers the GUI thread still holds crashes the process at the next timer tick.
+        gc.collect()
 
 
 @pytest.fixture

@@ -153,8 +153,10 @@ def test_destructive_shortcuts_are_opt_in(make_console: MakeConsole) -> None:
     w = h.window
     assert w.act_reconcile.shortcut() == QKeySequence("F5")
     assert w.act_halt.shortcut() == QKeySequence("Ctrl+Shift+H")
-    for action in (w.act_approve, w.act_orphans, w.act_cancel_all, w.act_flatten):
+    for action in (w.act_orphans, w.act_cancel_all, w.act_flatten):
         assert action.shortcut().isEmpty(), action.text()
+    # approving is no longer opt-in: a venue-changing approval confirms first
+    assert w.act_approve.shortcut() == QKeySequence("Ctrl+Shift+A")
     w.act_destructive.setChecked(True)
     assert w.act_cancel_all.shortcut() == QKeySequence("Ctrl+Shift+C")
     assert w.act_orphans.shortcut() == QKeySequence("Ctrl+Shift+O")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from console.ui.format import plural
+
 
 class EmergencyDialog(QDialog):
     cancel_all_requested = Signal()
@@ -42,8 +44,8 @@ class EmergencyDialog(QDialog):
         first = ("Trading is HALTED: new orders are refused and strategies are stopped. "
                  if newly else "Trading was already halted. ")
         self.status.setText(f"{first}Nothing has been sent to the venue. "
-                            f"{open_orders} open orders and {positions} positions in the "
-                            "ledger.")
+                            f"{plural(open_orders, 'open order')} and "
+                            f"{plural(positions, 'position')} in the ledger.")
 
     def _cancel_all(self) -> None:
         self.cancel_all_requested.emit()

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.capabilities import EndpointBudget
 from console.engine.coverage import CoverageReport, FillHistory, ListCheck
-from console.ui.format import DASH, fmt_age, fmt_ms
+from console.ui.format import DASH, fmt_age, fmt_ms, plural
 
 LIST_TITLES = {"open orders": "Open orders", "positions": "Positions",
                "balances": "Balances", "fills": "Fills"}
@@ -176,7 +176,8 @@ class CoveragePanel(QWidget):
         now = report.at if now_ms is None else now_ms
         self.report = report
         self.title.setText(f"{report.venue}/{report.account}: coverage as of "
-                           f"{fmt_ms(report.at)} ({report.runs_examined} runs examined)")
+                           f"{fmt_ms(report.at)} ({plural(report.runs_examined, 'run')} "
+                           "examined)")
         self.fills.setText(fill_history_text(report.fills))
         self.source.setText(report.fills.source)
         _fill(self.lists, [
