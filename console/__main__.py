@@ -583,6 +583,17 @@ def _sim_front_ends() -> tuple[str, ...]:
     return tuple(FRONT_ENDS)
 
 
+class _DemoLedger(argparse.Action):
+    """--demo: the ledger the window's embedded sim keeps in the user data dir
+    (console.bootstrap_gui), found only when the option is given."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from console.store.db import demo_ledger_url
+
+        namespace.db = demo_ledger_url()
+
+
 class _LazyChoices:
     """argparse choices read from a registry only when an option is checked or its help
     printed: building the parser for `profiles list` must not import the sim's
@@ -845,6 +856,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--profile", help="the profile's venue account and ledger")
         command.add_argument("--config", metavar="PATH", help="profiles file")
         command.add_argument("--db", metavar="URL", help=db_help)
+        command.add_argument("--demo", nargs=0, action=_DemoLedger,
+                             help="the window's embedded-sim ledger (instead of --db)")
         command.add_argument("--venue", default=venue,
                              help="without --profile (default: %(default)s)")
         command.add_argument("--account", default=account,
