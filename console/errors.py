@@ -24,6 +24,13 @@ class LedgerError(UserFacingError):
     """The ledger could not be read or written (locked, unreachable, not migrated)."""
 
 
+class LeaseLostError(LedgerError):
+    """This engine does not hold the lease of the (venue, account): it never had it, or
+    another engine has taken it over since. The write or the send was refused and nothing
+    was written or sent (docs/architecture.md, "Leases and fencing"). A `LedgerError`, so
+    that every path that survives a failed write survives a fenced one."""
+
+
 class VenueError(UserFacingError):
     """Base of every failure talking to a venue."""
 

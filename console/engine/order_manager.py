@@ -18,6 +18,10 @@ Theory of operation:
 - While trading is paused (hard desync), orders that add risk are refused; reduce-only
   orders still pass, so protection and flattening keep working. While it is halted
   (emergency stop) every new order is refused but the emergency's own.
+- On a shared ledger nothing is placed, amended or replaced unless the session holds the
+  account's lease (`LeaseLostError`): the lease's local deadline is checked before the
+  intent is written and again right before the request leaves, and the intent's write
+  itself is fenced by the ledger (docs/architecture.md, "Leases and fencing").
 
 Amend first (design §5): `replace` amends in place when the order has rested for
 `min_time_in_book_ms` and the change is within the thresholds. Otherwise, or when the
@@ -39,6 +43,7 @@ leaving a replacement sized as if nothing had filled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -49,11 +54,14 @@ from enum import StrEnum
 from console.domain import Category, LedgerChanges, Order, OrderStatus, OrderType, Origin
 from console.domain.events import OrderEvent, VenueEvent
 from console.domain.ids import ClientOrderIdGenerator
+from console.engine.lease import LeaseKeeper
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.risk import RiskState
 from console.errors import (
     DuplicateClientOrderIdError,
     FatalVenueError,
+    LeaseLostError,
+    LedgerError,
     ReplaceCancelRefusedError,
     ReplacementRefusedError,
     UnknownOutcomeError,
@@ -244,6 +252,14 @@ class OrderManager:
         self._landed_while_halted: list[Order] = []
         self._replacing: set[str] = set()
         self._retired: OrderedDict[str, None] = OrderedDict()
+        self.lease: LeaseKeeper | None = None
+        """The session's lease on a shared ledger: no order is placed, amended or
+        replaced without it (`LeaseLostError`; console.engine.lease). Cancels need none:
+        they only take risk off, and an emergency stop must work from any process."""
+
+    def _check_lease(self, what: str) -> None:
+        if self.lease is not None:
+            self.lease.check_send(what)
 
     # -- place ---------------------------------------------------------------------------
 
@@ -274,6 +290,8 @@ class OrderManager:
         that pass a halt."""
         self._refuse(reduce_only=order.reduce_only, emergency=emergency,
                      instrument=instrument_key(order))
+        if not emergency:
+            self._check_lease("send an order")
         if not order.client_order_id:
             client_id = await asyncio.to_thread(self.ids.next, order.role)
             order = order.evolve(client_order_id=client_id)
@@ -300,6 +318,15 @@ class OrderManager:
                 self._inflight.pop(intent.ident, None)
                 await self._record(intent.evolve(status=OrderStatus.REJECTED,
                                                   updated_at=self.clock_ms()))
+                raise
+            try:
+                # and the lease, last: the intent's write may have outlasted it
+                self._check_lease("send an order")
+            except LeaseLostError:
+                self._inflight.pop(intent.ident, None)
+                with contextlib.suppress(LedgerError):  # fenced: the new holder settles it
+                    await self._record(intent.evolve(status=OrderStatus.REJECTED,
+                                                      updated_at=self.clock_ms()))
                 raise
         try:
             placed = await self._send(intent)
@@ -390,6 +417,7 @@ class OrderManager:
                     price: Decimal | None = None) -> Order:
         """Amend in place, nothing else (see `replace` for the amend-first operation)."""
         self._refuse_change(order, qty, price)
+        self._check_lease("amend an order")
         answer = await self.venue.amend_order(order, qty=qty, price=price)
         amended = take_venue_view(order, answer)
         await self._record(amended)
@@ -430,6 +458,7 @@ class OrderManager:
         that cannot be made; every other outcome is in the result (`path`)."""
         self._check_replace(order, price, qty)
         self._refuse_change(order, qty, price)
+        self._check_lease("replace an order")
         ident = order.ident
         self._replacing.add(ident)
         try:
@@ -498,7 +527,8 @@ class OrderManager:
             try:
                 # a halt may have come while the intent was written: check again, last
                 self._refuse_change(order, qty, price)
-            except TradingPausedError:
+                self._check_lease("replace an order")
+            except (TradingPausedError, LeaseLostError):
                 await self._record(intent.evolve(status=OrderStatus.REJECTED,
                                                   updated_at=self.clock_ms()))
                 raise

@@ -33,6 +33,7 @@ from console.domain.ids import ClientOrderIdGenerator
 from console.domain.reconciliation import AuditEntry, RunTrigger
 from console.engine.actions import ActionExecutor
 from console.engine.emergency import EmergencyReport, EmergencyStop, ResumeOutcome
+from console.engine.lease import DEFAULT_LEASE_TTL_S, LeaseKeeper, LeasePort, engine_id
 from console.engine.ledger_reads import LedgerReads
 from console.engine.metrics import Metrics
 from console.engine.order_manager import AmendPolicy, OrderManager
@@ -62,12 +63,15 @@ class EngineSession:
                  clock_ms: Callable[[], int] = wall_clock_ms, interval_s: float = 60.0,
                  metrics: Metrics | None = None, worker: str = DEFAULT_WORKER,
                  read_only: bool = False, amend_policy: AmendPolicy | None = None,
-                 pending_grace_ms: int | None = None) -> None:
+                 pending_grace_ms: int | None = None, leases: LeasePort | None = None,
+                 lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> None:
         """`worker` is the worker id in this session's client order ids (1-8 letters or
         digits: one per process sharing a ledger, so their ids never collide).
         `pending_grace_ms` overrides `config.pending_grace_ms`: how long an order the
         venue does not know stays in flight, for the reconciler and the order manager
-        alike (they must agree)."""
+        alike (they must agree). With `leases` (the composition root passes the ledger)
+        the session trades only while it holds the lease of its (venue, account), which
+        lasts `lease_ttl_s` without renewal (console.engine.lease)."""
         if pending_grace_ms is not None:
             config = dataclasses.replace(config, pending_grace_ms=pending_grace_ms)
         self.clock_ms = clock_ms
@@ -83,6 +87,14 @@ class EngineSession:
         self.orders = OrderManager(venue, ledger, self.ids, clock_ms=clock_ms, risk=self.risk,
                                    amend_policy=amend_policy,
                                    pending_grace_ms=config.pending_grace_ms)
+        self.lease: LeaseKeeper | None = None
+        """The lease of this (venue, account), when the session takes part in leasing:
+        it observes until it holds it, and stops trading when it loses it."""
+        if leases is not None:
+            self.lease = LeaseKeeper(leases, venue.venue, venue.account,
+                                     engine=engine_id(worker), ttl_s=lease_ttl_s,
+                                     actor=f"engine:{worker}")
+            self.orders.lease = self.lease
         self.read_only = read_only
         self.executor = ActionExecutor(venue, ledger, self.orders, clock_ms=clock_ms,
                                        read_only=read_only)
@@ -151,7 +163,21 @@ class EngineSession:
         reconciliation its reconnect asks for repairs the gap). Without `require_stream`
         a failed first attempt is answer enough (a daemon facing an unreachable venue
         learns it from the reconciliation at once); with it, the retries get the whole
-        `connect_timeout_s`."""
+        `connect_timeout_s`.
+
+        With a lease (`self.lease`), all of that waits until this engine holds it: while
+        another engine holds it, this one observes (no stream, no reconciliation, no
+        order), and takes over once that lease expires; the status says which
+        (`self.lease.status()`). It raises `LeaseLostError` if `stop` comes first."""
+        if self.lease is None:
+            return await self._start_active(stream, connect_timeout_s, require_stream)
+        return await self.lease.start(
+            lambda: self._start_active(stream, connect_timeout_s, require_stream),
+            self._stop_active)
+
+    async def _start_active(self, stream: bool, connect_timeout_s: float,
+                            require_stream: bool) -> RunOutcome:
+        """`start` once the session may trade (no lease, or the lease held)."""
         if stream:
             self._subscribed.clear()
             self._first_attempt_failed.clear()
@@ -202,7 +228,10 @@ class EngineSession:
         finishes writing), the stream unsubscribes and what it had already delivered is
         written into the ledger (bounded by `drain_timeout_s`), and the stop is audited
         (`session_stopped`, with whether the stream was drained), so that the ledger does
-        not trail the venue until the next start."""
+        not trail the venue until the next start. With a lease, the lease is released
+        after the last write: an observer may take over at once."""
+        if self.lease is not None:
+            await self.lease.stop()
         task, self._halt_watch = self._halt_watch, None
         if task is not None:
             task.cancel()
@@ -230,6 +259,22 @@ class EngineSession:
                 # turn it into a failed stop (the next start reconciles anyway)
                 log.warning("%s %s: the clean stop could not be recorded: %s",
                             self.venue.venue, self.venue.account, exc)
+        if self.lease is not None:
+            await self.lease.release()
+
+    async def _stop_active(self) -> None:
+        """The lease was lost: stop whatever writes or trades (the halt watch, the
+        periodic loop, the stream, without draining it: those writes would be refused).
+        The engine observes until it takes the lease again (`start` runs again then)."""
+        task, self._halt_watch = self._halt_watch, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.reconciler.stop()
+        if self._streaming:
+            self._streaming = False
+            await self.stream.stop()
 
     # -- embedding: is anything still pending? ------------------------------------------------
 

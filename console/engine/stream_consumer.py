@@ -145,10 +145,12 @@ class StreamConsumer:
         self._known: dict[str, Order] | None = None
         # The ledger's orders by venue id and client id, kept between batches: reloading
         # every active order per batch costs a full read at 10k orders (measured: the UI's
-        # event-loop lag p99 went from 4 ms to 73 ms). Loaded with the active orders,
-        # completed on a miss (an order placed since, or a terminal one) by one look-up
-        # of the missing ids, and dropped after every reconciliation (which rewrites the
-        # ledger). Ids the ledger does not hold are remembered until then too.
+        # event-loop lag p99 went from 4 ms to 73 ms). Filled on demand: each batch's
+        # orders not in it yet are found by one look-up of their ids; dropped after every
+        # reconciliation (which rewrites the ledger). Ids the ledger does not hold are
+        # remembered until then too. (Loading every active order up front, again after
+        # each run, held 100k orders twice over at 100k: ~100 MB, and a full garbage
+        # collection walking them stalled the window: bench/ui_load.py.)
         self._strangers: set[tuple[str, str]] = set()
         reconciler.on_run(self._forget)
 
@@ -164,10 +166,7 @@ class StreamConsumer:
         venue, account = self.venue.venue, self.venue.account
         known = self._known
         if known is None:
-            known = {}
-            for order in await asyncio.to_thread(self.ledger.orders, venue, account, True):
-                _remember(known, order)
-            self._known = known
+            known = self._known = {}
         misses = {(v, c) for v, c in refs
                   if _mine(known, v, c) is None and (v, c) not in self._strangers}
         if misses:

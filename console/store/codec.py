@@ -8,6 +8,7 @@ function reads a row and a JSON document. Nothing goes through float.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -92,19 +93,27 @@ def order_to_row(o: Order) -> Row:
     }
 
 
+def _shared(value: Any) -> Any:
+    """One string object per distinct value of a repeated column (venue, symbol,
+    strategy...): a read of 100k orders otherwise holds a ~54-byte copy of each per row
+    (bench/ui_load.py). Anything but a plain str passes as it is."""
+    return sys.intern(value) if type(value) is str else value
+
+
 def order_from_row(r: Mapping[Any, Any]) -> Order:
     direction = r["trigger_direction"]
     return Order(
-        venue=r["venue"], account=r["account"], category=Category(r["category"]),
-        symbol=r["symbol"], side=Side(r["side"]), type=OrderType(r["type"]),
+        venue=_shared(r["venue"]), account=_shared(r["account"]),
+        category=Category(r["category"]), symbol=_shared(r["symbol"]), side=Side(r["side"]),
+        type=OrderType(r["type"]),
         qty=_dec(r["qty"]), status=OrderStatus(r["status"]),
         client_order_id=r["client_order_id"], venue_order_id=r["venue_order_id"],
         price=_opt_dec(r["price"]), trigger_price=_opt_dec(r["trigger_price"]),
         trigger_direction=TriggerDirection(direction) if direction is not None else None,
         reduce_only=bool(r["reduce_only"]), time_in_force=TimeInForce(r["time_in_force"]),
         filled_qty=_dec(r["filled_qty"]), avg_price=_opt_dec(r["avg_price"]),
-        strategy_id=r["strategy_id"], worker_id=r["worker_id"], role=OrderRole(r["role"]),
-        origin=Origin(r["origin"]), label=r["label"],
+        strategy_id=_shared(r["strategy_id"]), worker_id=_shared(r["worker_id"]),
+        role=OrderRole(r["role"]), origin=Origin(r["origin"]), label=_shared(r["label"]),
         created_at=int(r["created_at"]), updated_at=int(r["updated_at"]),
     )
 

@@ -44,6 +44,7 @@ from console.domain import (
     RunnerState,
 )
 from console.domain.alerts import Alert, parse_alert_key, severity_rank
+from console.domain.lease import Lease, is_operator_actor
 from console.domain.model import fill_totals
 from console.domain.reconciliation import (
     ActionState,
@@ -59,6 +60,7 @@ from console.domain.snapshot import WHOLE_ACCOUNT, FillCoverage
 from console.domain.values import DomainValueError
 from console.errors import LedgerError
 from console.store import codec, db
+from console.store import leases as lease_store
 from console.store import tables as t
 
 _ACTIVE = tuple(s.value for s in OrderStatus if s.is_active)
@@ -90,6 +92,9 @@ class Ledger:
             self._max_params = 30000  # the protocol allows 65535; stay well inside it
             self._returning = True
             self._insert = pg_insert
+        # the leases this process's engines hold here: their writes are fenced
+        # (console.store.leases; PostgreSQL only, nothing is fenced on SQLite)
+        self._fences = lease_store.Fences()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -142,11 +147,15 @@ class Ledger:
         return self._engine.dialect.name
 
     @contextmanager
-    def _tx(self, doing: str, *, write: bool) -> Iterator[Connection]:
+    def _tx(self, doing: str, *, write: bool,
+            fence: Iterable[tuple[str, str]] = ()) -> Iterator[Connection]:
+        """One transaction; a write for a (venue, account) in `fence` whose lease an engine
+        of this process holds first checks that it still does (`LeaseLostError`)."""
         if self._closed:
             raise LedgerError(f"ledger {self.url}: could not {doing}: the ledger is closed")
         try:
             with db.transaction(self._engine, write=write) as conn:
+                self._check_fences(conn, fence, doing)
                 yield conn
         except DBAPIError as exc:
             raise db.translate(exc, self._engine.url, doing) from None
@@ -154,6 +163,68 @@ class Ledger:
             raise LedgerError(
                 f"ledger {self.url}: could not {doing}: no free database connection "
                 "(every pooled connection is busy)") from None
+
+    def _check_fences(self, conn: Connection, scopes: Iterable[tuple[str, str]],
+                      doing: str) -> None:
+        if not self._fences:
+            return
+        for venue, account in sorted(set(scopes)):
+            fence = self._fences.get(venue, account)
+            if fence is not None:
+                lease_store.check_fence(conn, venue, account, fence, doing)
+
+    def _check_run_fence(self, conn: Connection, run_id: str, doing: str) -> None:
+        """`_check_fences` for a write that names a run, not its account."""
+        if not self._fences:
+            return
+        r = t.runs
+        row = conn.execute(select(r.c.venue, r.c.account).where(r.c.run_id == run_id)).first()
+        if row is not None:
+            self._check_fences(conn, [(str(row.venue), str(row.account))], doing)
+
+    # --- leases (console.store.leases; docs/architecture.md, "Leases and fencing") --------
+
+    def acquire_lease(self, venue: str, account: str, holder: str, ttl_ms: int) -> Lease:
+        """Take or renew the lease of (venue, account) for engine `holder` (one atomic
+        statement) and fence this ledger's writes for the account accordingly: with the
+        lease's epoch when `holder` got it, refused altogether when another engine holds
+        it. Returns the row as it now stands (`Lease.held_by(holder)` says who won)."""
+        with self._tx(f"take the lease of {venue}/{account}", write=True) as conn:
+            lease = lease_store.acquire(conn, venue, account, holder, ttl_ms,
+                                        returning=self._returning)
+        self._fences.hold(lease, holder, ttl_ms)
+        return lease
+
+    def renew_lease(self, venue: str, account: str, holder: str, epoch: int,
+                    ttl_ms: int) -> Lease | None:
+        """Extend `holder`'s lease of `epoch` (a plain UPDATE that never waits for this
+        engine's own fenced writes in flight) and fence accordingly; the row as it now
+        stands (another holder's when the lease was lost; None without a row)."""
+        with self._tx(f"renew the lease of {venue}/{account}", write=True) as conn:
+            lease = lease_store.renew(conn, venue, account, holder, epoch=epoch,
+                                      ttl_ms=ttl_ms, returning=self._returning)
+        if lease is not None:
+            self._fences.hold(lease, holder, ttl_ms)
+        return lease
+
+    def release_lease(self, venue: str, account: str, holder: str) -> None:
+        """End `holder`'s lease now (a clean stop; another engine may take it at once) and
+        stop fencing this ledger's writes for the account."""
+        try:
+            with self._tx(f"release the lease of {venue}/{account}", write=True) as conn:
+                lease_store.release(conn, venue, account, holder)
+        finally:
+            self._fences.drop(venue, account, holder)
+
+    def lease(self, venue: str, account: str) -> Lease | None:
+        """The lease row of one account (None before any engine took it)."""
+        with self._tx(f"read the lease of {venue}/{account}", write=False) as conn:
+            return lease_store.read(conn, venue, account)
+
+    def leases(self) -> list[Lease]:
+        """Every lease of this ledger, by venue and account: which engine trades what."""
+        with self._tx("read the leases", write=False) as conn:
+            return lease_store.read_all(conn)
 
     # --- bulk helpers --------------------------------------------------------------------
 
@@ -347,6 +418,19 @@ class Ledger:
         with self._tx("count orders", write=False) as conn:
             return int(conn.execute(query).scalar_one())
 
+    def finished_orders(self, venue: str, account: str, since: int,
+                        limit: int = 500) -> list[Order]:
+        """Orders that ended (filled, cancelled, rejected...) at or after `since` by their
+        last update, newest first, at most `limit`: what a window lists for a while after
+        they ended, such as the emergency stop's flattening orders, which fill at once and
+        are never seen active (one statement on the updated_at index)."""
+        o = t.orders
+        query = (select(o).where(o.c.venue == venue, o.c.account == account,
+                                 o.c.updated_at >= since, o.c.status.in_(_TERMINAL))
+                 .order_by(o.c.updated_at.desc()).limit(limit))
+        with self._tx("read finished orders", write=False) as conn:
+            return [codec.order_from_row(r) for r in conn.execute(query).mappings()]
+
     def fills(self, venue: str, account: str, since: int | None = None,
               until: int | None = None) -> list[Fill]:
         """Fills with since <= exec_time <= until (either bound may be left open)."""
@@ -409,7 +493,8 @@ class Ledger:
         """Insert or replace orders by (venue, account, ident); any venues, one transaction."""
         if not orders:
             return
-        with self._tx("save orders", write=True) as conn:
+        scopes = {(o.venue, o.account) for o in orders}
+        with self._tx("save orders", write=True, fence=scopes) as conn:
             self._upsert(conn, t.orders, map(codec.order_to_row, orders),
                          ("venue", "account", "ident"))
 
@@ -417,8 +502,35 @@ class Ledger:
         _check_scope(venue, account, changes)
         if changes.is_empty:
             return
-        with self._tx("apply ledger changes", write=True) as conn:
+        with self._tx("apply ledger changes", write=True, fence=[(venue, account)]) as conn:
             self._write_changes(conn, venue, account, changes)
+
+    def reset_book(self, venue: str, account: str, *, by: str, at: int) -> int:
+        """Forget what the ledger holds of one (venue, account)'s book: its orders, fills,
+        positions, balances, runner states and fill coverage mark go; its active alerts
+        are cleared and its pending approvals superseded (by `by`, at `at`). Runs, the
+        audit log and the counters stay. For a venue that is rebuilt from nothing (the
+        window's embedded sim, console.bootstrap_gui), never for a real one. Returns the
+        number of orders forgotten. One transaction."""
+        a, r = t.run_actions, t.runs
+        runs = select(r.c.run_id).where(r.c.venue == venue, r.c.account == account)
+        with self._tx(f"reset the book of {venue}/{account}", write=True,
+                      fence=[(venue, account)]) as conn:
+            forgotten = int(conn.execute(
+                select(func.count()).select_from(t.orders).where(
+                    t.orders.c.venue == venue, t.orders.c.account == account)).scalar_one())
+            for table in (t.orders, t.fills, t.positions, t.balances, t.runner_states,
+                          t.fill_coverage):
+                conn.execute(delete(table).where(table.c.venue == venue,
+                                                 table.c.account == account))
+            conn.execute(update(t.alerts).where(
+                t.alerts.c.venue == venue, t.alerts.c.account == account,
+                t.alerts.c.cleared_at.is_(None)).values(cleared_at=at))
+            conn.execute(update(a).where(
+                a.c.state == ActionState.PENDING.value,
+                a.c.decision == Decision.NEEDS_APPROVAL.value, a.c.run_id.in_(runs))
+                .values(state=ActionState.SUPERSEDED.value, applied_by=by, applied_at=at))
+        return forgotten
 
     def _write_changes(self, conn: Connection, venue: str, account: str,
                        changes: LedgerChanges, *, runners_seen_at: int | None = None) -> None:
@@ -465,7 +577,8 @@ class Ledger:
         `FillCoverage.advance` in the same transaction as the fills it added.
         """
         _check_scope(run.venue, run.account, changes)
-        with self._tx(f"record run {run.run_id}", write=True) as conn:
+        with self._tx(f"record run {run.run_id}", write=True,
+                      fence=[(run.venue, run.account)]) as conn:
             conn.execute(t.runs.insert().values(_run_to_row(run)))
             self._insert_rows(conn, t.run_discrepancies, [
                 codec.discrepancy_to_row(run.run_id, i, d)
@@ -542,6 +655,7 @@ class Ledger:
         a = t.run_actions
         where = (a.c.run_id == run_id, a.c.idx == index)
         with self._tx(f"update action {run_id}#{index}", write=True) as conn:
+            self._check_run_fence(conn, run_id, f"update action {run_id}#{index}")
             result = conn.execute(update(a).where(*where, a.c.state.in_(_OPEN_STATES))
                                   .values(state=state.value, applied_by=by, applied_at=at,
                                           error=error))
@@ -565,6 +679,31 @@ class Ledger:
             return [(row["run_id"], int(row["idx"]), codec.action_from_row(row))
                     for row in conn.execute(query).mappings()]
 
+    def latest_actions(
+        self, venue: str, account: str, keys: Collection[tuple[str, str]],
+    ) -> dict[tuple[str, str], tuple[str, int, PlannedAction]]:
+        """For each (kind, subject) in `keys`: its newest approval-needing action of this
+        venue and account (by run start), as (run_id, index, action), whatever its state.
+        What became of a proposal last (rejected, applied, superseded...) is what the
+        rejection hold of `console.engine.actions` is derived from."""
+        a, r = t.run_actions, t.runs
+        out: dict[tuple[str, str], tuple[str, int, PlannedAction]] = {}
+        for chunk in self._chunks(sorted(set(keys)), 2):
+            rank = func.row_number().over(
+                partition_by=(a.c.kind, a.c.subject),
+                order_by=(r.c.started_at.desc(), r.c.run_id.desc(), a.c.idx.desc()))
+            ranked = (select(a, rank.label("newest"))
+                      .select_from(a.join(r, r.c.run_id == a.c.run_id))
+                      .where(r.c.venue == venue, r.c.account == account,
+                             a.c.decision == Decision.NEEDS_APPROVAL.value,
+                             tuple_(a.c.kind, a.c.subject).in_(list(chunk)))
+                      .subquery())
+            with self._tx("read the latest actions", write=False) as conn:
+                for row in conn.execute(select(ranked).where(ranked.c.newest == 1)).mappings():
+                    out[(row["kind"], row["subject"])] = (
+                        row["run_id"], int(row["idx"]), codec.action_from_row(row))
+        return out
+
     # --- runs ----------------------------------------------------------------------------
 
     def list_runs(self, venue: str, account: str, limit: int = 50) -> list[RunRecord]:
@@ -574,6 +713,16 @@ class Ledger:
                  .order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit))
         with self._tx("read runs", write=False) as conn:
             return self._load_runs(conn, list(conn.execute(query).mappings()))
+
+    def run_headers(self, venue: str, account: str, limit: int = 5000) -> list[RunRecord]:
+        """The latest runs, newest first, without their discrepancies and actions (one
+        statement on the runs table): what each read and when, for coverage views that
+        must not load every run's findings."""
+        r = t.runs
+        query = (select(r).where(r.c.venue == venue, r.c.account == account)
+                 .order_by(r.c.started_at.desc(), r.c.run_id.desc()).limit(limit))
+        with self._tx("read run headers", write=False) as conn:
+            return [_run_from_row(row, (), ()) for row in conn.execute(query).mappings()]
 
     def load_run(self, run_id: str) -> RunRecord | None:
         with self._tx(f"read run {run_id}", write=False) as conn:
@@ -599,20 +748,36 @@ class Ledger:
     # --- audit, runner state, counters ---------------------------------------------------
 
     def append_audit(self, entry: AuditEntry) -> None:
-        """Append one entry. The log has no update or delete: it is the trail."""
-        with self._tx("append to the audit log", write=True) as conn:
+        """Append one entry. The log has no update or delete: it is the trail. An
+        operator's command (`is_operator_actor`) is never fenced: it must reach the engine
+        that holds the lease through the ledger, from whichever process it was given in."""
+        scope = [] if is_operator_actor(entry.actor) or not (entry.venue and entry.account) \
+            else [(entry.venue, entry.account)]
+        with self._tx("append to the audit log", write=True, fence=scope) as conn:
             conn.execute(t.audit_log.insert().values(codec.audit_to_row(entry)))
 
-    def audit_log(self, limit: int = 200) -> list[AuditEntry]:
-        """The latest `limit` entries, newest first (by insertion order, not by `at`)."""
+    def audit_log(self, limit: int = 200, *, venue: str | None = None,
+                  account: str | None = None,
+                  actions: Collection[str] | None = None) -> list[AuditEntry]:
+        """The latest `limit` entries, newest first (by insertion order, not by `at`);
+        only those of `venue`, `account` and with an action in `actions` when given (one
+        account's log for the CLI, a marker or a decision however old it is)."""
         log = t.audit_log
+        query = select(log)
+        if venue is not None:
+            query = query.where(log.c.venue == venue)
+        if account is not None:
+            query = query.where(log.c.account == account)
+        if actions is not None:
+            query = query.where(log.c.action.in_(sorted(actions)))
         with self._tx("read the audit log", write=False) as conn:
-            rows = conn.execute(select(log).order_by(log.c.id.desc()).limit(limit)).mappings()
+            rows = conn.execute(query.order_by(log.c.id.desc()).limit(limit)).mappings()
             return [codec.audit_from_row(r) for r in rows]
 
     def save_runner_state(self, state: RunnerState) -> None:
         """Upsert one worker's state; no other (user, worker) row is touched."""
-        with self._tx(f"save runner state {state.user_id}/{state.worker_id}", write=True) as conn:
+        with self._tx(f"save runner state {state.user_id}/{state.worker_id}", write=True,
+                      fence=[(state.venue, state.account)]) as conn:
             self._upsert(conn, t.runner_states, [codec.runner_state_to_row(state)],
                          ("user_id", "worker_id"))
 
@@ -652,7 +817,8 @@ class Ledger:
         if not firing and not clearing:
             return
         a = t.alerts
-        with self._tx("record alerts", write=True) as conn:
+        scopes = {(k[0], k[1]) for k in (*firing, *clearing)}
+        with self._tx("record alerts", write=True, fence=scopes) as conn:
             if firing:
                 rows = []
                 for alert in firing.values():
