@@ -42,11 +42,19 @@ from console.domain.reconciliation import (
 )
 from console.engine.actions import standing_rejections
 from console.engine.alerts import AlertChange, AlertEngine, AlertNotice
+from console.engine.coverage import CoverageReport, account_coverage
 from console.engine.demo import ChaosPort, DemoQuoter
-from console.engine.emergency import HALT_ACTION, EmergencyReport, ResumeOutcome
+from console.engine.emergency import (
+    HALT_ACTION,
+    EmergencyReport,
+    ResumeOutcome,
+    headline,
+)
 from console.engine.order_manager import ReplaceResult, take_venue_view
 from console.engine.ports import LedgerPort
+from console.engine.preview import ReconcilePreview, preview_reconcile
 from console.engine.reconcile_service import RunOutcome, wall_clock_ms
+from console.engine.rehearsal import RestartRehearsal, rehearse_restart
 from console.engine.session import EngineSession
 from console.errors import UserFacingError
 from console.ui import row_actions
@@ -131,6 +139,9 @@ class ConsoleController(QObject):
     emergency_reported = Signal(object)
     """An `EmergencyReport`."""
     engine_started = Signal()
+    work_progress = Signal(str)
+    """What a preview or a rehearsal is doing now (for the status bar's progress)."""
+    work_done = Signal()
 
     def __init__(self, session: EngineSession, book: LedgerPort, identity: Identity, *,
                  confirmer: Confirmer, notifier: Notifier, theme: ThemeState,
@@ -250,7 +261,14 @@ class ConsoleController(QObject):
         """Run a blocking ledger read in a worker thread for another part of the window
         (the account summary). `aclose` waits for it: the caller closes the ledger next,
         and a thread still reading a closed ledger may crash the process."""
-        future = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+        return await self._guarded(asyncio.to_thread(fn, *args))
+
+    async def _guarded(self, work: Awaitable[T]) -> T:
+        """Await work that reads the ledger in worker threads, as one `aclose` waits
+        for (see `read`); refused once the account is closing."""
+        if self.closing:
+            raise UserFacingError(f"{self.label} is closing.")
+        future = asyncio.ensure_future(work)
         self._reads.add(future)
         future.add_done_callback(self._reads.discard)
         return await asyncio.shield(future)
@@ -677,11 +695,11 @@ class ConsoleController(QObject):
         self.last_report = report
         self.emergency_reported.emit(report)
         self.risk_changed.emit()
-        open_orders = ("? orders" if report.open_orders is None
-                       else plural(len(report.open_orders), "order"))
-        self.say(f"Emergency stop: {len(report.cancelled) + len(report.cancelled_unknown)} "
-                 f"cancelled, {len(report.flattened)} flattened, {open_orders} still "
-                 "open" + ("" if report.clean else " — see the report"))
+        # the engine's one headline: what is still open and what was not verified
+        cancelled = len(report.cancelled) + len(report.cancelled_unknown)
+        self.say(f"Emergency stop: {plural(cancelled, 'order')} cancelled, "
+                 f"{plural(len(report.flattened), 'position')} flattened. "
+                 f"{headline(report).text}.")
         await self.refresh("book", "inbox", "audit", "alerts")
 
     async def resume(self) -> ResumeOutcome | None:
@@ -698,6 +716,50 @@ class ConsoleController(QObject):
         self.say("Trading resumed." if outcome.changed else "Nothing to resume.")
         await self.refresh("audit")
         return outcome
+
+    # -- plan-only: preview, rehearsal, coverage (nothing applied) --------------------------
+
+    async def preview(self, progress: Callable[[str], None] | None = None
+                      ) -> ReconcilePreview:
+        """What the next reconciliation would find and do, with nothing applied or
+        recorded (`console.engine.preview`); it waits for a running reconciliation."""
+        report = await self._working("Preview reconcile", lambda p: preview_reconcile(
+            self.session.reconciler, progress=p), progress)
+        self.say(f"Preview reconcile: {plural(len(report.discrepancies), 'discrepancy')}, "
+                 f"{plural(len(report.actions), 'planned action')}; nothing applied.")
+        return report
+
+    async def rehearse(self, progress: Callable[[str], None] | None = None
+                       ) -> RestartRehearsal:
+        """What a cold start of this account would do now (`console.engine.rehearsal`),
+        with nothing applied."""
+        report = await self._working("Restart rehearsal", lambda p: rehearse_restart(
+            self.session, progress=p), progress)
+        self.say(f"Restart rehearsal: {plural(len(report.cancels), 'cancel')}, "
+                 f"{plural(len(report.restores), 'bracket')} restored; nothing applied.")
+        return report
+
+    async def _working(self, title: str,
+                       start: Callable[[Callable[[str], None]], Awaitable[T]],
+                       progress: Callable[[str], None] | None) -> T:
+        """Run plan-only work with its stages on `work_progress` (a signal: the engine
+        may report a stage from a worker thread) until `work_done`."""
+        def stage(name: str) -> None:
+            self.work_progress.emit(f"{title}: {name}…")
+            if progress is not None:
+                progress(name)
+
+        self.work_progress.emit(f"{title}…")
+        try:
+            return await self._guarded(start(stage))
+        finally:
+            self.work_done.emit()
+
+    async def coverage(self) -> CoverageReport:
+        """Coverage and budgets (`console.engine.coverage`): run headers and the coverage
+        mark read in worker threads, the budgets from the venue port's memory."""
+        return await self._guarded(account_coverage(self.session.venue, self.session.ledger,
+                                                    clock_ms=self.clock_ms))
 
     # -- alerts ------------------------------------------------------------------------------
 
@@ -742,6 +804,7 @@ class ConsoleController(QObject):
         methods: dict[str, Callable[..., str]] = {
             "hand_cancel": self.chaos.hand_cancel, "hand_fill": self.chaos.hand_fill,
             "close_position": self.chaos.close_position,
+            "place_lost_order": self.chaos.place_lost_order,
             "drop_private_events": self.chaos.drop_private_events,
             "cut_stream": self.chaos.cut_stream}
         text = methods[name](*args)

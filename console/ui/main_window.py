@@ -12,8 +12,14 @@ inbox, alerts, audit, charts, report, status bar: `console.ui.panes`), and every
 tab and dock is a stack of such pages, turned to the scope the accounts bar selects:
 one account, or "All accounts" (tables over every account, with an Account column). An
 action on a row acts on the row's account; an action that needs one account (reconcile
-now, cancel orphans, this account's emergency stop, resume) is disabled while every
-account is shown, and says so in its tooltip.
+now, preview reconcile, restart rehearsal, cancel orphans, this account's emergency stop,
+resume) is disabled while every account is shown, and says so in its tooltip.
+
+Plan-only views: "Preview reconcile" (Shift+F5) and "Restart rehearsal…" compute what a
+run, or a cold start, would do now (nothing applied or recorded) in a task, with their
+progress in the status bar, and open a non-modal dialog with the plan. The "Coverage and
+budgets" dock shows the focus account's coverage (`console.ui.coverage_feed`), which the
+status bar also shows on hover.
 """
 
 from __future__ import annotations
@@ -28,24 +34,32 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QDockWidget,
+    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QStatusBar,
     QTabWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from console.domain import Balance, Fill, Order, Position
 from console.domain.alerts import Alert
+from console.engine.coverage import CoverageReport
+from console.engine.preview import ReconcilePreview
+from console.engine.rehearsal import RestartRehearsal
 from console.errors import UserFacingError
 from console.ui.controller import AmendAsker, ConsoleController
+from console.ui.coverage_feed import CoverageFeed
 from console.ui.dialogs.amend import AmendDialog, ask_amend
 from console.ui.dialogs.credentials import CredentialsDialog
 from console.ui.dialogs.emergency import EmergencyDialog
+from console.ui.dialogs.preview import PreviewDialog, show_report
 from console.ui.dialogs.profile import ProfileDialog
 from console.ui.format import plural
 from console.ui.global_stop import GlobalReport
@@ -63,6 +77,7 @@ from console.ui.widgets.alerts import AlertsPanel
 from console.ui.widgets.audit import AuditPanel
 from console.ui.widgets.book_tables import BookTables
 from console.ui.widgets.charts import HistoryChart, LatencyChart
+from console.ui.widgets.coverage import CoveragePanel
 from console.ui.widgets.emergency import EmergencyButton, EmergencyReportPanel
 from console.ui.widgets.global_report import GlobalReportPanel, GlobalStopButton
 from console.ui.widgets.inbox import InboxPanel
@@ -106,6 +121,8 @@ class MainWindow(QMainWindow):
         self.global_dialog: EmergencyDialog | None = None
         self.credentials_dialog: CredentialsDialog | None = None
         self.profile_dialog: ProfileDialog | None = None
+        self.preview_dialog: PreviewDialog | None = None
+        """The last preview or rehearsal opened (each stays open until closed)."""
         self.panes: dict[str, AccountPane] = {}
         self.all_pane: ScopePane | None = None
         self.setObjectName("mainWindow")
@@ -272,7 +289,13 @@ class MainWindow(QMainWindow):
         self.global_report_dock = self._dock("Emergency report: every account",
                                              "global_emergency", self.global_report_panel,
                                              right)
+        self.coverage_dock = self._dock("Coverage and budgets", "coverage",
+                                        self._build_coverage(), bottom)
+        self.coverage_feed = CoverageFeed(
+            self.workspace, self.coverage_panel, shown=self.coverage_dock.isVisible,
+            spawn=self.run, to_status=self._coverage_to_status, parent=self)
         self.tabifyDockWidget(self.inbox_dock, self.summary_dock)
+        self.tabifyDockWidget(self.summary_dock, self.coverage_dock)
         self.inbox_dock.raise_()
         self.splitDockWidget(self.charts_dock, self.alerts_dock, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.alerts_dock, self.audit_dock)
@@ -283,8 +306,38 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.inbox_dock], [420], Qt.Orientation.Vertical)
         self.resizeDocks([self.charts_dock, self.alerts_dock], [480, 170],
                          Qt.Orientation.Vertical)
-        self.docks = (self.inbox_dock, self.summary_dock, self.charts_dock, self.alerts_dock,
-                      self.audit_dock, self.report_dock, self.global_report_dock)
+        # the history chart's two plots need their height (HistoryChart's minimum), the
+        # latency chart its own, and the splitter's handle between them
+        self.charts_stack.setMinimumSize(360, 300)
+        self.docks = (self.inbox_dock, self.summary_dock, self.coverage_dock, self.charts_dock,
+                      self.alerts_dock, self.audit_dock, self.report_dock,
+                      self.global_report_dock)
+
+    def _build_coverage(self) -> QWidget:
+        """The coverage dock's page: whose coverage (sim profiles all read "sim/main"),
+        then the panel, scrolled rather than clipped in a short dock."""
+        page = QWidget(self)
+        self.coverage_account = QLabel(page)
+        self.coverage_account.setObjectName("coverageAccount")
+        self.coverage_account.setTextFormat(Qt.TextFormat.PlainText)
+        self.coverage_panel = CoveragePanel(parent=page)
+        scroll = QScrollArea(page)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.coverage_panel)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.coverage_account)
+        layout.addWidget(scroll, 1)
+        return page
+
+    def _coverage_to_status(self, label: str, report: CoverageReport) -> None:
+        pane = self.panes.get(label)
+        if pane is not None:
+            pane.status.set_coverage(report)
+
+    def _coverage_shown(self, visible: bool) -> None:
+        if visible and self.panes:
+            self.coverage_feed.refresh_focus()
 
     def _add_pane(self, pane: ScopePane) -> ScopePane:
         """Put a pane's pages in the stacks and connect what it asks for."""
@@ -301,6 +354,7 @@ class MainWindow(QMainWindow):
             self._selection_changed)
         pane.orders_table.view.doubleClicked.connect(self._double_clicked)
         if isinstance(pane, AccountPane):
+            pane.charts.setChildrenCollapsible(False)  # neither chart squeezed to nothing
             self.charts_stack.addWidget(pane.charts)
             self.report_stack.addWidget(pane.report_panel)
             self.status_stack.addWidget(pane.status_bar)
@@ -316,6 +370,7 @@ class MainWindow(QMainWindow):
         pane.report_shown.connect(self._report_shown)
         pane.state_changed.connect(self.update_actions)
         pane.resume_requested.connect(self._resume_requested)
+        self.coverage_feed.watch(controller)
         self._build_demo_menu()
 
     def _account_closing(self, controller: object) -> None:
@@ -331,6 +386,7 @@ class MainWindow(QMainWindow):
                 if stack.indexOf(widget) >= 0:
                     stack.removeWidget(widget)
         pane.dispose()
+        self.coverage_feed.forget(controller.label)
         self._build_demo_menu()
 
     def _show_scope(self) -> None:
@@ -346,6 +402,13 @@ class MainWindow(QMainWindow):
         self.charts_stack.setCurrentWidget(focus.charts)
         self.report_stack.setCurrentWidget(focus.report_panel)
         self.status_stack.setCurrentWidget(focus.status_bar)
+        self.coverage_account.setText(
+            f"{focus.controller.label} ({focus.controller.identity.badge.value} "
+            f"{focus.controller.venue}/{focus.controller.account})"
+            + (": the account the status bar speaks for while every account is shown"
+               if self.workspace.current is None else ""))
+        if self.coverage_dock.isVisible():
+            self.coverage_feed.refresh_focus()
         several = len(self.panes) > 1
         self.accounts_toolbar.setVisible(several)
         self.global_button_action.setVisible(several)  # a toolbar shows its widget by action
@@ -385,6 +448,14 @@ class MainWindow(QMainWindow):
         self.act_reconcile = self._action(
             "Reconcile now", self.reconcile_now, shortcut="F5",
             tip="Run a reconciliation now (F5)")
+        self.act_preview = self._action(
+            "Preview reconcile", self.preview_reconcile, shortcut="Shift+F5",
+            tip="Show what a reconciliation would find and do now, applying and recording "
+            "nothing (Shift+F5)")
+        self.act_rehearse = self._action(
+            "Restart rehearsal…", self.rehearse_restart,
+            tip="Show what a cold start of this account would do now (orders and brackets "
+            "it would cancel, restore or adopt), applying nothing")
         self.act_amend = self._action(
             "Amend…", self.amend_selected, shortcut="Ctrl+E",
             tip="Change the selected order's price or quantity (Ctrl+E)")
@@ -456,6 +527,12 @@ class MainWindow(QMainWindow):
         # demo and chaos (the embedded sim only)
         self.act_demo_start = self._action("Start demo quoting", self.start_demo)
         self.act_demo_stop = self._action("Stop demo quoting", self.stop_demo)
+        self.act_lost_order = self._action(
+            "Place an order the ledger will not know (inbox item)",
+            lambda: self.chaos("place_lost_order"),
+            tip="Place a resting order on the exchange with one of our ids, as a session "
+            "that lost its ledger would have left it: the next reconciliation proposes "
+            "cancelling it, for your approval in the inbox")
         missed = ("on the exchange, as a person would; the private stream misses it, so the "
                   "next reconciliation finds it")
         self.chaos_actions = {  # short texts (menus cut long ones), the detail in tooltips
@@ -485,7 +562,8 @@ class MainWindow(QMainWindow):
         bar.setFloatable(False)
         bar.toggleViewAction().setEnabled(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.act_reconcile, self.act_amend, self.act_orphans):
+        for action in (self.act_reconcile, self.act_preview, self.act_rehearse,
+                       self.act_amend, self.act_orphans):
             bar.addAction(action)
         bar.addSeparator()
         bar.addAction(self.act_export)
@@ -534,8 +612,10 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         view.addAction(self.act_reset_layout)
         actions = menu.addMenu("&Actions")
-        for action in (self.act_reconcile, self.act_amend, self.act_approve, self.act_reject,
-                       self.act_orphans):
+        for action in (self.act_reconcile, self.act_preview, self.act_rehearse):
+            actions.addAction(action)
+        actions.addSeparator()
+        for action in (self.act_amend, self.act_approve, self.act_reject, self.act_orphans):
             actions.addAction(action)
         actions.addSeparator()
         for action in (self.act_halt, self.act_cancel_all, self.act_flatten, self.act_resume):
@@ -558,6 +638,7 @@ class MainWindow(QMainWindow):
             demo.addAction(self.act_demo_start)
             demo.addAction(self.act_demo_stop)
             demo.addSeparator()
+            demo.addAction(self.act_lost_order)
             chaos = demo.addMenu("Chaos on the exchange")
             chaos.setToolTipsVisible(True)
             for action in self.chaos_actions.values():
@@ -576,6 +657,7 @@ class MainWindow(QMainWindow):
         self.feed_timer.setInterval(CHART_FEED_MS)
         self.feed_timer.timeout.connect(self._feed_charts)
         self.feed_timer.start()
+        self.coverage_dock.visibilityChanged.connect(self._coverage_shown)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -649,6 +731,8 @@ class MainWindow(QMainWindow):
                   and not self.tasks.running("reconcile"))
         risk = c.session.risk if c is not None else None
         self._one(self.act_resume, risk is not None and (risk.halted or risk.paused))
+        self._one(self.act_preview, not self.tasks.running("preview reconcile"))
+        self._one(self.act_rehearse, not self.tasks.running("restart rehearsal"))
         self._one(self.act_close_account, len(self.panes) > 1)
         self.emergency_button.setEnabled(c is not None)
         self.emergency_button.setToolTip(
@@ -674,7 +758,7 @@ class MainWindow(QMainWindow):
         self.act_demo_start.setEnabled(demo is not None and sim is not None
                                        and not sim.read_only and not demo.running)
         self.act_demo_stop.setEnabled(demo is not None and demo.running)
-        for action in self.chaos_actions.values():
+        for action in (*self.chaos_actions.values(), self.act_lost_order):
             action.setEnabled(sim is not None and sim.chaos is not None)
 
     def apply_shortcut_policy(self) -> None:
@@ -741,6 +825,40 @@ class MainWindow(QMainWindow):
             return None
         self.act_reconcile.setEnabled(False)
         return self.run(current.reconcile_now(), "reconcile")
+
+    def preview_reconcile(self) -> asyncio.Task[object] | None:
+        """Preview reconcile: the plan of a run now, shown, nothing applied."""
+        current = self.workspace.current
+        if current is None:
+            self.say(f"Preview reconcile: {ONE_ACCOUNT}.", 5000)
+            return None
+        return self.run(self._show_plan(current, rehearsal=False), "preview reconcile")
+
+    def rehearse_restart(self) -> asyncio.Task[object] | None:
+        """Restart rehearsal: what a cold start would do now, shown, nothing applied."""
+        current = self.workspace.current
+        if current is None:
+            self.say(f"Restart rehearsal: {ONE_ACCOUNT}.", 5000)
+            return None
+        return self.run(self._show_plan(current, rehearsal=True), "restart rehearsal")
+
+    async def _show_plan(self, controller: ConsoleController, *,
+                         rehearsal: bool) -> PreviewDialog | None:
+        self.update_actions()
+        report: ReconcilePreview | RestartRehearsal = await (
+            controller.rehearse() if rehearsal else controller.preview())
+        if controller.label not in self.panes:  # closed meanwhile
+            return None
+        dialog = show_report(report, self)
+        dialog.setWindowTitle(f"{dialog.windowTitle()} ({controller.label})")
+        dialog.destroyed.connect(lambda *_a, d=dialog: self._plan_closed(d))
+        self.preview_dialog = dialog
+        self.coverage_feed.refresh(controller)  # its venue calls spent budget
+        return dialog
+
+    def _plan_closed(self, dialog: PreviewDialog) -> None:
+        if self.preview_dialog is dialog:
+            self.preview_dialog = None
 
     def approve(self, items: list[InboxItem]) -> asyncio.Task[object]:
         async def each() -> list[tuple[InboxItem, str]]:
@@ -996,6 +1114,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.feed_timer.stop()
         self.summary_panel.stop()
+        self.coverage_feed.stop()
         self.notifier.close()
         self._stop_timers()
         super().closeEvent(event)

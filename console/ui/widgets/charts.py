@@ -67,6 +67,13 @@ def with_gaps(x: NDArray[np.float64], y: NDArray[np.float64],
     return (np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan))
 
 
+LATENCY_MIN_HEIGHT = 120
+"""Below this the latency chart's log axis shows one tick and no curve worth reading."""
+HISTORY_MIN_HEIGHT = 160
+"""Two stacked plots (duration, discrepancies) with their titles and one time axis: below
+this the plots' data areas shrink to a few pixels each."""
+
+
 class RingBuffer:
     """Fixed-size (x, y) float buffers; `view()` returns them oldest first."""
 
@@ -168,6 +175,7 @@ class LatencyChart(QWidget):
         self.dirty = False
         self.redraws = 0
         self._titled: tuple[str, ...] | None = None
+        self.setMinimumHeight(LATENCY_MIN_HEIGHT)
         _mount(self, self.widget, theme)
 
     def restyle(self) -> None:
@@ -262,6 +270,7 @@ class HistoryChart(QWidget):
         self.found.addItem(self.bars)
         self.runs: dict[str, tuple[float, float, int, RunStatus]] = {}
         self.dirty = False
+        self.setMinimumHeight(HISTORY_MIN_HEIGHT)
         _mount(self, self.widget, theme)
 
     def restyle(self) -> None:

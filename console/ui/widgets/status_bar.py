@@ -12,6 +12,11 @@ come first among the permanent widgets, and the bar's message is mirrored into a
 permanent label beside them (`message`); the bar's own message area is left with no
 width. A critical alert is shown from the alerts model while it is active, not as a
 timed message, so it goes when the alert clears.
+
+Hovering the last-OK label shows the account's coverage and budgets (`set_coverage`: the
+fill history read, when each list was last verified, the tightest rate-limit budget).
+Work that is not a reconciliation (a preview, a rehearsal) shows its progress with
+`working` until `done_working`.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from console.domain.alerts import Alert
 from console.domain.capabilities import DeadManState
 from console.domain.events import ConnectionState
 from console.domain.reconciliation import RunStatus, Severity
+from console.engine.coverage import CoverageReport
 from console.ui.controller import ConsoleController
 from console.ui.format import fmt_age, fmt_latency, fmt_utc, plural
 from console.ui.notifications import Notice
 from console.ui.theme import ThemeState, Tone
+from console.ui.widgets.coverage import coverage_tooltip
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,9 @@ class StatusPanel(QObject):
         self.risk = QLabel(bar)
         self.resume = QPushButton("Resume…", bar)
         self.resume.hide()
+        self.coverage: CoverageReport | None = None
+        self.working_text = ""
+        """What a preview or rehearsal is doing ("" when none runs)."""
         bar.addPermanentWidget(self.badge)
         bar.addPermanentWidget(self.identity)
         bar.addPermanentWidget(self.message, 1)
@@ -96,6 +106,8 @@ class StatusPanel(QObject):
         controller.risk_changed.connect(self.update)
         controller.stream_changed.connect(lambda _s: self.update())
         controller.engine_started.connect(self._run_done)
+        controller.work_progress.connect(self.working)
+        controller.work_done.connect(self.done_working)
         theme.changed.connect(self.update)
         theme.changed.connect(self._alerts_changed)
         self.timer = QTimer(bar)
@@ -150,7 +162,25 @@ class StatusPanel(QObject):
         self.progress.show()
         self.stage.setText(f"Reconciling: {stage}…")
 
+    def working(self, text: str) -> None:
+        """Show progress for work other than a reconciliation (a preview, a rehearsal)."""
+        self.working_text = text
+        self.progress.show()
+        self.stage.setText(text)
+
+    def done_working(self) -> None:
+        self.working_text = ""
+        self._run_done()
+
+    def set_coverage(self, report: CoverageReport) -> None:
+        """The account's latest coverage report, shown when hovering the last-OK label."""
+        self.coverage = report
+        self.update()
+
     def _run_done(self) -> None:
+        if self.working_text:
+            self.stage.setText(self.working_text)
+            return
         if not self.controller.reconciling:
             self.progress.hide()
             self.stage.setText("")
@@ -159,7 +189,7 @@ class StatusPanel(QObject):
     def update(self) -> None:
         c = self.controller
         now = self.clock_ms()
-        if not c.reconciling and self.progress.isVisible():
+        if not c.reconciling and not self.working_text and self.progress.isVisible():
             self.progress.hide()
             self.stage.setText("")
         snap = c.session.metrics.snapshot()
@@ -185,8 +215,11 @@ class StatusPanel(QObject):
         last_tone = Tone.CRITICAL if stale and c.started else Tone.OK
         self.last_ok.setText("Last OK reconcile: "
                              + self._span(last_tone, fmt_age(c.last_ok_at, now)))
-        self.last_ok.setToolTip(
-            f"{fmt_utc(c.last_ok_at)}; red after {age_limit // 1000} s without a successful run")
+        tip = f"{fmt_utc(c.last_ok_at)}; red after {age_limit // 1000} s without a successful run"
+        if self.coverage is not None:
+            tip += "\n\n" + coverage_tooltip(self.coverage, now)
+        # rich text, escaped: endpoint names and venue errors are shown as written
+        self.last_ok.setToolTip("<p style='white-space:pre'>" + escape(tip) + "</p>")
         self.last_ok.setProperty("stale", stale)
         self._show_dead_man(c.session.venue.dead_man_state(), now)
         risk = c.session.risk
