@@ -262,18 +262,45 @@ async def _daemon(session: Any) -> int:
                   flush=True)
 
         session.engine.reconciler.on_run(report)
-        outcome = await session.engine.start()
-        if outcome.run.status is RunStatus.FAILED:
-            log.error("startup reconciliation failed (%s): stopping so the supervisor "
-                      "retries later", "; ".join(outcome.run.errors) or "no detail")
-            return ServiceExit.TEMPFAIL
-        notifier.ready(f"reconciled ({outcome.run.status.value}); "
-                       f"{session.profile.venue}/{session.profile.account}")
-        if notifier.watchdog_s is not None:
-            watchdog = asyncio.create_task(_watchdog(notifier, notifier.watchdog_s / 2),
-                                           name="sd-watchdog")
-        await stop.wait()
-        notifier.stopping()
+
+        def ready(status: str) -> asyncio.Task[None] | None:
+            notifier.ready(status)
+            if watchdog is not None or notifier.watchdog_s is None:
+                return watchdog
+            return asyncio.create_task(_watchdog(notifier, notifier.watchdog_s / 2),
+                                       name="sd-watchdog")
+
+        where = f"{session.profile.venue}/{session.profile.account}"
+        # `start` blocks while another engine holds this account's lease (a standby on a
+        # shared PostgreSQL ledger): it runs beside the stop signal, so a standby answers
+        # SIGTERM, and is reported ready (observing) instead of timing out its supervisor
+        starting = asyncio.create_task(session.engine.start(), name="engine-start")
+        stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+        try:
+            done, _ = await asyncio.wait({starting, stopping}, timeout=STANDBY_READY_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            lease = session.engine.lease
+            if not done and lease is not None:
+                watchdog = ready(f"standby: {lease.status().describe()}; {where}")
+                log.warning("%s: standby, %s", where, lease.status().describe())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done() and lease is not None and not lease.holding:
+                notifier.stopping()
+                return ServiceExit.OK  # stopped as a standby: nothing to let finish
+            await asyncio.wait({starting})  # a startup under way finishes, as before
+            outcome = starting.result()
+            if outcome.run.status is RunStatus.FAILED:
+                log.error("startup reconciliation failed (%s): stopping so the supervisor "
+                          "retries later", "; ".join(outcome.run.errors) or "no detail")
+                return ServiceExit.TEMPFAIL
+            watchdog = ready(f"reconciled ({outcome.run.status.value}); {where}")
+            await stopping
+            notifier.stopping()
+        finally:
+            for task in (starting, stopping):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(starting, stopping, return_exceptions=True)
     finally:
         if watchdog is not None:
             watchdog.cancel()
@@ -281,6 +308,11 @@ async def _daemon(session: Any) -> int:
             await stop_metrics()
         await session.aclose()
     return ServiceExit.OK
+
+
+STANDBY_READY_S = 5.0
+"""How long `run` waits for its engine to start before it tells the supervisor it is up as
+a standby (another engine holds the lease)."""
 
 
 async def _watchdog(notifier: Any, period_s: float) -> None:
