@@ -1,29 +1,50 @@
 """One thin QAbstractTableModel per table, over records keyed by a string.
 
-Why this shape (docs/architecture.md, "Qt and the event loop"; measured): a
-QAbstractTableModel shows 10k rows in ~30 ms; a proxy that sorts a ticking column costs
-~0.3 s per 1000 updates. So:
-- updates are *staged* (`upsert`, `remove`, `replace_all`) and applied by one flush on a
-  timer (default 150 ms): one `dataChanged` per run of consecutive dirty rows, one
-  insert and one remove notification per run, whatever the update rate;
-- sorting happens here (`sort`, `layoutChanged`, persistent indexes moved), and only
-  again when a flush changes a value of the sort column or adds rows;
-- the proxy (`FilterProxy`) only filters, on a lower-cased text of each row cached here.
+Why this shape (docs/architecture.md, "Qt and the event loop"; measured with
+bench/ui_load.py at 100k orders):
+- updates are *staged* (`upsert`, `remove`, `replace_all`) and applied by a flush on a
+  timer (default 150 ms): one `dataChanged` per run of consecutive dirty rows, one insert
+  notification per flush, whatever the update rate;
+- a bulk load (`replace_all`) goes in by chunks of `chunk_rows`, `load_slice_ms` of them
+  per turn of the event loop, the first at once: rows show while the rest loads, and the
+  window never stops answering for the whole load (one flush of 100k rows took ~0.2 s).
+  `flush()` still applies everything at once (tests, `settle`);
+- sorting happens here, never in the proxy. While a column sorts, each row keeps its sort
+  key (the value, then the row's key: a total order, the same whatever the history of
+  updates), a changed or added row is moved to its place by binary search, and a flush
+  announces its moves with one `layoutChanged` (persistent indexes, i.e. selections,
+  follow their rows). Only picking a column sorts every row;
+- the proxy (`FilterProxy`) only filters, with Qt's own C++ filter over a role of this
+  model: with no filter text and nothing hidden it calls no Python per row. A Python
+  `filterAcceptsRow` is called for every row at every layout change (80 ms at 100k rows)
+  and a row move is a layout change to the proxy;
+- a row's lower-case search text is computed only while a filter needs it, and dropped
+  when no filter does any more.
 Records are immutable domain values; display text is computed per visible cell.
+
+`freeze_startup` and `freeze_long_lived` are the window's garbage-collector policy (see
+there): the app calls the first before the window shows, the controller the second once
+its rows are in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import gc
+import itertools
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QRegularExpression,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -34,6 +55,8 @@ from console.ui.theme import ThemeState, Tone
 R = TypeVar("R")
 SortValue = Decimal | int | float | str | bool | None
 Index = QModelIndex | QPersistentModelIndex
+SortKey = tuple[bool, Any, str]
+"""(no value, the value, the row's key): Nones last when ascending, ties by key."""
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -41,6 +64,33 @@ KEY_ROLE = Qt.ItemDataRole.UserRole + 3
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _CHANGED_ROLES = [int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ForegroundRole),
                   int(Qt.ItemDataRole.ToolTipRole)]
+_ROLE_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ROLE_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ROLE_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_ROLE_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_NO_DATA = frozenset(int(r) for r in (
+    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.CheckStateRole, Qt.ItemDataRole.DecorationRole,
+    Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.SizeHintRole,
+    Qt.ItemDataRole.StatusTipRole, Qt.ItemDataRole.WhatsThisRole))
+"""Roles no table here answers (asked for every cell at every repaint)."""
+_ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_filter_roles = itertools.count(int(Qt.ItemDataRole.UserRole) + 100)
+"""One data role per `FilterProxy`: what its C++ filter reads of each row."""
+
+CHUNK_ROWS = 2_000
+"""Rows of a bulk load applied at a time (a few ms at 100k rows, sorted)."""
+LOAD_SLICE_MS = 25.0
+"""A turn of the event loop applies chunks of a bulk load for this long, then lets the
+window paint and answer: each turn costs a repaint of the table (~10-30 ms of Python
+`data()` calls), so slices much shorter make a load of 100k rows take seconds
+(bench/ui_load.py)."""
+MANY_REMOVALS = 16
+"""Above this many separate runs of removed rows, one layout change first gathers them at
+the end and one removal takes them (each removal costs the proxy a pass over its rows)."""
+MANY_MOVES = 64
+"""Above this many rows to place in a sorted table, one merge of them with the rest
+(copied by slices) is cheaper than a binary search and a list insert each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,35 +118,94 @@ def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _sort_key(value: SortValue) -> tuple[bool, SortValue]:
-    return (value is None, value if value is not None else 0)
+def _insertion_point(keys: list[Any], key: Any, descending: bool,
+                     hi: int | None = None) -> int:
+    """Where `key` goes in `keys[:hi]` (ascending, or descending); for a key already
+    there, its index (keys are unique)."""
+    top = len(keys) if hi is None else hi
+    if not descending:
+        return bisect_left(keys, key, 0, top)
+    lo, hi = 0, top
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if keys[mid] > key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
+
+
+@dataclass(eq=False)
+class _Bulk(Generic[R]):
+    """A `replace_all` being applied chunk by chunk."""
+
+    records: Sequence[R]
+    index: Mapping[str, R] | None = None
+    """key -> record of the whole bulk, built when `latest` first needs it."""
+    done: int = 0
+    keep: set[str] = field(default_factory=set)
+    """Keys the bulk brought so far, and keys staged after it (they stay too)."""
+    overridden: set[str] = field(default_factory=set)
+    """Keys upserted or removed after the bulk was staged: later news, the bulk skips them."""
+    keyed: list[tuple[Any, str, R]] | None = None
+    okeys: dict[str, Any] | None = None
+    sorted_by: tuple[int, Qt.SortOrder] | None = None
+    """A load into an empty sorted table is sorted first, so that its chunks go in top
+    first, each after the last: its records are `keyed` (sort key, key, record) a few
+    chunks per turn, then sorted; `okeys`: each row's sort key, by `sorted_by`."""
+
+
+@dataclass(eq=False)
+class _FilterState:
+    """What a `FilterProxy` asks of each row (the model answers its role)."""
+
+    parts: tuple[str, ...] = ()
+    hide: Callable[[object], bool] | None = None
 
 
 class RecordTableModel(QAbstractTableModel, Generic[R]):
-    """Rows of records keyed by `key(record)`; see the module docstring."""
+    """Rows of records keyed by `key(record)`; see the module docstring.
+
+    Rows are three parallel lists: the records, their keys and their order keys, which
+    ascend in row order (descend when a column sorts descending): a sequence number while
+    no column sorts, the `SortKey` while one does. A row is found by binary search on its
+    order key, so that moving, inserting or removing rows never renumbers the others.
+    """
 
     def __init__(self, columns: Sequence[Column[R]], key: Callable[[R], str], *,
                  theme: ThemeState | None = None, flush_ms: int = 150,
-                 parent: QObject | None = None) -> None:
+                 chunk_rows: int = CHUNK_ROWS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.columns = tuple(columns)
         self.key = key
         self.theme = theme
+        self.chunk_rows = max(1, chunk_rows)
+        self.load_slice_ms = LOAD_SLICE_MS
+        self.flush_ms = flush_ms
         self._rows: list[R] = []
         self._keys: list[str] = []
-        self._pos: dict[str, int] = {}
+        self._order: list[Any] = []
+        self._record: dict[str, R] = {}
+        self._okey: dict[str, Any] = {}
+        self._seq = itertools.count()
         self._search: dict[str, str] = {}
+        self._filters: dict[int, _FilterState] = {}
         self._staged: dict[str, R | None] = {}
-        self._staged_all: list[R] | None = None
-        self._staged_all_index: dict[str, R] | None = None
+        self._bulk: _Bulk[R] | None = None
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
+        self._descending = False
+        """Order keys descend (a column sorts, descending)."""
         self.flushes = 0
         self.data_changed_signals = 0
+        self.layout_changes = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(flush_ms)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._on_timer)
         if theme is not None:
             theme.changed.connect(self.repaint_all)
 
@@ -118,23 +227,25 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         return None
 
     def data(self, index: Index, role: int = _DISPLAY) -> object:
-        row, col = index.row(), index.column()
-        if not index.isValid() or not (0 <= row < len(self._rows)):
+        # Called for every visible cell and role at every repaint (~4,600 calls for a
+        # full table): the roles never answered go first, and nothing is looked up twice.
+        if role in _NO_DATA:
+            return None
+        row = index.row()
+        if not 0 <= row < len(self._rows):  # an invalid index has row -1
             return None
         record = self._rows[row]
-        column = self.columns[col]
-        if role == _DISPLAY:
+        column = self.columns[index.column()]
+        if role == _ROLE_DISPLAY:
             return column.text(record)
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _ROLE_FOREGROUND:
             if column.tone is None or self.theme is None:
                 return None
             tone = column.tone(record)
             return None if tone is None else self.theme.color(tone)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column.numeric:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _ROLE_ALIGNMENT:
+            return _ALIGN_RIGHT if column.numeric else _ALIGN_LEFT
+        if role == _ROLE_TOOLTIP:
             return column.tooltip(record) if column.tooltip is not None else None
         if role == RECORD_ROLE:
             return record
@@ -142,13 +253,36 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             return self._keys[row]
         if role == SEARCH_ROLE:
             return self.search_text(row)
+        state = self._filters.get(role)
+        if state is not None:
+            return self._filter_value(row, record, state)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort here, not in a proxy: one layoutChanged, selections follow their rows."""
+        """Sort here, not in a proxy: one layoutChanged, selections follow their rows. From
+        now on each flush keeps the order (see the module docstring). A column out of
+        range (-1) stops sorting: rows stay where they are, new ones go last."""
         self._sort_column = column if 0 <= column < len(self.columns) else -1
         self._sort_order = order
-        self._resort()
+        keys = self._keys
+        if self._sort_column < 0:
+            self._descending = False
+            self._order = list(range(len(keys)))
+            self._seq = itertools.count(len(keys))
+        else:
+            self._descending = order is Qt.SortOrder.DescendingOrder
+            make = self._make_sort_key
+            self._order = [make(k, r) for k, r in zip(keys, self._rows, strict=True)]
+        self._okey = dict(zip(keys, self._order, strict=True))
+        self._sort_all()
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        return self._sort_order
 
     # -- records -----------------------------------------------------------------------------
 
@@ -162,21 +296,51 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         return list(self._keys)
 
     def row_of(self, key: str) -> int | None:
-        return self._pos.get(key)
+        okey = self._okey.get(key)
+        return None if okey is None else self._locate(okey)
 
     def get(self, key: str) -> R | None:
-        row = self._pos.get(key)
-        return None if row is None else self._rows[row]
+        return self._record.get(key)
 
     def latest(self, key: str) -> R | None:
-        """The record as it will be after the next flush (staged changes included)."""
+        """The record as it will be once everything staged is applied."""
         if key in self._staged:
             return self._staged[key]
-        if self._staged_all is not None:
-            if self._staged_all_index is None:
-                self._staged_all_index = {self.key(r): r for r in self._staged_all}
-            return self._staged_all_index.get(key)
-        return self.get(key)
+        bulk = self._bulk
+        if bulk is not None:
+            if key in bulk.overridden:
+                return self._record.get(key)
+            return self._bulk_index(bulk).get(key)
+        return self._record.get(key)
+
+    def latest_records(self) -> dict[str, R]:
+        """Every record by key, as they will be once everything staged is applied: a new
+        dict (built at C speed), safe to read in a worker thread since the records are
+        immutable. For work over every row that need not hold the GUI thread (the
+        controller's merge of a ledger read with what the table shows)."""
+        bulk = self._bulk
+        if bulk is None:
+            out = dict(self._record)
+        else:
+            out = dict(self._bulk_index(bulk))
+            for key in bulk.overridden:
+                mine = self._record.get(key)
+                if mine is None:
+                    out.pop(key, None)
+                else:
+                    out[key] = mine
+        for key, staged in self._staged.items():
+            if staged is None:
+                out.pop(key, None)
+            else:
+                out[key] = staged
+        return out
+
+    def _bulk_index(self, bulk: _Bulk[R]) -> Mapping[str, R]:
+        if bulk.index is None:
+            key = self.key
+            bulk.index = {key(r): r for r in bulk.records}
+        return bulk.index
 
     def search_text(self, row: int) -> str:
         key = self._keys[row]
@@ -192,20 +356,50 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     @property
     def pending(self) -> bool:
-        return self._staged_all is not None or bool(self._staged)
+        return self._bulk is not None or bool(self._staged)
+
+    @property
+    def loading(self) -> bool:
+        """A bulk load is still going in, chunk by chunk."""
+        return self._bulk is not None
+
+    # -- filtering (for FilterProxy) ---------------------------------------------------------
+
+    def _filter_value(self, row: int, record: R, state: _FilterState) -> str:
+        if state.hide is not None and state.hide(record):
+            return "-"
+        return "+" + self.search_text(row) if state.parts else "+"
+
+    def _set_filter(self, role: int, state: _FilterState | None) -> None:
+        if state is None:
+            self._filters.pop(role, None)
+        else:
+            self._filters[role] = state
+        if not any(s.parts for s in self._filters.values()):
+            self._search.clear()  # no filter text any more: the texts go (~200 bytes a row)
 
     # -- staging and flushing ----------------------------------------------------------------
 
-    def replace_all(self, records: Iterable[R]) -> None:
-        """Stage the whole content (rows not in `records` go)."""
-        self._staged_all = list(records)
-        self._staged_all_index = None
-        self._staged.clear()
-        self._schedule()
+    def replace_all(self, records: Iterable[R] | Mapping[str, R]) -> None:
+        """Stage the whole content (rows not in `records` go). A mapping must be keyed by
+        `key`: it then also answers `latest` while the load goes in. Applied chunk by chunk
+        (module docstring), the first chunk at the next turn of the loop when the table is
+        empty."""
+        if isinstance(records, Mapping):
+            index = dict(records)
+            self._bulk = _Bulk(list(index.values()), index=index)
+        else:
+            self._bulk = _Bulk(list(records))
+        self._staged = {}
+        if not self._rows:
+            self._timer.start(0)
+        else:
+            self._schedule()
 
     def upsert(self, records: Iterable[R]) -> None:
+        key = self.key
         for record in records:
-            self._staged[self.key(record)] = record
+            self._staged[key(record)] = record
         self._schedule()
 
     def remove(self, keys: Iterable[str]) -> None:
@@ -215,100 +409,309 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     def _schedule(self) -> None:
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(self.flush_ms)
 
     def flush(self) -> None:
-        """Apply everything staged now (the timer calls this; tests may too)."""
+        """Apply everything staged now, a bulk load whole (tests, settling); the timer
+        applies a bulk load by chunks."""
         self._timer.stop()
-        staged_all, self._staged_all = self._staged_all, None
-        self._staged_all_index = None
-        staged, self._staged = self._staged, {}
-        if staged_all is None and not staged:
+        self._flush(None)
+
+    def _on_timer(self) -> None:
+        deadline = time.perf_counter() + self.load_slice_ms / 1000
+        self._flush(self.chunk_rows)
+        while self._bulk is not None and time.perf_counter() < deadline:
+            self._flush(self.chunk_rows)
+        if self._bulk is not None:
+            self._timer.start(0)  # the next chunks at the next turn of the loop
+        elif self._staged and not self._timer.isActive():
+            self._timer.start(self.flush_ms)
+
+    def _flush(self, limit: int | None) -> None:
+        bulk = self._bulk
+        if bulk is None and not self._staged:
             return
         self.flushes += 1
-        wanted: dict[str, R | None] = {}
-        if staged_all is not None:
-            fresh = {self.key(r): r for r in staged_all}
-            wanted.update(dict.fromkeys((k for k in self._keys if k not in fresh), None))
-            wanted.update(fresh)
-        wanted.update(staged)
-        self._apply(wanted)
+        if bulk is not None:
+            wanted = self._take(bulk, limit)
+            if wanted:
+                self._apply(wanted, bulk.okeys if bulk.sorted_by == (
+                    self._sort_column, self._sort_order) else None)
+        if self._staged:
+            staged, self._staged = self._staged, {}
+            if self._bulk is not None:
+                self._bulk.keep.update(staged)
+                self._bulk.overridden.update(staged)
+            self._apply(staged)
 
-    def _apply(self, wanted: dict[str, R | None]) -> None:
-        removed = [self._pos[k] for k, r in wanted.items() if r is None and k in self._pos]
-        added: list[R] = []
+    def _take(self, bulk: _Bulk[R], limit: int | None) -> dict[str, R | None]:
+        """The next chunk of a bulk load; with its last one, the rows it does not hold."""
+        presort = bulk.done == 0 and bulk.okeys is None and self._sort_column >= 0 and (
+            bulk.keyed is not None or (not self._rows and len(bulk.records) > 1))
+        if presort and not self._presort(bulk, None if limit is None else 4 * limit):
+            return {}
+        records = bulk.records
+        end = len(records) if limit is None else min(len(records), bulk.done + limit)
+        wanted: dict[str, R | None] = {}
+        key, skip, keep = self.key, bulk.overridden, bulk.keep
+        for i in range(bulk.done, end):
+            record = records[i]
+            k = key(record)
+            if k not in skip:
+                keep.add(k)
+                wanted[k] = record
+        bulk.done = end
+        if end >= len(records):
+            self._bulk = None
+            staged = self._staged
+            for k in self._keys:
+                if k not in keep and k not in staged:
+                    wanted[k] = None
+        return wanted
+
+    def _presort(self, bulk: _Bulk[R], limit: int | None) -> bool:
+        """Key up to `limit` more records of `bulk`; True once all are, and sorted."""
+        key, make, records = self.key, self._make_sort_key, bulk.records
+        if bulk.keyed is None:
+            bulk.keyed = []
+            bulk.sorted_by = (self._sort_column, self._sort_order)
+        keyed = bulk.keyed
+        stop = len(records) if limit is None else min(len(records), len(keyed) + limit)
+        keyed.extend((make(k, r), k, r) for r in records[len(keyed):stop] for k in (key(r),))
+        if len(keyed) < len(records):
+            return False
+        keyed.sort(key=_first, reverse=self._descending)  # often one run: the ledger's order
+        bulk.records = [r for _, _, r in keyed]
+        bulk.okeys = {k: okey for okey, k, _ in keyed}
+        bulk.keyed = None
+        return True
+
+    def _apply(self, wanted: Mapping[str, R | None],
+               hints: Mapping[str, Any] | None = None) -> None:
+        """Apply staged changes; `hints`: sort keys computed already, by row key."""
+        records, okeys = self._record, self._okey
+        sorting = self._sort_column >= 0
+        gone: list[int] = []
+        added: list[tuple[str, R]] = []
         dirty: list[str] = []
-        resort = False
-        sort_col = self.columns[self._sort_column] if self._sort_column >= 0 else None
+        moved: list[tuple[str, R, Any]] = []
         for key, record in wanted.items():
+            old = records.get(key)
             if record is None:
+                if old is not None:
+                    gone.append(self._locate(okeys[key]))
                 continue
-            row = self._pos.get(key)
-            if row is None:
-                added.append(record)
+            if old is None:
+                added.append((key, record))
                 continue
-            old = self._rows[row]
-            if old == record:
+            if old is record or old == record:
                 continue
-            if sort_col is not None and not resort and (
-                    self._value(sort_col, old) != self._value(sort_col, record)):
-                resort = True
-            self._rows[row] = record
-            self._search.pop(key, None)
             dirty.append(key)
-        for first, last in reversed(runs(removed)):
+            self._search.pop(key, None)
+            if sorting:
+                new = self._make_sort_key(key, record)
+                if new != okeys[key]:
+                    moved.append((key, record, new))  # placed below, with one layout change
+                    continue
+            records[key] = record
+            self._rows[self._locate(okeys[key])] = record
+        if gone:
+            self._remove_rows(gone)
+        if added:
+            self._append_rows(added, hints)
+        if moved or (added and sorting):
+            self._place(moved, len(added))
+        if dirty:
+            last_col = len(self.columns) - 1
+            for first, last in runs(self._locate(okeys[k]) for k in dirty if k in okeys):
+                self.data_changed_signals += 1
+                self.dataChanged.emit(self.index(first, 0), self.index(last, last_col),
+                                      _CHANGED_ROLES)
+
+    def _remove_rows(self, gone: list[int]) -> None:
+        spans = runs(gone)
+        if len(spans) > MANY_REMOVALS:
+            chosen = set(gone)
+            n = len(self._rows)
+            self._relayout([i for i in range(n) if i not in chosen] + sorted(chosen))
+            spans = [(n - len(chosen), n - 1)]
+        for first, last in reversed(spans):
             self.beginRemoveRows(QModelIndex(), first, last)
             for key in self._keys[first:last + 1]:
                 self._search.pop(key, None)
+                del self._record[key]
+                del self._okey[key]
             del self._rows[first:last + 1]
             del self._keys[first:last + 1]
+            del self._order[first:last + 1]
             self.endRemoveRows()
-        if removed:
-            self._pos = {k: i for i, k in enumerate(self._keys)}
-        if added:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
-            for record in added:
-                key = self.key(record)
-                self._pos[key] = len(self._rows)
-                self._rows.append(record)
-                self._keys.append(key)
-            self.endInsertRows()
-            resort = resort or sort_col is not None
-        dirty_rows = [self._pos[k] for k in dirty if k in self._pos]
-        last_col = len(self.columns) - 1
-        for first, last in runs(dirty_rows):
-            self.data_changed_signals += 1
-            self.dataChanged.emit(self.index(first, 0), self.index(last, last_col),
-                                  _CHANGED_ROLES)
-        if resort:
-            self._resort()
 
-    @staticmethod
-    def _value(column: Column[R], record: R) -> SortValue:
-        return column.sort(record) if column.sort is not None else column.text(record)
+    def _append_rows(self, added: list[tuple[str, R]],
+                     hints: Mapping[str, Any] | None = None) -> None:
+        """New rows go last (while a column sorts, `_place` moves them next)."""
+        start = len(self._rows)
+        order: list[Any]
+        if self._sort_column >= 0:
+            make = self._make_sort_key
+            if hints:
+                order = [hints[k] if k in hints else make(k, r) for k, r in added]
+            else:
+                order = [make(k, r) for k, r in added]
+        else:
+            order = list(itertools.islice(self._seq, len(added)))
+        self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
+        self._keys.extend(k for k, _ in added)
+        self._rows.extend(r for _, r in added)
+        self._order.extend(order)
+        self._record.update(added)
+        self._okey.update(zip(self._keys[start:], order, strict=True))
+        self.endInsertRows()
 
-    def _resort(self) -> None:
-        if self._sort_column < 0 or len(self._rows) < 2:
-            return
+    def _locate(self, okey: Any, hi: int | None = None) -> int:
+        """The row of an order key (binary search over the rows before `hi`)."""
+        return _insertion_point(self._order, okey, self._descending, hi)
+
+    # -- sorting -----------------------------------------------------------------------------
+
+    def _make_sort_key(self, key: str, record: R) -> SortKey:
         column = self.columns[self._sort_column]
-        descending = self._sort_order is Qt.SortOrder.DescendingOrder
-        values = [_sort_key(self._value(column, r)) for r in self._rows]
-        order = sorted(range(len(self._rows)),
-                       key=cast(Callable[[int], tuple[bool, Decimal]], values.__getitem__),
-                       reverse=descending)
-        if order == list(range(len(order))):
+        value = column.sort(record) if column.sort is not None else column.text(record)
+        return (True, 0, key) if value is None else (False, value, key)
+
+    def _sort_all(self) -> None:
+        order = self._order
+        if len(order) < 2:
             return
+        perm = sorted(range(len(order)), key=order.__getitem__, reverse=self._descending)
+        if perm != list(range(len(perm))):
+            self._relayout(perm)
+
+    def _place(self, moved: list[tuple[str, R, Any]], tail: int) -> None:
+        """Put in their places the rows in `moved` (key, new record, new order key; their
+        rows still hold the old ones) and the `tail` rows just appended, every other row
+        being in order: one layout change, none when every row is in its place already."""
+        n = len(self._rows)
+        head = n - tail
+        if not moved and self._in_order(max(0, head - 1), n):
+            return  # only new rows, and they belong last (a presorted load's chunks)
+        at = [self._locate(self._okey[k], head) for k, _, _ in moved]
+        for (key, record, _), row in zip(moved, at, strict=True):
+            self._rows[row] = record
+            self._record[key] = record
+        if len(moved) + tail > MANY_MOVES:
+            self._merge(moved, at, head)
+            return
+        trial = self._order.copy()
+        for (_, _, okey), row in zip(moved, at, strict=True):
+            trial[row] = okey
+        in_place = trial.copy()
+        pops = [*range(n - 1, head - 1, -1), *sorted(at, reverse=True)]
+        taken = [trial.pop(i) for i in pops]
+        targets = []
+        for okey in taken:
+            target = _insertion_point(trial, okey, self._descending)
+            trial.insert(target, okey)
+            targets.append(target)
+        for key, _, okey in moved:
+            self._okey[key] = okey
+        if trial == in_place:  # every row is in its place already
+            self._order = trial
+            return
+        saved = self._begin_layout()
+        rows, keys = self._rows, self._keys
+        lifted = [(keys.pop(i), rows.pop(i)) for i in pops]
+        for (key, record), target in zip(lifted, targets, strict=True):
+            keys.insert(target, key)
+            rows.insert(target, record)
+        self._order = trial
+        self._end_layout(saved, lambda key, _row: self.row_of(key))
+
+    def _in_order(self, start: int, stop: int) -> bool:
+        run = self._order[start:stop]
+        return run == sorted(run, reverse=self._descending)
+
+    def _merge(self, moved: list[tuple[str, R, Any]], at: list[int], head: int) -> None:
+        """`_place` for many rows: the other rows are copied by slices around them (C
+        speed), and each goes in at its binary-searched place, in one pass."""
+        order, keys, rows = self._order, self._keys, self._rows
+        spans: list[tuple[int, int]] = []
+        start = 0
+        for i in sorted(at):
+            if i > start:
+                spans.append((start, i))
+            start = i + 1
+        if start < head:
+            spans.append((start, head))
+
+        def rest(values: list[Any]) -> list[Any]:
+            return list(itertools.chain.from_iterable(values[a:b] for a, b in spans))
+
+        rest_order, rest_keys, rest_rows = rest(order), rest(keys), rest(rows)
+        items = [(okey, key, record) for key, record, okey in moved]
+        items += zip(order[head:], keys[head:], rows[head:], strict=True)
+        items.sort(key=_first, reverse=self._descending)
+        if self._descending:
+            flipped, n = rest_order[::-1], len(rest_order)
+            places = [n - bisect_left(flipped, item[0]) for item in items]
+        else:
+            places = [bisect_left(rest_order, item[0]) for item in items]
+        new_order: list[Any] = []
+        new_keys: list[str] = []
+        new_rows: list[R] = []
+        start = 0
+        for (okey, key, record), place in zip(items, places, strict=True):
+            if place > start:
+                new_order += rest_order[start:place]
+                new_keys += rest_keys[start:place]
+                new_rows += rest_rows[start:place]
+                start = place
+            new_order.append(okey)
+            new_keys.append(key)
+            new_rows.append(record)
+        new_order += rest_order[start:]
+        new_keys += rest_keys[start:]
+        new_rows += rest_rows[start:]
+        for key, _, okey in moved:
+            self._okey[key] = okey
+        if new_keys == keys:  # every row is in its place already
+            self._order, self._rows = new_order, new_rows
+            return
+        saved = self._begin_layout()
+        self._order, self._keys, self._rows = new_order, new_keys, new_rows
+        self._end_layout(saved, lambda key, _row: self.row_of(key))
+
+    def _relayout(self, perm: list[int]) -> None:
+        """Rows in a new order: row `perm[i]` becomes row i."""
+        saved = self._begin_layout()
+        self._rows = [self._rows[i] for i in perm]
+        self._keys = [self._keys[i] for i in perm]
+        self._order = [self._order[i] for i in perm]
+        if len(saved[0]) <= 8:
+            self._end_layout(saved, lambda _key, row: perm.index(row))
+            return
+        inverse = [0] * len(perm)
+        for new, old in enumerate(perm):
+            inverse[old] = new
+        self._end_layout(saved, lambda _key, row: inverse[row])
+
+    def _begin_layout(self) -> tuple[list[QModelIndex], list[tuple[str, int] | None]]:
+        """Announce a new order; the persistent indexes (selections, the proxy's own) with
+        the key and row of each, for `_end_layout` to move them."""
         self.layoutAboutToBeChanged.emit()
-        new_row = [0] * len(order)
-        for new, old in enumerate(order):
-            new_row[old] = new
-        self._rows = [self._rows[i] for i in order]
-        self._keys = [self._keys[i] for i in order]
-        self._pos = {k: i for i, k in enumerate(self._keys)}
         before = self.persistentIndexList()
-        after = [self.index(new_row[p.row()], p.column()) for p in before]
+        n = len(self._keys)
+        return before, [(self._keys[p.row()], p.row()) if 0 <= p.row() < n else None
+                        for p in before]
+
+    def _end_layout(self, saved: tuple[list[QModelIndex], list[tuple[str, int] | None]],
+                    new_row: Callable[[str, int], int | None]) -> None:
+        before, where = saved
+        after = []
+        for p, was in zip(before, where, strict=True):
+            row = None if was is None else new_row(*was)
+            after.append(QModelIndex() if row is None else self.index(row, p.column()))
         self.changePersistentIndexList(before, after)
+        self.layout_changes += 1
         self.layoutChanged.emit()
 
     def repaint_all(self) -> None:
@@ -328,19 +731,33 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
 
 class FilterProxy(QSortFilterProxyModel):
-    """Free-text filter over every column (case-insensitive); never sorts."""
+    """Free-text filter over every column (case-insensitive), and rows hidden by a
+    predicate; never sorts. The filtering itself is Qt's (C++): it reads this proxy's own
+    role of the source model, "-" for a hidden row and "+" and the row's search text
+    otherwise, against a pattern that needs the "+" and every word. With no words and
+    nothing hidden the pattern is empty, and Qt accepts every row without asking."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._needle = ""
-        self._hide: Callable[[object], bool] | None = None
+        self._state = _FilterState()
+        self._role = next(_filter_roles)
         self.setDynamicSortFilter(True)
+        self.setFilterRole(self._role)
+        self.setFilterKeyColumn(0)
+
+    def setSourceModel(self, sourceModel: QAbstractItemModel) -> None:
+        """Tell a `RecordTableModel` source which role this proxy's filter reads."""
+        old = self.sourceModel()
+        if isinstance(old, RecordTableModel):
+            old._set_filter(self._role, None)
+        if isinstance(sourceModel, RecordTableModel):
+            sourceModel._set_filter(self._role, self._state)
+        super().setSourceModel(sourceModel)
 
     def set_hidden(self, hide: Callable[[object], bool] | None) -> None:
         """Hide the rows whose record `hide` accepts (None shows every row)."""
-        self.beginFilterChange()
-        self._hide = hide
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._refilter(self._state.parts, hide)
 
     @property
     def needle(self) -> str:
@@ -350,25 +767,112 @@ class FilterProxy(QSortFilterProxyModel):
         needle = text.strip().lower()
         if needle == self._needle:
             return
-        self.beginFilterChange()
         self._needle = needle
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._refilter(tuple(needle.split()), self._state.hide)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        model = self.sourceModel()
-        if self._hide is not None and isinstance(model, RecordTableModel) and self._hide(
-                model.record(source_row)):
-            return False
-        if not self._needle:
-            return True
-        if isinstance(model, RecordTableModel):
-            text = model.search_text(source_row)
+    def _refilter(self, parts: tuple[str, ...], hide: Callable[[object], bool] | None) -> None:
+        """Filter again, once: a new pattern refilters by itself; the same pattern with
+        another predicate is announced as a filter change."""
+        pattern = "" if not parts and hide is None else "^\\+" + "".join(
+            f"(?=.*{QRegularExpression.escape(p)})" for p in parts)
+        same = pattern == self.filterRegularExpression().pattern()
+        if same:
+            self.beginFilterChange()
+        self._state.parts = parts
+        self._state.hide = hide
+        source = self.sourceModel()
+        if isinstance(source, RecordTableModel):
+            source._set_filter(self._role, self._state)
+        if same:
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            text = str(model.index(source_row, 0, source_parent).data(SEARCH_ROLE) or "")
-        return all(part in text for part in self._needle.split())
+            self.setFilterRegularExpression(QRegularExpression(
+                pattern, QRegularExpression.PatternOption.DotMatchesEverythingOption))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sorting belongs to the source model (see the module docstring)."""
         source = self.sourceModel()
         if source is not None:
             source.sort(column, order)
+
+
+# -- garbage collection ----------------------------------------------------------------------
+
+def freeze_startup() -> None:
+    """The window's garbage-collector policy at start-up, called once before the window
+    shows and reads anything (`app.run_console`): collect everything once (the window is
+    not shown yet, nobody waits), then freeze what is left, the program's own objects
+    (modules, classes, widgets), alive for the whole run. Until `freeze_long_lived`, each
+    full collection otherwise walks them again; with a large table loading that is
+    several full collections (bench/ui_load.py: with 100k orders, the start-up's
+    collections went from ~1.2 s to ~0.5 s and the rows came ~0.7 s sooner). Why freezing
+    is sound, and what it costs: `freeze_long_lived`."""
+    gc.collect()
+    gc.freeze()
+    _watch_full_collections()
+
+
+FREEZE_MIN_ROWS = 10_000
+"""Below this many rows the window leaves the collector alone (see `freeze_long_lived`)."""
+FULL_COLLECTION_BUDGET_MS = 10.0
+"""A full collection slower than this freezes what it found alive (`freeze_long_lived`)."""
+_full_collection_started: list[float] = []
+
+
+def freeze_long_lived(rows: int) -> bool:
+    """The window's garbage-collector policy, called once a load of `rows` table rows is
+    in (the controller, after its first read of the ledger). True when it froze.
+
+    Why: CPython's cyclic collector walks every tracked object in a full collection, and
+    every record a table holds is one (frozen dataclasses with slots are tracked, though
+    they hold no cycle: refcounting alone frees them). With 100k orders a full collection
+    walked ~670k objects and froze the window for ~0.4 s (bench/ui_load.py), at moments
+    nobody chooses. `gc.freeze()` moves everything alive now (modules, classes, widgets,
+    the rows just loaded) to the permanent generation, which no collection walks; after
+    that a full collection walks only what became long-lived since.
+
+    A full collection right after the freeze walks nothing frozen (it is quick) and makes
+    CPython count the next ones from the few objects left: it starts a full collection
+    when the objects promoted since exceed a quarter of those that survived the last one,
+    so without it the first one would wait for a quarter of the 670k and walk them all.
+
+    The price: a frozen object that later becomes part of a reference cycle is never
+    collected (refcounting still frees every acyclic one, rows included). That is bounded:
+    the young generations are collected first (cheap), so young garbage is not frozen; and
+    a later refreeze happens only after a full collection slower than
+    `FULL_COLLECTION_BUDGET_MS`, when everything left is reachable (a full collection just
+    proved it), to keep later collections short as updates replace rows through the day.
+    Small tables (below `FREEZE_MIN_ROWS`, and so the tests) leave the collector as it is.
+    """
+    if rows < FREEZE_MIN_ROWS:
+        return False
+    gc.collect(1)
+    gc.freeze()
+    gc.collect()  # walks nothing frozen: quick; the next full collections count from here
+    _watch_full_collections()
+    return True
+
+
+def _watch_full_collections() -> None:
+    if _refreeze_after_slow_full_collection not in gc.callbacks:
+        gc.callbacks.append(_refreeze_after_slow_full_collection)
+
+
+def release_long_lived() -> None:
+    """Undo `freeze_startup` and `freeze_long_lived` (the objects go back to the oldest
+    generation, the watch of full collections stops)."""
+    if _refreeze_after_slow_full_collection in gc.callbacks:
+        gc.callbacks.remove(_refreeze_after_slow_full_collection)
+    gc.unfreeze()
+
+
+def _refreeze_after_slow_full_collection(phase: str, info: dict[str, int]) -> None:
+    if info.get("generation") != 2:
+        return
+    if phase == "start":
+        _full_collection_started[:] = [time.perf_counter()]
+        return
+    if _full_collection_started and (
+            time.perf_counter() - _full_collection_started[0]) * 1000 \
+            > FULL_COLLECTION_BUDGET_MS:
+        gc.freeze()

@@ -2,7 +2,10 @@
 
 View settings follow docs/architecture.md ("Qt and the event loop"): fixed row heights
 (never ResizeToContents), sorting by the source model on header clicks (the proxy only
-filters), widths from the columns and then from the saved header state.
+filters), widths from the columns and then from the saved header state. Typing in the
+filter of a big table waits for a pause (`FILTER_PAUSE_MS`): each new filter reads every
+row's text (~0.1 s at 100k rows), and a word typed letter by letter would read them all
+at every letter.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -27,11 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.ui.format import plural
 from console.ui.models.base import FilterProxy, RecordTableModel
 from console.ui.settings import UiSettings
 
 R = TypeVar("R")
 ROW_HEIGHT = 22
+FILTER_PAUSE_MS = 250
+FILTER_AT_ONCE_ROWS = 20_000
+"""Up to this many rows a filter applies as it is typed; above, after a pause."""
 
 
 def configure_view(view: QTableView) -> None:
@@ -104,7 +111,11 @@ class TablePanel(QWidget, Generic[R]):
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText(placeholder)
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.set_text)
+        self._filter_pause = QTimer(self)
+        self._filter_pause.setSingleShot(True)
+        self._filter_pause.setInterval(FILTER_PAUSE_MS)
+        self._filter_pause.timeout.connect(self.apply_filter)
+        self.filter.textChanged.connect(self._filter_typed)
         self.count = QLabel(self)
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.clicked.connect(self.ask_export)
@@ -130,12 +141,25 @@ class TablePanel(QWidget, Generic[R]):
             settings.restore_header(name, header)
         self._tasks: set[asyncio.Task[int]] = set()
 
+    def _filter_typed(self, text: str) -> None:
+        if self.model.rowCount() <= FILTER_AT_ONCE_ROWS:
+            self._filter_pause.stop()
+            self.proxy.set_text(text)
+        else:
+            self._filter_pause.start()
+
+    def apply_filter(self) -> None:
+        """Filter by the box's text now (a pause in typing does it by itself)."""
+        self._filter_pause.stop()
+        self.proxy.set_text(self.filter.text())
+
     def _sort(self, column: int, order: Qt.SortOrder) -> None:
         self.model.sort(column, order)
 
     def _count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count.setText(f"{shown} rows" if shown == total else f"{shown} of {total} rows")
+        self.count.setText(plural(shown, "row") if shown == total
+                           else f"{shown} of {plural(total, 'row')}")
 
     def save_state(self) -> None:
         if self.settings is not None:
@@ -193,6 +217,8 @@ class TablePanel(QWidget, Generic[R]):
 
     async def export_csv(self, path: str | Path) -> int:
         """What the operator sees (filtered, in view order), written off the GUI thread."""
+        if self._filter_pause.isActive():
+            self.apply_filter()  # the text in the box is what the operator sees filtered
         rows = self.model.export(self.visible_rows())
         n = await asyncio.to_thread(write_csv, path, rows)
         self.exported.emit(str(path), n)
