@@ -25,6 +25,7 @@ from console.errors import UserFacingError
 from console.ui.assets import app_icon
 from console.ui.controller import ConsoleController, wall_ms
 from console.ui.dialogs.confirm import Confirmer, DialogConfirmer
+from console.ui.gc_policy import GuiThreadCollector
 from console.ui.main_window import MainWindow
 from console.ui.models.base import freeze_startup
 from console.ui.notifications import Notifier
@@ -134,6 +135,8 @@ async def run_console(console: Console) -> int:
 
     window.closed.connect(on_closed)
     freeze_startup()  # the program's own objects, before any read (models.base)
+    collector = GuiThreadCollector()  # no collection in a worker thread (gc_policy)
+    collector.start()
     window.show()
     window.run(workspace.start_all(), "start")
     try:
@@ -141,4 +144,5 @@ async def run_console(console: Console) -> int:
     finally:
         await window.tasks.cancel_all()
         await workspace.aclose()
+        collector.stop()
     return 0
