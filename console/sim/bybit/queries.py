@@ -7,11 +7,12 @@ a start or an end alone implying 7 days), limits and defaults, newest-first orde
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
-from console.domain.enums import Category
+from console.domain.enums import Category, PositionSide
 from console.domain.model import Fill, Order, Position
 from console.domain.values import ZERO
 from console.sim.bybit import params as p
@@ -28,7 +29,7 @@ from console.sim.bybit.shapes import CATEGORY, EXEC_TYPE
 from console.sim.instruments import Instrument
 from console.sim.protocol.paging import Listing, decode_cursor, encode_cursor, paginate
 from console.sim.protocol.pipeline import Request
-from console.sim.protocol.wire import JsonObj
+from console.sim.protocol.wire import JsonObj, Params
 
 CLOSED_KEPT: Final = 500
 _DERIVATIVES: Final = frozenset({Category.LINEAR, Category.INVERSE, Category.OPTION})
@@ -113,21 +114,46 @@ class Queries:
                 venue=ex.venue, account=req.account, category=category, symbol=symbol,
                 size=ZERO, entry_price=ZERO,
                 mark_price=ex.mark_price(category, symbol), unrealised_pnl=ZERO)]
+            page, next_cursor = positions, ""
         else:
-            wanted = symbol_filter(scope, category, prm)
-            positions = [x for x in ex.positions(req.account, category=category)
-                         if wanted is None or x.symbol in wanted]
-        positions.sort(key=lambda x: x.symbol)
-        cursor = p.text(prm, "cursor")
-        if cursor:
-            last, _ = decode_cursor(cursor)
-            positions = [x for x in positions if x.symbol > last]
-        page, more = positions[:limit], len(positions) > limit
+            page, next_cursor = self._positions_page(req.account, category, prm, limit)
         return Result({
             "category": CATEGORY[category],
             "list": [scope.views.position(x) for x in page],
-            "nextPageCursor": encode_cursor(page[-1].symbol, 0) if more else "",
+            "nextPageCursor": next_cursor,
         })
+
+    def _positions_page(self, account: str, category: Category, prm: Params,
+                        limit: int) -> tuple[list[Position], str]:
+        """One page of the open positions, by symbol after the cursor's. Which positions
+        are open changes only with the account (the listing is cached by its sequence
+        number); their marks and PnL move with the market, so the page's own positions
+        are read now, and only they: a large book is not read whole for every page."""
+        scope, ex = self.scope, self.scope.exchange
+        wanted = symbol_filter(scope, category, prm)
+        read_now: dict[tuple[str, PositionSide], Position] = {}
+
+        def build() -> Listing[tuple[str, PositionSide]]:
+            held = [x for x in ex.positions(account, category=category)
+                    if wanted is None or x.symbol in wanted]
+            held.sort(key=lambda x: x.symbol)
+            read_now.update(((x.symbol, x.position_side), x) for x in held)
+            return Listing.build([(x.symbol, x.position_side) for x in held],
+                                 lambda held: held[0], lambda _held: 0)
+
+        listing = scope.cache.get(("positions", account, category, wanted),
+                                  ex.last_seq(account), build)
+        start = 0
+        cursor = p.text(prm, "cursor")
+        if cursor:
+            last, _ = decode_cursor(cursor)
+            start = bisect_right(listing.ids, last)
+        keys = listing.items[start:start + limit]
+        page = [pos for symbol, side in keys
+                if (pos := read_now.get((symbol, side))
+                    or ex.position(account, category, symbol, side)) is not None]
+        more = start + limit < len(listing.items)
+        return page, encode_cursor(keys[-1][0], 0) if more else ""
 
     # -- orders ----------------------------------------------------------------------
 

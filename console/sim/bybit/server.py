@@ -42,7 +42,7 @@ from console.sim.bybit.base import Result, Scope, served
 from console.sim.bybit.dcp import SESSION_KEY, DcpWatch
 from console.sim.bybit.envelope import BybitEnvelope
 from console.sim.bybit.faults import BybitFaultHook, as_faults
-from console.sim.bybit.limits import DEFAULT_LIMITS, BybitLimitHook
+from console.sim.bybit.limits import DEFAULT_LIMITS, BybitLimitHook, bucket_by_line
 from console.sim.bybit.orders import OrderEntry, batch_units
 from console.sim.bybit.queries import Queries
 from console.sim.bybit.views import BybitViews
@@ -111,11 +111,13 @@ class BybitFrontEnd(HttpFrontEnd):
             Endpoint("POST", "/v5/order/cancel", orders.cancel, permission=TRADE),
             Endpoint("POST", "/v5/order/cancel-all", orders.cancel_all, permission=TRADE),
             Endpoint("POST", "/v5/order/create-batch", orders.create_batch, places=True,
-                     permission=TRADE, cost=batch_units),
+                     permission=TRADE, cost=batch_units,
+                     bucket_of=bucket_by_line("/v5/order/create-batch")),
             Endpoint("POST", "/v5/order/amend-batch", orders.amend_batch, permission=TRADE,
-                     cost=batch_units),
+                     cost=batch_units, bucket_of=bucket_by_line("/v5/order/amend-batch")),
             Endpoint("POST", "/v5/order/cancel-batch", orders.cancel_batch,
-                     permission=TRADE, cost=batch_units),
+                     permission=TRADE, cost=batch_units,
+                     bucket_of=bucket_by_line("/v5/order/cancel-batch")),
             Endpoint("POST", "/v5/order/disconnected-cancel-all", self.dcp.set_window,
                      permission=TRADE),
             Endpoint("GET", "/v5/account/query-dcp-info", self.dcp.info),
@@ -133,6 +135,11 @@ class BybitFrontEnd(HttpFrontEnd):
         return session
 
     async def start(self, host: str = LOOPBACK, port: int = 0) -> None:
+        """Bybit's per-fill figures (closedSize, execPnl, seq, fees per order) of the
+        accounts already there are worked out now, as a venue has them at hand: not by
+        the first request, which would hold every other request meanwhile."""
+        for account in self.views.exchange.accounts():
+            self.views.ledger(account)
         self.dcp.start()
         await super().start(host, port)
 

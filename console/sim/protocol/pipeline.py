@@ -67,7 +67,8 @@ class Request:
 class Endpoint(Generic[R]):
     """One REST endpoint. `cost` says how many rate-limit units a request takes (one per
     order of a batch, a venue's weight); `bucket` is the budget it counts against (its
-    path unless named); `places` marks endpoints that create orders (after-place faults);
+    path unless named), or `bucket_of(params)` where the request chooses it (a budget
+    per category); `places` marks endpoints that create orders (after-place faults);
     `permission` is what the caller's key must allow."""
 
     method: str
@@ -78,10 +79,14 @@ class Endpoint(Generic[R]):
     permission: Permission = Permission.READ
     cost: Callable[[Params], int] | None = None
     bucket: str | None = None
+    bucket_of: Callable[[Params], str] | None = None
 
     @property
     def limit_bucket(self) -> str:
         return self.bucket or self.path
+
+    def bucket_for(self, params: Params) -> str:
+        return self.limit_bucket if self.bucket_of is None else self.bucket_of(params)
 
     def units(self, params: Params) -> int:
         return 1 if self.cost is None else self.cost(params)
@@ -315,8 +320,11 @@ class RateLimit:
 
     async def __call__(self, call: Call, next_: Next) -> web.StreamResponse:
         endpoint = call.endpoint
-        units = 1 if call.deferred is not None else endpoint.units(call.params)
-        quota = self.limiter.take(call.account, endpoint.limit_bucket, call.now_ms, units)
+        if call.deferred is not None:
+            units, bucket = 1, endpoint.limit_bucket
+        else:
+            units, bucket = endpoint.units(call.params), endpoint.bucket_for(call.params)
+        quota = self.limiter.take(call.account, bucket, call.now_ms, units)
         call.quota = quota
         call.headers.update(self.hook.headers(quota))
         if call.deferred is not None:

@@ -48,7 +48,12 @@ loss. With `config.dead_man_ms` the stream arms it when it starts; closing the s
 cleanly disarms it (unsubscribes) first.
 
 Reads follow every page (cursor until ""); fills are fetched in windows of at most 7 days
-(Bybit's limit for execution/list), never "the last 50". Writes return the venue's view:
+(Bybit's limit for execution/list), never "the last 50". A page's items are read while
+the next page is with the venue (`_paged`): on a large book, pages are paced by the
+budget's rolling window, and a page that starts late pushes back every page a window
+after it, so the time between two requests is kept to the venue's own. The four
+listings a reconciliation reads run side by side (the engine gathers them), each on its
+endpoint's budget. Writes return the venue's view:
 Bybit's create/amend/cancel answers carry only ids, so one follow-up query reads the
 order back (if that query fails, the answer is built from the request: NEW, or
 PENDING_CANCEL after a cancel, never a guess of a terminal state). Domain enums reach
@@ -60,9 +65,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
+from functools import partial
+from operator import attrgetter
 from typing import Any, ClassVar, Final
 
 import requests
@@ -222,8 +230,13 @@ def _close_session(session: Any) -> None:
         client.close()
 
 
-def _blocking(session: Any, endpoint: Endpoint, params: dict[str, Any]) -> _Answer:
-    """Runs on a worker thread: one pybit call, nothing raised (classified on the loop)."""
+def _blocking(session: Any, endpoint: Endpoint, params: dict[str, Any],
+              starting: Callable[[], object] | None = None) -> _Answer:
+    """Runs on a worker thread: one pybit call, nothing raised (classified on the loop).
+    `starting` (thread-safe) is told first: the request is then on its way."""
+    if starting is not None:
+        with suppress(RuntimeError):  # the loop is gone (shutting down): nobody waits
+            starting()
     started = time.perf_counter()
     try:
         answer = getattr(session, endpoint.method)(**params)
@@ -329,9 +342,12 @@ class BybitVenue(ConnectorBase):
 
         await self._threads.warm(touch)
 
-    async def _request(self, method: str, endpoint: Endpoint,
-                       params: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
-        """One logical call (with our retries): the `result` object and the raw payload."""
+    async def _request(self, method: str, endpoint: Endpoint, params: Mapping[str, Any], *,
+                       on_its_way: asyncio.Event | None = None,
+                       ) -> tuple[Mapping[str, Any], Any]:
+        """One logical call (with our retries): the `result` object and the raw payload.
+        `on_its_way` is set once a worker thread has taken the request (past the budget's
+        wait): what the caller does meanwhile overlaps the venue's time, not the send."""
         if self._closed:
             raise FatalVenueError(f"{VENUE}: venue {self.account!r} is closed", venue=VENUE,
                                   code="closed")
@@ -340,13 +356,17 @@ class BybitVenue(ConnectorBase):
             if not urgent:
                 self._gate(method)
             await self._ensure_clock()
+        starting: Callable[[], object] | None = None
+        if on_its_way is not None:
+            starting = partial(asyncio.get_running_loop().call_soon_threadsafe,
+                               on_its_way.set)
 
         async def attempt() -> tuple[Mapping[str, Any], Any]:
             if not urgent:
                 await self._budgets.respect(endpoint.path)
             self.count_call(method, urgent=urgent)
             with self._budgets.in_flight(endpoint.path):
-                answer = await self._threads.call(_blocking, endpoint, dict(params),
+                answer = await self._threads.call(_blocking, endpoint, dict(params), starting,
                                                   urgent=urgent)
             self._telemetry.observe_latency("rest", answer.ms, (("endpoint", endpoint.path),))
             self._budgets.note_headers(endpoint.path, answer.headers, limit=LIMIT_HEADER,
@@ -426,27 +446,53 @@ class BybitVenue(ConnectorBase):
         return skew
 
     async def _paged(self, method: str, endpoint: Endpoint, params: Mapping[str, Any],
-                     limit: int, each: PageParser | None = None,
-                     ) -> list[tuple[list[Any], Category | None]]:
-        """Every page of a listing: (items, the category the page declares). `each` reads
-        every page as it comes (a long listing is then parsed while its later pages are
-        still being asked, often waiting for the rate budget, not after the last one)."""
+                     limit: int, each: PageParser) -> None:
+        """Every page of a listing, each page's items handed to `each` (with the category
+        the page declares) while the next page is being asked.
 
-        async def page(cursor: str | None) -> tuple[tuple[list[Any], Category | None],
-                                                    str | None]:
+        Why: a page's cursor is all the next request needs, so its items are read while
+        that request is with the venue (once a worker thread has taken it: the loop then
+        does not hold up its sending) instead of between the two. A long listing then
+        costs its requests, not its requests plus their reading, and no listing is read
+        in one block at its end, which would stall every other listing on the loop (on a
+        paced listing a stall is not caught up: each page after it waits for its place in
+        the rolling window). A malformed item fails the listing when its page is read;
+        the next page may be on its way by then, and its answer is dropped."""
+        waiting: deque[tuple[list[Any], Category | None]] = deque()
+
+        def hand_over() -> None:
+            while waiting:
+                items, category = waiting.popleft()
+                with self._parsing():
+                    each(items, category)
+
+        async def page(cursor: str | None) -> tuple[None, str | None]:
             query = dict(params, limit=limit)
             if cursor:
                 query["cursor"] = cursor
-            result, _ = await self._request(method, endpoint, query)
+            on_its_way = asyncio.Event()
+            asked = asyncio.ensure_future(
+                self._request(method, endpoint, query, on_its_way=on_its_way))
+            if waiting:
+                told = asyncio.ensure_future(on_its_way.wait())
+                try:
+                    await asyncio.wait((told, asked), return_when=asyncio.FIRST_COMPLETED)
+                    hand_over()
+                except BaseException:
+                    asked.cancel()
+                    await asyncio.gather(asked, return_exceptions=True)
+                    raise
+                finally:
+                    told.cancel()
+            result, _ = await asked
             with self._parsing():
                 items, next_cursor = parse_page(result, endpoint.path)
-                category = result_category(result, endpoint.path)
-                if each is not None:
-                    each(items, category)
-            return (items, category), next_cursor or None
+                waiting.append((items, result_category(result, endpoint.path)))
+            return None, next_cursor or None
 
-        return await cursor_pages(page, fail=lambda detail: malformed(
+        await cursor_pages(page, fail=lambda detail: malformed(
             detail, self._context(endpoint)), cursor_name="nextPageCursor")
+        hand_over()
 
     @contextmanager
     def _parsing(self) -> Iterator[None]:
@@ -465,27 +511,21 @@ class BybitVenue(ConnectorBase):
             return [{"settleCoin": self.config.settle_coin}]
         return [{}]
 
-    def _orders(self, pages: Sequence[tuple[list[Any], Category | None]],
-                fallback: Category) -> list[Order]:
-        out: list[Order] = []
-        with self._parsing():
-            for items, category in pages:
-                out.extend(parse_orders(items, account=self.account,
-                                        category=category or fallback))
-        return out
-
     # -- reads -----------------------------------------------------------------------------
 
     async def fetch_open_orders(self) -> list[Order]:
         category = self.config.category
         seen: dict[str, Order] = {}
-        for scope in self._scopes():
-            pages = await self._paged("fetch_open_orders", OPEN_ORDERS,
-                                      {"category": CATEGORY_NAME[category], "openOnly": 0,
-                                       **scope},
-                                      self.config.order_page_limit)
-            for order in self._orders(pages, category):
+
+        def take(items: list[Any], page_category: Category | None) -> None:
+            for order in parse_orders(items, account=self.account,
+                                      category=page_category or category):
                 seen.setdefault(order.venue_order_id, order)
+
+        for scope in self._scopes():
+            await self._paged("fetch_open_orders", OPEN_ORDERS,
+                              {"category": CATEGORY_NAME[category], "openOnly": 0, **scope},
+                              self.config.order_page_limit, take)
         return list(seen.values())
 
     async def fetch_order(self, order: Order) -> Order | None:
@@ -559,8 +599,8 @@ class BybitVenue(ConnectorBase):
                     "fetch_fills", EXECUTIONS,
                     {"category": CATEGORY_NAME[category], "startTime": start, "endTime": end,
                      **scope},
-                    self.config.execution_page_limit, each=take)
-        return sorted(found.values(), key=lambda f: (f.exec_time, f.exec_id))
+                    self.config.execution_page_limit, take)
+        return sorted(found.values(), key=attrgetter("exec_time", "exec_id"))
 
     async def fetch_positions(self) -> list[Position]:
         """Open positions (flat ones dropped); spot has none."""
@@ -568,17 +608,18 @@ class BybitVenue(ConnectorBase):
         if category is Category.SPOT:
             return []
         out: dict[str, Position] = {}
+
+        def take(items: list[Any], page_category: Category | None) -> None:
+            for raw in items:
+                position = parse_position(raw, account=self.account,
+                                          category=page_category or category)
+                if not position.is_flat:
+                    out.setdefault(position.key, position)
+
         for scope in self._scopes():
-            pages = await self._paged("fetch_positions", POSITIONS,
-                                      {"category": CATEGORY_NAME[category], **scope},
-                                      self.config.position_page_limit)
-            with self._parsing():
-                for items, page_category in pages:
-                    for raw in items:
-                        position = parse_position(raw, account=self.account,
-                                                  category=page_category or category)
-                        if not position.is_flat:
-                            out.setdefault(position.key, position)
+            await self._paged("fetch_positions", POSITIONS,
+                              {"category": CATEGORY_NAME[category], **scope},
+                              self.config.position_page_limit, take)
         return list(out.values())
 
     async def fetch_balances(self) -> list[Balance]:
