@@ -18,6 +18,7 @@ import base64
 import logging
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -184,3 +185,25 @@ COLLECTED: list[Finding] = []
 
 def report(findings: Iterable[Finding]) -> str:
     return "\n".join(f"  {finding}" for finding in findings)
+
+
+STRANGER_LOGGERS: Final = ("ccxt", "urllib3")
+"""Third-party clients the sim tests drive as a stranger would: ccxt logs every request at
+DEBUG with its headers (the API key among them), urllib3 every request line (Deribit's
+public/auth carries the client secret in its query)."""
+
+
+@contextmanager
+def quiet_stranger_loggers(names: Iterable[str] = STRANGER_LOGGERS) -> Iterator[None]:
+    """Hold those clients' loggers at INFO while a test drives them: their DEBUG records
+    would hold the canary by the clients' own doing, not ours (our connectors hold ccxt
+    at WARNING themselves, console.venues.binance.client)."""
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, before, strict=True):
+            logger.setLevel(level)

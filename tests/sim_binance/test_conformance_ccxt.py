@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
@@ -26,6 +25,7 @@ from typing import Any, TypeVar
 import ccxt.async_support as ccxt
 import pytest
 from binance_docs import check, check_list
+from canary import quiet_stranger_loggers
 from test_conformance_support import KEY, SECRET, SimOnThread, explain
 
 SYMBOL = "BTCUSDT"
@@ -50,11 +50,8 @@ def sim() -> Iterator[SimOnThread]:
 def quiet_ccxt() -> Iterator[None]:
     """ccxt logs every request at DEBUG with its headers, the API key among them: those
     records must not be made (the session's secrets canary fails on them)."""
-    logger = logging.getLogger("ccxt")
-    before = logger.level
-    logger.setLevel(logging.INFO)
-    yield
-    logger.setLevel(before)
+    with quiet_stranger_loggers(("ccxt",)):
+        yield
 
 
 def spot_client(url: str) -> Any:

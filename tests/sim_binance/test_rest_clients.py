@@ -5,7 +5,6 @@ and python-binance (POST parameters in the query string). Both must verify."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -13,6 +12,7 @@ import ccxt.async_support as ccxt
 import pytest
 from binance.client import Client
 from binance_rest_helpers import KEY, SECRET, RestSim
+from canary import quiet_stranger_loggers
 
 T = TypeVar("T")
 
@@ -28,11 +28,8 @@ def sim() -> Iterator[RestSim]:
 def quiet_ccxt() -> Iterator[None]:
     """ccxt logs every request at DEBUG with its headers, the API key included: keep
     those records from being made (the session's secrets canary would flag them)."""
-    logger = logging.getLogger("ccxt")
-    before = logger.level
-    logger.setLevel(logging.INFO)
-    yield
-    logger.setLevel(before)
+    with quiet_stranger_loggers(("ccxt",)):
+        yield
 
 
 def usdm(url: str) -> Any:

@@ -8,10 +8,18 @@ from typing import Any
 
 import pytest
 from bybit_helpers import StartServer, make_http
-from canary import CANARY_KEY, CANARY_SECRET
+from canary import CANARY_KEY, CANARY_SECRET, quiet_stranger_loggers
 from pybit.unified_trading import HTTP
 
 from console.sim.server import SimServerHandle, run_sim_server_in_thread
+
+
+@pytest.fixture(autouse=True)
+def quiet_stranger_clients() -> Iterator[None]:
+    """ccxt, driven here as a stranger's client, logs its request headers (the API key)
+    at DEBUG: tests/canary.py."""
+    with quiet_stranger_loggers():
+        yield
 
 
 @pytest.fixture

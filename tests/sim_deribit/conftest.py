@@ -4,18 +4,13 @@ GET query (the session's secrets canary fails on such records); ccxt logs header
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import pytest
+from canary import quiet_stranger_loggers
 
 
 @pytest.fixture(autouse=True)
 def quiet_http_loggers() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in ("urllib3", "ccxt")]
-    before = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.INFO)
-    yield
-    for logger, level in zip(loggers, before, strict=True):
-        logger.setLevel(level)
+    with quiet_stranger_loggers():
+        yield
