@@ -123,18 +123,10 @@ def acquire(conn: Connection, venue: str, account: str, holder: str, ttl_ms: int
             returning: bool) -> Lease:
     """Take or renew the lease for `holder` in one statement; the row as it now stands
     (held by `holder`, or by the engine that keeps it). See the module docstring."""
-    if ttl_ms <= 0:
-        raise ValueError(f"lease TTL must be > 0 ms, not {ttl_ms}")
     lease = t.leases
-    shared = conn.dialect.name == "postgresql"
-    if shared:
-        conn.execute(select(func.set_config("lock_timeout", str(ACQUIRE_LOCK_TIMEOUT_MS),
-                                            True)))
-        now: ColumnElement[Any] = _now(conn)
-        stmt: Any = pg_insert(lease)
-    else:
-        now = _now(conn)
-        stmt = sqlite_insert(lease)
+    shared = _begin(conn, ttl_ms)
+    now: ColumnElement[Any] = _now(conn)
+    stmt: Any = pg_insert(lease) if shared else sqlite_insert(lease)
     stmt = stmt.values(venue=venue, account=account, holder=holder, epoch=1,
                        expires_at=now + ttl_ms, renewed_at=now, acquired_at=now)
     same = lease.c.holder == stmt.excluded.holder
@@ -149,18 +141,10 @@ def acquire(conn: Connection, venue: str, account: str, holder: str, ttl_ms: int
         # SQLite (one process): whoever asks gets it. PostgreSQL: only when it expired or
         # is ours already.
         where=or_(same, lease.c.expires_at <= stmt.excluded.renewed_at) if shared else None)
-    columns = (lease.c.holder, lease.c.epoch, lease.c.expires_at, lease.c.renewed_at,
-               lease.c.acquired_at)
-    if returning:
-        row = conn.execute(stmt.returning(*columns)).first()
-        if row is not None:
-            return _lease(row, venue, account, int(row.renewed_at), enforced=shared)
-    else:  # pragma: no cover - SQLite < 3.35: the IMMEDIATE transaction keeps it atomic
-        conn.execute(stmt)
-    found = read(conn, venue, account)
+    found = _write(conn, stmt, venue, account, shared, returning=returning)
     if found is None:  # pragma: no cover - the upsert above wrote it
         raise LeaseLostError(f"{venue}/{account}: the lease row vanished while it was taken")
-    return _with_enforced(found, shared)
+    return found
 
 
 def renew(conn: Connection, venue: str, account: str, holder: str, *, epoch: int,
@@ -168,18 +152,34 @@ def renew(conn: Connection, venue: str, account: str, holder: str, *, epoch: int
     """Extend `holder`'s lease of `epoch` by `ttl_ms` from now; the row as it now stands
     (another holder's, or a newer epoch, when it was lost meanwhile; None without a row).
     Extends an expired lease too when nobody took it since: nothing happened in between."""
-    if ttl_ms <= 0:
-        raise ValueError(f"lease TTL must be > 0 ms, not {ttl_ms}")
     lease = t.leases
-    shared = conn.dialect.name == "postgresql"
-    if shared:
-        conn.execute(select(func.set_config("lock_timeout", str(ACQUIRE_LOCK_TIMEOUT_MS),
-                                            True)))
+    shared = _begin(conn, ttl_ms)
     now = _now(conn)
     stmt = (update(lease)
             .where(lease.c.venue == venue, lease.c.account == account,
                    lease.c.holder == holder, lease.c.epoch == epoch)
             .values(expires_at=now + ttl_ms, renewed_at=now))
+    return _write(conn, stmt, venue, account, shared, returning=returning)
+
+
+def _begin(conn: Connection, ttl_ms: int) -> bool:
+    """What taking and renewing check first: a TTL above zero, and on PostgreSQL a bound on
+    the wait for another engine's row lock. True on PostgreSQL (a shared, enforced lease)."""
+    if ttl_ms <= 0:
+        raise ValueError(f"lease TTL must be > 0 ms, not {ttl_ms}")
+    shared = conn.dialect.name == "postgresql"
+    if shared:
+        conn.execute(select(func.set_config("lock_timeout", str(ACQUIRE_LOCK_TIMEOUT_MS),
+                                            True)))
+    return shared
+
+
+def _write(conn: Connection, stmt: Any, venue: str, account: str, shared: bool, *,
+           returning: bool) -> Lease | None:
+    """Run a lease upsert or update; the row as it now stands (None without a row). With
+    RETURNING, the written row itself; without (or when the update matched nothing), read
+    back in the same transaction."""
+    lease = t.leases
     columns = (lease.c.holder, lease.c.epoch, lease.c.expires_at, lease.c.renewed_at,
                lease.c.acquired_at)
     if returning:

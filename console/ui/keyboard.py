@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
@@ -25,17 +24,18 @@ from PySide6.QtWidgets import QStackedWidget
 from console.ui.dialogs.shortcuts import ShortcutSheet
 from console.ui.panes import TAB_TITLES, TABLES
 from console.ui.widgets.table import TablePanel
+from console.ui.window_ref import WindowPart
 
 if TYPE_CHECKING:
     from console.ui.main_window import MainWindow
 
 
-class Keyboard(QObject):
+class Keyboard(QObject, WindowPart):
     """The window's navigation keys and its shortcut sheet."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self._window = weakref.ref(window)  # no cycle through the window (QuitGuard)
+        self._hold_window(window)
         self.sheet: ShortcutSheet | None = None
         self.tab_actions: list[QAction] = []
         for index, name in enumerate(TABLES):
@@ -82,13 +82,6 @@ class Keyboard(QObject):
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(lambda t=table: self.focus_table(t))
             self._filters.append(shortcut)
-
-    @property
-    def window(self) -> MainWindow:
-        window = self._window()
-        if window is None:
-            raise RuntimeError("the window is gone")
-        return window
 
     # -- navigation ----------------------------------------------------------------------------
 

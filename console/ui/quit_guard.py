@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QCloseEvent
 
 from console.ui.format import plural
 from console.ui.models.orders import VenueOnlyOrder
+from console.ui.window_ref import WindowPart
 
 if TYPE_CHECKING:
     from console.ui.main_window import MainWindow
@@ -61,23 +61,13 @@ def what_stays(window: MainWindow) -> list[str]:
     return lines
 
 
-class QuitGuard:
+class QuitGuard(WindowPart):
     """Holds the window's close until the operator confirms what stays open."""
 
     def __init__(self, window: MainWindow) -> None:
-        # weak: the window holds this guard, and a reference cycle through a window would
-        # leave it to the garbage collector, which may run in any thread (a Qt object
-        # must be destroyed in its own)
-        self._window = weakref.ref(window)
+        self._hold_window(window)  # weakly: see `WindowPart`
         self.allowed = False
         self.asking: asyncio.Task[object] | None = None
-
-    @property
-    def window(self) -> MainWindow:
-        window = self._window()
-        if window is None:
-            raise RuntimeError("the window is gone")
-        return window
 
     def intercept(self, event: QCloseEvent) -> bool:
         """The first step of the window's closeEvent: True when this close is held (the

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from console.domain import Order, OrderRole, OrderStatus, OrderType, Position, TimeInForce
 from console.domain.reconciliation import AuditEntry, evidence
@@ -36,6 +36,7 @@ from console.ui.models.orders import VenueOnlyOrder, order_line, plain
 from console.ui.models.positions import position_line
 from console.ui.ports import Identity
 
+T = TypeVar("T")
 AmendAsker = Callable[[Order], Awaitable[tuple[Decimal | None, Decimal | None] | None]]
 """Asks for a new price and/or quantity (None: the operator cancelled)."""
 
@@ -81,6 +82,28 @@ async def _audit(host: RowActionHost, action: str, subject: str,
     await asyncio.to_thread(host.session.ledger.append_audit, entry)
 
 
+async def _confirm_then_each(host: RowActionHost, items: Sequence[T], *, verb: str,
+                             noun: str, sent: str, lines: list[str],
+                             one: Callable[[RowActionHost, T], Awaitable[str]],
+                             refresh: tuple[str, ...]) -> list[tuple[T, str]]:
+    """One confirmation listing every request (one order per item), then each request in
+    turn and its outcome; declining sends nothing. Cancel and close share it so that both
+    ask, announce and refresh alike."""
+    n = len(items)
+    if not await host.confirmer.confirm(
+            f"{verb} {plural(n, noun)}",
+            f"Exactly {'this order' if n == 1 else f'these {n} orders'} will be {sent} "
+            f"{_where(host)}:", lines,
+            accept=f"{verb} the {noun}" if n == 1 else f"{verb} the {noun}s"):
+        host.say(f"{verb} not confirmed: nothing sent.")
+        return []
+    out: list[tuple[T, str]] = []
+    for item in items:
+        out.append((item, await one(host, item)))
+    await host.refresh(*refresh)
+    return out
+
+
 # -- cancel ------------------------------------------------------------------------------------
 
 def cancel_line(order: Order) -> str:
@@ -97,19 +120,9 @@ async def cancel_orders(host: RowActionHost, orders: Sequence[Order]) -> list[tu
         host.say("Select an open order to cancel.")
         return []
     _refuse_read_only(host, "cancelling")
-    n = len(active)
-    if not await host.confirmer.confirm(
-            f"Cancel {plural(n, 'order')}",
-            f"Exactly {'this order' if n == 1 else f'these {n} orders'} will be cancelled on "
-            f"{_where(host)}:", [cancel_line(o) for o in active],
-            accept="Cancel the order" if n == 1 else "Cancel the orders"):
-        host.say("Cancel not confirmed: nothing sent.")
-        return []
-    out: list[tuple[Order, str]] = []
-    for order in active:
-        out.append((order, await _cancel_one(host, order)))
-    await host.refresh("orders", "audit")
-    return out
+    return await _confirm_then_each(host, active, verb="Cancel", noun="order",
+                                    sent="cancelled on", lines=[cancel_line(o) for o in active],
+                                    one=_cancel_one, refresh=("orders", "audit"))
 
 
 async def _cancel_one(host: RowActionHost, order: Order) -> str:
@@ -227,19 +240,9 @@ async def close_positions(host: RowActionHost,
         raise UserFacingError(
             "Trading is halted: every new order is refused, a closing one too. Use "
             "Emergency: cancel all and flatten, or resume trading first.")
-    n = len(open_)
-    if not await host.confirmer.confirm(
-            f"Close {plural(n, 'position')}",
-            f"Exactly {'this order' if n == 1 else f'these {n} orders'} will be sent to "
-            f"{_where(host)}:", [close_line(p) for p in open_],
-            accept="Close the position" if n == 1 else "Close the positions"):
-        host.say("Close not confirmed: nothing sent.")
-        return []
-    out: list[tuple[Position, str]] = []
-    for position in open_:
-        out.append((position, await _close_one(host, position)))
-    await host.refresh("book", "audit")
-    return out
+    return await _confirm_then_each(host, open_, verb="Close", noun="position",
+                                    sent="sent to", lines=[close_line(p) for p in open_],
+                                    one=_close_one, refresh=("book", "audit"))
 
 
 async def _close_one(host: RowActionHost, position: Position) -> str:

@@ -47,8 +47,9 @@ from console.domain import Category, LedgerChanges, OrderStatus, OrderType, Side
 from console.domain.events import FillEvent, VenueEvent
 from console.domain.ids import parse_client_id
 from console.domain.records import to_record
-from console.engine.brackets import attach_brackets
+from console.engine.brackets import BracketRunner, attach_brackets
 from console.engine.reconcile_service import wall_clock_ms
+from console.engine.session import EngineSession
 from console.profiles import SIM_VENUE
 from console.reconcile import ReconcileConfig
 from console.sim import SimExchange
@@ -63,7 +64,7 @@ TIME_FIELDS = frozenset({"created_at", "updated_at", "exec_time", "opened_at",
 ID_FIELDS = frozenset({"client_order_id", "entry_client_id", "sl_client_id", "tp_client_id"})
 POLICIES = {"manual": ReconcileConfig(),
             "auto": ReconcileConfig(venue_actions_auto=True)}
-LEASE_TTL_S = 1.0
+LEASE_TTL_S = 2.0
 """On PostgreSQL the dead process's lease must expire before the cold restart's engine
 may take over (console.engine.lease): kept short here."""
 
@@ -129,6 +130,16 @@ class SceneClock:
         return wall_clock_ms() if self.at is None else self.at
 
 
+async def _start(engine: EngineSession) -> BracketRunner:
+    """Each life starts alike: the engine with its private stream, then the bracket worker
+    resumed from the ledger and settled."""
+    runner = attach_brackets(engine, USER, WORKER)
+    await engine.start(require_stream=True)
+    await runner.resume()
+    await runner.settle()
+    return runner
+
+
 def _first_life(url: str, scenario: str, config: ReconcileConfig, *, cold: bool,
                 at: int) -> Path1:
     clock = SceneClock(at)
@@ -152,10 +163,7 @@ def _first_life(url: str, scenario: str, config: ReconcileConfig, *, cold: bool,
 
     async def live() -> bool:
         engine = sim.engine
-        runner = attach_brackets(engine, USER, WORKER)
-        await engine.start(require_stream=True)
-        await runner.resume()
-        await runner.settle()
+        runner = await _start(engine)
         buy_id.append(_activity(sim.exchange))
         await asyncio.wait_for(delivered.wait(), 5)  # in the process, not in the ledger
         await runner.settle()
@@ -183,10 +191,7 @@ def _second_life(first: Path1, scenario: str, config: ReconcileConfig) -> None:
 
     async def live() -> None:
         engine = sim.engine
-        runner = attach_brackets(engine, USER, WORKER)
-        await engine.start(require_stream=True)
-        await runner.resume()
-        await runner.settle()
+        runner = await _start(engine)
         await engine.settled(timeout_s=10)
         await runner.stop()
         await engine.stop()

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QGroupBox,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +25,7 @@ from PySide6.QtWidgets import (
 from console.engine.preview import PlanDecision, PreviewAction, ReconcilePreview
 from console.engine.rehearsal import RestartRehearsal
 from console.ui.format import fmt_ms
+from console.ui.widgets.text_table import set_rows, text_table
 
 DECISION_TEXT = {PlanDecision.AUTO: "auto", PlanDecision.NEEDS_APPROVAL: "needs approval",
                  PlanDecision.BLOCKED: "BLOCKED"}
@@ -49,21 +47,9 @@ def _label(text: str, parent: QWidget, name: str = "") -> QLabel:
 
 def _table(columns: list[str], rows: list[list[str]], parent: QWidget, *,
            name: str) -> QTableWidget:
-    table = QTableWidget(len(rows), len(columns), parent)
+    table = text_table(columns, parent)
     table.setObjectName(name)
-    table.setHorizontalHeaderLabels(columns)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    header = table.horizontalHeader()
-    header.setStretchLastSection(True)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            table.setItem(r, c, item)
+    set_rows(table, rows)
     table.resizeColumnsToContents()
     return table
 

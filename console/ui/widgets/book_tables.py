@@ -20,7 +20,6 @@ account opened later are set up as their page is added to the stack.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +33,7 @@ from console.ui import row_actions
 from console.ui.controller import ConsoleController
 from console.ui.widgets.headers import fit_headers
 from console.ui.widgets.table import TablePanel
+from console.ui.window_ref import WindowPart
 
 if TYPE_CHECKING:
     from console.ui.main_window import MainWindow
@@ -44,12 +44,12 @@ NEWEST_FIRST = frozenset({"orders", "executions"})
 CANCEL_KEY = "Delete"
 
 
-class BookTables(QObject):
+class BookTables(QObject, WindowPart):
     """Sets up every book table the window shows, now and as accounts open."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self._window = weakref.ref(window)  # no cycle through the window (QuitGuard)
+        self._hold_window(window)
         self.act_cancel = QAction("Cancel order…", window)
         self.act_cancel.setObjectName("actCancelOrder")
         self.act_cancel.setShortcut(QKeySequence(CANCEL_KEY))
@@ -75,13 +75,6 @@ class BookTables(QObject):
         window.workspace.scope_changed.connect(self.update)
         window.workspace.accounts_changed.connect(self.update)
         self.update()
-
-    @property
-    def window(self) -> MainWindow:
-        window = self._window()
-        if window is None:
-            raise RuntimeError("the window is gone")
-        return window
 
     # -- set-up ------------------------------------------------------------------------------
 

@@ -19,12 +19,9 @@ from fractions import Fraction
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGroupBox,
-    QHeaderView,
     QLabel,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +29,7 @@ from PySide6.QtWidgets import (
 from console.domain.capabilities import EndpointBudget
 from console.engine.coverage import CoverageReport, FillHistory, ListCheck
 from console.ui.format import DASH, fmt_age, fmt_ms, plural
+from console.ui.widgets.text_table import set_rows, text_table
 
 LIST_TITLES = {"open orders": "Open orders", "positions": "Positions",
                "balances": "Balances", "fills": "Fills"}
@@ -100,28 +98,10 @@ def _left_share(budget: EndpointBudget) -> Fraction:
     return Fraction(budget.remaining, budget.limit)
 
 
-def _table(columns: list[str], parent: QWidget) -> QTableWidget:
-    table = QTableWidget(0, len(columns), parent)
-    table.setHorizontalHeaderLabels(columns)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    header = table.horizontalHeader()
-    header.setStretchLastSection(True)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return table
-
-
 def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     """Rows as plain items, and a height that shows them all (these tables are short:
     four lists, a venue's handful of endpoints)."""
-    table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            table.setItem(r, c, item)
+    set_rows(table, rows)
     table.resizeColumnsToContents()
     height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
     height += sum(table.rowHeight(r) for r in range(table.rowCount()))
@@ -150,13 +130,13 @@ class CoveragePanel(QWidget):
         box.addWidget(self.fills)
         box.addWidget(self.source)
         lists_box = QGroupBox("Last verified against the venue", self)
-        self.lists = _table(["List", "Last verified", "Since then"], lists_box)
+        self.lists = text_table(["List", "Last verified", "Since then"], lists_box)
         QVBoxLayout(lists_box).addWidget(self.lists)
         budget_box = QGroupBox("Rate-limit budget left", self)
         self.budget_note = QLabel(budget_box)
         self.budget_note.setTextFormat(Qt.TextFormat.PlainText)
         self.budget_note.setWordWrap(True)
-        self.budgets = _table(["Endpoint", "Left", "Resets at", "Reported"], budget_box)
+        self.budgets = text_table(["Endpoint", "Left", "Resets at", "Reported"], budget_box)
         budget_layout = QVBoxLayout(budget_box)
         budget_layout.addWidget(self.budget_note)
         budget_layout.addWidget(self.budgets)
