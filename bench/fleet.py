@@ -16,12 +16,20 @@ reads the venue, every page) checks venue against ledger: no order placed twice 
 ids unique on the venue, one order per intent), no fill recorded twice, every order's
 status and fills as the venue has them.
 
+Then the console-to-engine command latency (`command_latency_s`): this process, as an
+operator's console would, submits commands into the ledger (a halt, then a resume, in
+turn) for the account the running holder trades, and measures from the insert to the
+moment the ledger shows the command done (taken by the holder's poll, carried out,
+recorded: console.engine.commands). The observer must never take one.
+
     python bench/fleet.py [--db POSTGRES_URL] [--trials 50] [--ttl 2] [--seed 1]
+                          [--command-trials 60] [--commands-only]
 
 `--db` defaults to $RECON_TEST_PG_URL; a fresh schema is made in it and dropped after.
 Prints ONE JSON object: the takeover times (p50, p99, max), the goal (TTL + 1 s) and
-whether it was met, the judge's violations. `command_latency_s` (the console-to-engine
-command latency) is measured by a later part of the fleet work: null here.
+whether it was met, the judge's violations, and the command latency (p50, p99, max; goal
+<= 1 s at p99). `--commands-only` skips the takeover trials (one holder, one observer,
+the command trials, the judge).
 
 tests/integration/test_lease_takeover.py runs the same engines and trials (20 runs) and
 the SIGSTOP variant (`fence_trial`): a holder frozen past its lease, thawed after the
@@ -474,6 +482,71 @@ def fence_trial(fleet: Fleet, holder: Engine, standby: Engine, *,
 
 # -- a fresh PostgreSQL schema -----------------------------------------------------------------
 
+COMMAND_GOAL_S: Final = 1.0
+COMMAND_TIMEOUT_S: Final = 10.0
+
+
+@dataclass(frozen=True)
+class CommandTrial:
+    kind: str
+    state: str
+    taken_by: str
+    latency_s: float
+
+
+def command_trials(fleet: Fleet, holder: Engine, count: int) -> list[CommandTrial]:
+    """Submit `count` commands (halt, resume, halt, ...; a resume last, so that the holder
+    trades on) for the account, one at a time, each measured from the insert until the
+    ledger shows it finished."""
+    from console.domain.commands import CommandKind
+    from console.store import Ledger
+
+    holder.wait_for(lambda e: e["event"] == "ready", READY_TIMEOUT_S, "ready")
+    kinds = [CommandKind.HALT if i % 2 == 0 else CommandKind.RESUME for i in range(count)]
+    if kinds and kinds[-1] is not CommandKind.RESUME:
+        kinds.append(CommandKind.RESUME)
+    results: list[CommandTrial] = []
+    with contextlib.closing(Ledger.open(fleet.db_url, migrate=False)) as console:
+        for kind in kinds:
+            t0 = time.perf_counter()
+            command_id = console.submit_command(
+                VENUE, ACCOUNT, kind, arguments={"reason": "fleet bench"}, operator="bench",
+                issued_at=time.time_ns() // 1_000_000)
+            while True:
+                found = console.command(command_id)
+                if found is not None and found.state.finished:
+                    break
+                if time.perf_counter() - t0 > COMMAND_TIMEOUT_S:
+                    raise FleetError(f"command {command_id} ({kind.value}) not done in "
+                                     f"{COMMAND_TIMEOUT_S:g} s: {found}")
+                time.sleep(0.002)
+            results.append(CommandTrial(kind.value, found.state.value, found.taken_by,
+                                        time.perf_counter() - t0))
+    return results
+
+
+def command_report(trials: list[CommandTrial], holder_id: str) -> dict[str, Any]:
+    latencies = [t.latency_s for t in trials]
+    quantiles = _quantiles(latencies)
+    wrong_taker = sum(t.taken_by != holder_id for t in trials)
+    not_done = sum(t.state != "done" for t in trials)
+    return {
+        "command_latency_s": quantiles,
+        "command_trials": len(trials),
+        "command_kinds": dict(Counter(t.kind for t in trials)),
+        "command_goal_p99_s": COMMAND_GOAL_S,
+        "command_not_done": not_done,
+        "command_taken_by_other_than_holder": wrong_taker,
+        "command_target_met": bool(trials) and quantiles["p99"] is not None
+                              and quantiles["p99"] <= COMMAND_GOAL_S
+                              and not not_done and not wrong_taker,
+    }
+
+
+def holder_id(engine: Engine) -> str:
+    return str(next(e for e in engine.seen() if e["event"] == "built")["engine"])
+
+
 @contextlib.contextmanager
 def fresh_schema(base_url: str) -> Iterator[str]:
     """A URL to an empty schema of the PostgreSQL database at `base_url`, dropped after."""
@@ -503,10 +576,12 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
             "max": round(ordered[-1], 3)}
 
 
-def run(db_base: str, *, trials: int, ttl_s: float, seed: int, workdir: Path) -> dict[str, Any]:
+def run(db_base: str, *, trials: int, ttl_s: float, seed: int, workdir: Path,
+        commands: int = 60) -> dict[str, Any]:
     rng = random.Random(seed)
     started = time.monotonic()
     results: list[Trial] = []
+    sent: list[CommandTrial] = []
     with fresh_schema(db_base) as db_url:
         # the ledger is migrated once, before several processes open it
         from console.store import Ledger
@@ -521,24 +596,31 @@ def run(db_base: str, *, trials: int, ttl_s: float, seed: int, workdir: Path) ->
                 print(f"trial {len(results)}: {trial.killed} killed, {trial.took_over} took "
                       f"over in {trial.takeover_s:.3f} s (ready {trial.ready_s:.3f} s)",
                       file=sys.stderr, flush=True)
+            sent = command_trials(fleet, holder, commands)
+            trading = holder_id(holder)
+            print(f"{len(sent)} commands: p99 "
+                  f"{_quantiles([c.latency_s for c in sent])['p99']} s", file=sys.stderr,
+                  flush=True)
             settle_and_stop(fleet, holder, standby)
             violations = judge(fleet)
         finally:
             fleet.close()
     takeovers = [t.takeover_s for t in results]
     goal = ttl_s + 1.0
+    commanded = command_report(sent, trading)
     return {
         "bench": "fleet", "trials": len(results), "ttl_s": ttl_s, "seed": seed,
         "engines": len(fleet.engines),
         "takeover_s": _quantiles(takeovers),
         "ready_s": _quantiles([t.ready_s for t in results]),
         "goal_takeover_s": goal,
-        "target_met": bool(takeovers) and max(takeovers) <= goal and not violations,
+        "takeover_target_met": (not trials or (bool(takeovers) and max(takeovers) <= goal))
+                               and not violations,
+        "target_met": ((not trials or (bool(takeovers) and max(takeovers) <= goal))
+                       and not violations and commanded["command_target_met"]),
         "epochs": [t.epoch for t in results][-3:],
         "violations": violations,
-        "command_latency_s": None,
-        "command_latency_note": "console-to-engine command latency: measured by the "
-                                "fleet console's part of issue 15, not yet here",
+        **commanded,
         "wall_s": round(time.monotonic() - started, 1),
     }
 
@@ -553,6 +635,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--ttl", type=float, default=DEFAULT_TTL_S)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--command-trials", type=int, default=60,
+                        help="operator commands through the ledger to time (at least 50)")
+    parser.add_argument("--commands-only", action="store_true",
+                        help="skip the takeover trials: only the command latency (and the "
+                             "judge)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where the engines' logs go (default: a temporary directory)")
     args = parser.parse_args(argv)
@@ -564,8 +651,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="recon-fleet-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        result = run(args.db, trials=args.trials, ttl_s=args.ttl, seed=args.seed,
-                     workdir=workdir)
+        result = run(args.db, trials=0 if args.commands_only else args.trials,
+                     ttl_s=args.ttl, seed=args.seed, workdir=workdir,
+                     commands=args.command_trials)
     print(json.dumps(result))
     return 0 if result["target_met"] else 1
 

@@ -329,10 +329,65 @@ def _operator(args: argparse.Namespace) -> str:
     return str(args.operator or getpass.getuser())
 
 
+VIA_LEDGER_HELP = ("submit the command into the ledger for the engine that holds the "
+                   "account's lease (a daemon, a window, another machine on a shared "
+                   "PostgreSQL ledger) and wait for its outcome, instead of acting here")
+
+
+def _via_ledger(args: argparse.Namespace, kind: str, arguments: dict[str, str]) -> int:
+    """Submit an operator's command into the ledger (console.engine.commands), wait up to
+    --timeout for the lease holder's outcome, print it. A command no engine took in time
+    is withdrawn (it must not fire when an engine starts later). 0: done; 2: refused,
+    failed, or not carried out in time."""
+    import time
+
+    from console.domain.commands import CommandKind, CommandState
+
+    ledger, venue, account = _scope(args)
+    operator = _operator(args)
+    try:
+        command_id = ledger.submit_command(venue, account, CommandKind(kind),
+                                           arguments=arguments, operator=operator,
+                                           issued_at=time.time_ns() // 1_000_000)
+        deadline = time.monotonic() + args.timeout
+        found = ledger.command(command_id)
+        while found is not None and not found.state.finished and time.monotonic() < deadline:
+            time.sleep(0.05)
+            found = ledger.command(command_id)
+        if found is not None and found.state is CommandState.PENDING and ledger.withdraw_command(
+                command_id, time.time_ns() // 1_000_000,
+                f"withdrawn: no engine holding the lease of {venue}/{account} took it "
+                f"within {args.timeout:g} s"):
+            found = ledger.command(command_id)
+    finally:
+        ledger.close()
+    if found is None:  # pragma: no cover - the row was inserted above
+        raise UserFacingError(f"command {command_id} vanished from the ledger")
+    if args.json:
+        print(json.dumps({"id": found.command_id, "venue": venue, "account": account,
+                          "kind": found.kind.value, "arguments": dict(found.arguments),
+                          "operator": found.operator, "state": found.state.value,
+                          "taken_by": found.taken_by, "epoch": found.taken_epoch,
+                          "result": found.result, "issued_at": found.issued_at,
+                          "done_at": found.done_at}))
+    else:
+        by = f" by {found.taken_by} (lease epoch {found.taken_epoch})" if found.taken_by else ""
+        print(f"Command #{found.command_id} {found.kind.value} on {venue}/{account} from "
+              f"operator:{operator}: {found.state.value}{by}"
+              + (f": {found.result}" if found.result else ""))
+        if found.state is CommandState.RUNNING:
+            print(f"  Still being carried out after {args.timeout:g} s: `recon-console audit` "
+                  "shows its outcome once recorded.")
+    return 0 if found.state is CommandState.DONE else 2
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     """Emergency stop: halt, bulk-cancel, optionally flatten, reconcile, report."""
     from console.engine.emergency import headline, position_text
 
+    if args.via_ledger:
+        return _via_ledger(args, "emergency_stop", {"flatten": "yes" if args.flatten else "no",
+                                                    "reason": args.reason or ""})
     _, report = _on_profile(args, lambda s: s.engine.emergency_stop(
         flatten=args.flatten, operator=_operator(args), reason=args.reason or ""))
     data = report.to_dict()
@@ -365,6 +420,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    if args.via_ledger:
+        return _via_ledger(args, "resume", {})
     _, outcome = _on_profile(args, lambda s: s.engine.resume(_operator(args)))
     print(f"Profile {args.profile}: " + ("trading resumed." if outcome.changed
                                          else "trading was not halted or paused."))
@@ -513,6 +570,10 @@ def _inbox_decide(args: argparse.Namespace) -> int:
 
     run_id, index = _parse_ref(args.ref)
     operator = _operator(args)
+    if args.via_ledger:
+        kind = {"approve": "approve", "reject": "reject"}.get(args.action, "lift_rejection")
+        reason = {"reason": args.reason} if args.action == "reject" and args.reason else {}
+        return _via_ledger(args, kind, {"run_id": run_id, "index": str(index), **reason})
 
     async def decide(session: Any) -> tuple[str, RunRecord | None]:
         executor = session.engine.executor
@@ -847,6 +908,12 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--db", metavar="URL", help=db_help)
     daemon.set_defaults(func=cmd_run)
 
+    def via_ledger(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--via-ledger", action="store_true", help=VIA_LEDGER_HELP)
+        command.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                             help="with --via-ledger: how long to wait for the outcome "
+                                  "(default: %(default)s)")
+
     stop = sub.add_parser("stop", help="EMERGENCY STOP: halt, cancel every open order, "
                                        "optionally flatten",
                           description="Open the circuit breaker (no new orders), cancel every "
@@ -862,6 +929,7 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--config", metavar="PATH", help="profiles file")
     stop.add_argument("--db", metavar="URL", help=db_help)
     stop.add_argument("--json", action="store_true")
+    via_ledger(stop)
     stop.set_defaults(func=cmd_stop)
 
     resume = sub.add_parser("resume", help="lift an emergency halt or a desync pause")
@@ -869,6 +937,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--operator", help="who (default: the login name)")
     resume.add_argument("--config", metavar="PATH", help="profiles file")
     resume.add_argument("--db", metavar="URL", help=db_help)
+    resume.add_argument("--json", action="store_true", help="with --via-ledger")
+    via_ledger(resume)
     resume.set_defaults(func=cmd_resume)
 
     alerts = sub.add_parser("alerts", help="list or acknowledge a profile's alerts")
@@ -919,6 +989,7 @@ def build_parser() -> argparse.ArgumentParser:
     inbox.add_argument("--held", action="store_true",
                        help="list the rejections that hold instead")
     inbox.add_argument("--json", action="store_true")
+    via_ledger(inbox)
     inbox.set_defaults(func=cmd_inbox)
 
     audit = sub.add_parser("audit", help="show the operator audit log")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import logging
 from collections import Counter
@@ -32,6 +33,7 @@ from console.domain.events import ConnectionEvent, ConnectionState, VenueEvent
 from console.domain.ids import ClientOrderIdGenerator
 from console.domain.reconciliation import AuditEntry, RunTrigger
 from console.engine.actions import ActionExecutor
+from console.engine.commands import CommandPort, CommandRunner
 from console.engine.emergency import EmergencyReport, EmergencyStop, ResumeOutcome
 from console.engine.lease import DEFAULT_LEASE_TTL_S, LeaseKeeper, LeasePort, engine_id
 from console.engine.ledger_reads import LedgerReads
@@ -122,6 +124,13 @@ class EngineSession:
         self._streaming = False
         self.halt_watch_s = 2.0
         self._halt_watch: asyncio.Task[None] | None = None
+        self.commands: CommandRunner | None = None
+        """The operator's commands through the ledger (console.engine.commands): carried
+        out while this session holds its lease (a session without one takes none)."""
+        port: object = leases  # a LeasePort; the ledger is a CommandPort too
+        if self.lease is not None and isinstance(port, CommandPort):
+            self.commands = CommandRunner(self, port)
+        self._commands_task: asyncio.Task[None] | None = None
 
     def _record_metrics(self, outcome: RunOutcome) -> None:
         run = outcome.run
@@ -213,6 +222,11 @@ class EngineSession:
                 log.info("priority lane not warmed: %s", exc)
         outcome = await self.reconciler.start()
         self._halt_watch = asyncio.create_task(self._watch_halts(), name="halt-watch")
+        if self.commands is not None:
+            # a context of its own: not the start-up's (whose orders may go out before
+            # the session is active); a command sends only once the session has started
+            self._commands_task = asyncio.create_task(
+                self.commands.run(), name="operator-commands", context=contextvars.Context())
         return outcome
 
     async def _watch_halts(self) -> None:
@@ -230,6 +244,9 @@ class EngineSession:
         (`session_stopped`, with whether the stream was drained), so that the ledger does
         not trail the venue until the next start. With a lease, the lease is released
         after the last write: an observer may take over at once."""
+        commands, self._commands_task = self._commands_task, None
+        if commands is not None and self.commands is not None:
+            await self.commands.stop(commands)  # after the command in progress, if any
         if self.lease is not None:
             await self.lease.stop()
         task, self._halt_watch = self._halt_watch, None
@@ -266,6 +283,11 @@ class EngineSession:
         """The lease was lost: stop whatever writes or trades (the halt watch, the
         periodic loop, the stream, without draining it: those writes would be refused).
         The engine observes until it takes the lease again (`start` runs again then)."""
+        commands, self._commands_task = self._commands_task, None
+        if commands is not None:
+            commands.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await commands
         task, self._halt_watch = self._halt_watch, None
         if task is not None:
             task.cancel()

@@ -278,6 +278,27 @@ leases = Table(
     Index("ux_leases_epoch", "venue", "account", "epoch", unique=True),
 )
 
+# An operator's command for the engine that holds the lease of (venue, account)
+# (console.domain.commands; console.store.commands writes it): submitted by any process,
+# taken and finished by the holder only (fenced writes). `arguments` is a JSON object of
+# strings, as text. The index is the holder's poll: the open commands of one account.
+commands = Table(
+    "commands", metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("venue", String(40), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("arguments", Text, nullable=False),
+    Column("operator", _S, nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("taken_by", _S, nullable=False),
+    Column("taken_epoch", BigInteger, nullable=True),
+    Column("result", Text, nullable=False),
+    Column("done_at", BigInteger, nullable=True),
+    Index("ix_commands_open", "venue", "account", "state", "id"),
+)
+
 counters = Table(
     "counters", metadata,
     Column("name", String(200), nullable=False),
