@@ -216,6 +216,12 @@ class LedgerPort(Protocol):
     def orders(self, venue: str, account: str, active_only: bool = False) -> list[Order]:
         ...
 
+    def orders_page(self, venue: str, account: str, active_only: bool = False, *,
+                    before: tuple[int, str] | None = None, limit: int = 2000) -> list[Order]:
+        """Newest first by (updated_at, ident), at most `limit`, after `before` (the
+        previous page's last order's (updated_at, ident)): keyset paging."""
+        ...
+
     def get_order(self, venue: str, account: str, ident: str) -> Order | None:
         """One order by its ledger identity (`Order.ident`)."""
         ...

@@ -157,6 +157,7 @@ class ReconcileService:
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[RunOutcome], Awaitable[None] | None]] = []
         self.last_outcome: RunOutcome | None = None
+        """The last run's outcome, without `venue_open_orders` (see `run_once`)."""
         self.flight_mark: Callable[[], int] = lambda: 0
         self.in_flight_since: Callable[[int], frozenset[str]] = lambda _mark: frozenset()
         """Orders being sent around the ledger read (the order manager's, wired by the
@@ -178,7 +179,10 @@ class ReconcileService:
                        progress: ProgressFn | None = None) -> RunOutcome:
         async with self._lock:
             outcome = await self._run(trigger, progress or (lambda _stage: None))
-        self.last_outcome = outcome
+        # kept without the venue's open orders (~45 MB at 100k orders, bench/ui_load.py):
+        # the listeners and the caller have them; what reads this later needs the run
+        self.last_outcome = replace(outcome, venue_open_orders=None) \
+            if outcome.venue_open_orders else outcome
         for listener in self._listeners:
             result = listener(outcome)
             if asyncio.iscoroutine(result):

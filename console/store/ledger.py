@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from operator import attrgetter
 from typing import Any, Self
 
@@ -44,6 +44,7 @@ from console.domain import (
     RunnerState,
 )
 from console.domain.alerts import Alert, parse_alert_key, severity_rank
+from console.domain.commands import CommandKind, CommandState, OperatorCommand
 from console.domain.lease import Lease, is_operator_actor
 from console.domain.model import fill_totals
 from console.domain.reconciliation import (
@@ -60,6 +61,7 @@ from console.domain.snapshot import WHOLE_ACCOUNT, FillCoverage
 from console.domain.values import DomainValueError
 from console.errors import LedgerError
 from console.store import codec, db
+from console.store import commands as command_store
 from console.store import leases as lease_store
 from console.store import tables as t
 
@@ -226,6 +228,73 @@ class Ledger:
         with self._tx("read the leases", write=False) as conn:
             return lease_store.read_all(conn)
 
+    # --- operator commands (console.store.commands; docs/architecture.md, "Operator
+    # commands through the ledger") -----------------------------------------------------
+
+    def submit_command(self, venue: str, account: str, kind: CommandKind, *,
+                       arguments: Mapping[str, str], operator: str, issued_at: int) -> int:
+        """Queue an operator's command for the engine that holds the lease of (venue,
+        account); its id. Any process may submit (never fenced)."""
+        with self._tx(f"submit a {kind.value} command", write=True) as conn:
+            return command_store.submit(conn, venue, account, kind, arguments=arguments,
+                                        operator=operator, issued_at=issued_at,
+                                        returning=self._returning)
+
+    def command(self, command_id: int) -> OperatorCommand | None:
+        with self._tx(f"read command {command_id}", write=False) as conn:
+            return command_store.read(conn, command_id)
+
+    def open_commands(self, venue: str, account: str, limit: int = 20) -> list[OperatorCommand]:
+        """Pending and running commands of one account, oldest first (the holder's poll)."""
+        with self._tx("read the open commands", write=False) as conn:
+            return command_store.open_commands(conn, venue, account, limit)
+
+    def commands(self, venue: str | None = None, account: str | None = None,
+                 limit: int = 50) -> list[OperatorCommand]:
+        """The latest commands, newest first."""
+        with self._tx("read the commands", write=False) as conn:
+            return command_store.recent(conn, venue, account, limit)
+
+    def _holder_tx(self, venue: str, account: str, holder: str, epoch: int,
+                   doing: str) -> AbstractContextManager[Connection]:
+        fence = self._fences.get(venue, account)
+        idle = fence.idle_timeout_ms if fence is not None else lease_store.MIN_IDLE_TIMEOUT_MS
+        return _checked(self._tx(doing, write=True), lambda conn: command_store.check_holder(
+            conn, venue, account, holder=holder, epoch=epoch, idle_timeout_ms=idle,
+            doing=doing))
+
+    def take_command(self, command: OperatorCommand, holder: str,
+                     epoch: int) -> OperatorCommand | None:
+        """Take a pending command as the lease holder `holder` of `epoch` (a fenced write:
+        `LeaseLostError` when it is not the holder); the command as taken, or None when
+        it is no longer pending."""
+        doing = f"take command {command.command_id}"
+        with self._holder_tx(command.venue, command.account, holder, epoch, doing) as conn:
+            if not command_store.take(conn, command.command_id, holder, epoch):
+                return None
+            return command_store.read(conn, command.command_id)
+
+    def finish_command(self, command: OperatorCommand, holder: str, epoch: int, *,
+                       state: CommandState, result: str, done_at: int) -> bool:
+        """Record the outcome of a command this holder took (a fenced write)."""
+        doing = f"record the outcome of command {command.command_id}"
+        with self._holder_tx(command.venue, command.account, holder, epoch, doing) as conn:
+            return command_store.finish(conn, command.command_id, holder, epoch,
+                                        state=state, result=result, done_at=done_at)
+
+    def fail_abandoned_commands(self, venue: str, account: str, holder: str, epoch: int,
+                                at: int) -> int:
+        """As the holder of `epoch`: mark failed what an earlier holder took and never
+        finished (a fenced write); how many."""
+        doing = "close the commands an earlier holder abandoned"
+        with self._holder_tx(venue, account, holder, epoch, doing) as conn:
+            return command_store.fail_abandoned(conn, venue, account, epoch, at)
+
+    def withdraw_command(self, command_id: int, at: int, why: str) -> bool:
+        """Refuse a command no engine has taken yet (the submitter gave up waiting)."""
+        with self._tx(f"withdraw command {command_id}", write=True) as conn:
+            return command_store.withdraw(conn, command_id, at, why)
+
     # --- bulk helpers --------------------------------------------------------------------
 
     def _chunks(self, items: Sequence[Any], width: int) -> Iterator[Sequence[Any]]:
@@ -387,6 +456,25 @@ class Ledger:
         with self._tx("read orders", write=False) as conn:
             rows = conn.execute(query.order_by(o.c.created_at, o.c.ident)).mappings()
             return [codec.order_from_row(r) for r in rows]
+
+    def orders_page(self, venue: str, account: str, active_only: bool = False, *,
+                    before: tuple[int, str] | None = None, limit: int = 2000) -> list[Order]:
+        """One page of the account's orders, newest first by last update (`updated_at`,
+        then `ident`, both descending), at most `limit`; `before`: the (updated_at, ident)
+        of the previous page's last order, this page starts after it. Keyset paging on the
+        updated_at index: each page costs its own rows, not the ones before it, so that a
+        window shows the newest orders at once and reads the rest page by page."""
+        o = t.orders
+        query = select(o).where(o.c.venue == venue, o.c.account == account)
+        if active_only:
+            query = query.where(o.c.status.in_(_ACTIVE))
+        if before is not None:
+            at, ident = before
+            query = query.where((o.c.updated_at < at)
+                                | ((o.c.updated_at == at) & (o.c.ident < ident)))
+        query = query.order_by(o.c.updated_at.desc(), o.c.ident.desc()).limit(max(1, limit))
+        with self._tx("read a page of orders", write=False) as conn:
+            return [codec.order_from_row(r) for r in conn.execute(query).mappings()]
 
     def get_order(self, venue: str, account: str, ident: str) -> Order | None:
         """One order by its ledger identity (`Order.ident`)."""
@@ -942,3 +1030,12 @@ def _run_from_row(row: Mapping[Any, Any], discrepancies: tuple[Any, ...],
         unverified=tuple(str(u) for u in row["unverified"]),
         fills_window=(int(start), int(end)) if start is not None and end is not None else None,
     )
+
+
+@contextmanager
+def _checked(tx: AbstractContextManager[Connection],
+             check: Callable[[Connection], None]) -> Iterator[Connection]:
+    """`tx`, with `check` run first inside it (a holder's fenced write of a command)."""
+    with tx as conn:
+        check(conn)
+        yield conn

@@ -3,9 +3,14 @@
 Each account keeps its own tables (its controller's models, keyed as they always were);
 the all-accounts tables follow them. A `Mirror` listens to one account's model and stages
 what each flush of it changed (rows inserted, changed, about to be removed; a reset
-re-reads it all) into the merged model, each record tagged with its account
-(`console.ui.account_records`) and keyed by account and key: two accounts may share a
-client order id, a position key or an asset.
+re-reads it all) into the merged model, keyed by account and key: two accounts may share
+a client order id, a position key or an asset. The merged model holds the account's own
+record objects, not copies: the account is in the row key only (the Account column reads
+it there), and a record handed out of the merged model (`record`, `get`, the record
+role: a selection, a row action) is tagged with its account when asked
+(`console.ui.account_records`, `RecordTableModel.present`). Tagging every row copied
+100k orders per account and every update again (bench/ui_load.py --accounts 3). The runs
+and inbox tables, keyed by unique ids and small, keep tagged copies.
 
 Following costs work for every update, so the mirrors run only while the all-accounts
 tables are shown (`activate`), and the merged models are emptied when they are not.
@@ -47,8 +52,18 @@ SYNC_CHUNK = 1000
 """Between the account and the record's own key (a character no key or label holds)."""
 
 
-def account_column() -> Column[Any]:
-    return Column(ACCOUNT_TITLE, lambda r: account_of(r) or "", width=120)
+def label_of_key(key: str) -> str:
+    """The account label at the start of an all-accounts row key."""
+    return key.partition(KEY_SEPARATOR)[0]
+
+
+def account_column(*, by_key: bool = False) -> Column[Any]:
+    return Column(ACCOUNT_TITLE, lambda r: account_of(r) or "", width=120,
+                  key_text=label_of_key if by_key else None)
+
+
+def _tagged_by_key(key: str, record: Any) -> Any:
+    return tag(record, label_of_key(key))
 
 
 def merged(model: M, *, unique_keys: bool = False) -> M:
@@ -58,20 +73,26 @@ def merged(model: M, *, unique_keys: bool = False) -> M:
     are unique across accounts already (a run id is a uuid4, an inbox item is a run id
     and an index) and are kept, so that the inbox panel's lookups by key still work."""
     own_key: Callable[[Any], str] = model.key
-    model.columns = (*model.columns, account_column())
+    model.columns = (*model.columns, account_column(by_key=not unique_keys))
     if not unique_keys:
         model.key = lambda r: f"{account_of(r) or ''}{KEY_SEPARATOR}{own_key(r)}"
+        model.present = _tagged_by_key
     return model
 
 
 class Mirror(Generic[R]):
-    """Keeps the rows of one account's `source` in the merged `target`, tagged."""
+    """Keeps the rows of one account's `source` in the merged `target`: the same record
+    objects under the key account + own key when the target presents them tagged
+    (`merged`), tagged copies otherwise (runs, inbox)."""
 
     def __init__(self, label: str, source: RecordTableModel[R],
                  target: RecordTableModel[R]) -> None:
         self.label = label
         self.source = source
         self.target = target
+        self.prefix: str | None = label + KEY_SEPARATOR if target.present is not None \
+            else None
+        """Set: by reference (the row key is prefix + the source's key)."""
         self._keys: dict[str, str] = {}
         """source key -> target key of every row staged into the target."""
         self._tagged: dict[str, tuple[R, R]] = {}
@@ -102,7 +123,12 @@ class Mirror(Generic[R]):
         s.dataChanged.disconnect(self._changed)
         s.rowsAboutToBeRemoved.disconnect(self._removing)
         s.modelReset.disconnect(self.sync)
-        self.target.remove(list(self._keys.values()))
+        if self.prefix is not None:
+            prefix = self.prefix
+            self.target.remove([k for k in self.target.latest_records()
+                                if k.startswith(prefix)])
+        else:
+            self.target.remove(list(self._keys.values()))
         self._keys.clear()
         self._tagged.clear()
 
@@ -117,8 +143,14 @@ class Mirror(Generic[R]):
         return tagged
 
     def _stage(self, rows: range) -> None:
-        count = self.source.rowCount()
-        self.target.upsert([self._tag(self.source.record(r)) for r in rows if 0 <= r < count])
+        source = self.source
+        count = source.rowCount()
+        if self.prefix is not None:
+            prefix = self.prefix
+            self.target.upsert_keyed([(prefix + source.key_at(r), source.record(r))
+                                      for r in rows if 0 <= r < count])
+            return
+        self.target.upsert([self._tag(source.record(r)) for r in rows if 0 <= r < count])
 
     def sync(self) -> None:
         """Stage the source's whole content (after a reset, and when attaching)."""
@@ -131,6 +163,17 @@ class Mirror(Generic[R]):
         current record of each key, so a change that came in between is not undone."""
         keys = self.source.row_keys()
         fresh = set(keys)
+        prefix = self.prefix
+        if prefix is not None:
+            n = len(prefix)
+            self.target.remove([k for k in self.target.latest_records()
+                                if k.startswith(prefix) and k[n:] not in fresh])
+            for start in range(0, len(keys), chunk):
+                pairs = [(prefix + k, r) for k in keys[start:start + chunk]
+                         if (r := self.source.get(k)) is not None]
+                self.target.upsert_keyed(pairs)
+                yield len(pairs)
+            return
         gone = [k for k in self._keys if k not in fresh]
         self.target.remove([self._keys.pop(k) for k in gone])
         for k in gone:
@@ -150,8 +193,13 @@ class Mirror(Generic[R]):
         self._stage(range(top_left.row(), bottom_right.row() + 1))
 
     def _removing(self, _parent: Index, first: int, last: int) -> None:
+        stop = min(last, self.source.rowCount() - 1) + 1
+        if self.prefix is not None:
+            prefix = self.prefix
+            self.target.remove([prefix + self.source.key_at(r) for r in range(first, stop)])
+            return
         keys = []
-        for row in range(first, min(last, self.source.rowCount() - 1) + 1):
+        for row in range(first, stop):
             own = self.source.key(self.source.record(row))
             self._tagged.pop(own, None)
             target_key = self._keys.pop(own, None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -93,6 +93,12 @@ FINISHED_TTL_MS = 10 * 60_000
 FILLS_LOOKBACK_MS = 24 * 3_600_000
 MAX_FILLS = 2_000
 MAX_FINISHED_LOOKUPS = 200
+ORDERS_PAGE = 2_000
+MAX_ORDERS_PAGE = 32_000
+"""Orders in the first ledger read of the orders table (`LedgerPort.orders_page`), shown
+at once; each next page is four times as large, up to `MAX_ORDERS_PAGE`: each hop to the
+worker thread and back costs a turn of the loop and a query, and 50 small pages of a
+100k-order book took longer than one read (bench/ui_load.py)."""
 RUNS_SHOWN = 50
 AUDIT_SHOWN = 500
 STRATEGY_STOP_S = 5.0
@@ -105,13 +111,9 @@ def wall_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class BookSnapshot:
-    orders: list[Order]
-    finished: list[Order]
     positions: list[Position]
     balances: list[Balance]
     fills: list[Fill] | None
-    known: tuple[Order, ...] = ()
-    """The ledger's records of the venue's orders seen (`VenueOrders`), by id."""
 
 
 AmendAsker = row_actions.AmendAsker
@@ -283,8 +285,10 @@ class ConsoleController(QObject):
     def _on_run(self, outcome: RunOutcome) -> None:
         try:
             run = outcome.run
-            self.last_outcome = outcome
             self.venue_orders.from_run(outcome)
+            # the run only: its venue open orders (100k rows at scale) are not kept
+            self.last_outcome = replace(outcome, venue_open_orders=None) \
+                if outcome.venue_open_orders else outcome
             if run.status is RunStatus.OK:
                 self.last_ok_at = max(self.last_ok_at or 0, run.finished_at)
             self.run_finished.emit(outcome)
@@ -412,27 +416,12 @@ class ConsoleController(QObject):
 
     async def _refresh_book(self, parts: set[str]) -> None:
         now = self.clock_ms()
-        # every row, on the GUI thread: only when the orders are read (not every 5 s)
-        shown_active = [] if "orders" not in parts else [
-            k for k in self.orders.row_keys()
-            if (o := self.orders.latest(k)) is not None and o.is_active]
-        snap = await asyncio.to_thread(self._read_book, parts, shown_active, now)
         if "orders" in parts:
-            fresh = {o.ident: o for o in (*snap.orders, *snap.finished)}
-            for unlisted in self.venue_orders.unlisted(snap.known):
-                fresh.setdefault(unlisted.ident, unlisted)
-            for key in self.orders.row_keys():
-                old = self.orders.latest(key)
-                if old is None or key in fresh:
-                    continue
-                if not old.is_active and now - old.updated_at < FINISHED_TTL_MS:
-                    fresh[key] = old  # finished recently: keep it visible, greyed
-            merged = []
-            for key, order in fresh.items():
-                mine = self.orders.latest(key)
-                merged.append(mine if mine is not None and in_ledger(mine) == in_ledger(order)
-                              and mine.updated_at > order.updated_at else order)
-            self.orders.replace_all(merged)
+            await self._refresh_orders(now)
+        rest = parts - {"orders"}
+        if not rest:
+            return
+        snap = await asyncio.to_thread(self._read_book, rest, now)
         if "positions" in parts:
             self.positions.replace_all(p for p in snap.positions if not p.is_flat)
         if "balances" in parts:
@@ -440,31 +429,126 @@ class ConsoleController(QObject):
         if snap.fills is not None:
             self.fills.replace_all(snap.fills)
 
-    def _read_book(self, parts: set[str], shown_active: list[str], now: int) -> BookSnapshot:
-        """Runs in a worker thread: one hop for all the reads."""
+    async def _refresh_orders(self, now: int) -> None:
+        """Read the account's active orders page by page, newest first (the pages grow,
+        `ORDERS_PAGE`), each page in a worker thread (`LedgerPort.orders_page`). Into an
+        empty table (the window's first load) each page goes as it arrives, the first
+        shown at once; then the whole read is merged with what the table holds in a
+        worker thread (`_merge_orders`) and staged as one `replace_all`, so that no step
+        walks every row on the GUI thread. A re-read keeps the table's record of each
+        order that did not change (`_read_orders_page`): one copy of the book at a time."""
+        model = self.orders
+        first_load = model.rowCount() == 0 and not model.pending
+        shown = {} if first_load else model.latest_records()
+        listed: list[Order] = []
+        before: tuple[int, str] | None = None
+        limit = ORDERS_PAGE
+        while True:
+            page = await asyncio.to_thread(self._read_orders_page, shown, before, limit)
+            listed += page
+            if first_load and page:
+                self._show_page(page, first=len(listed) == len(page))
+            if len(page) < limit:
+                break
+            before = (page[-1].updated_at, page[-1].ident)
+            limit = min(limit * 4, MAX_ORDERS_PAGE)
+        if before is not None and listed:
+            # an order updated while the pages were read moved above the first page,
+            # where no later page looks: read the top again down to where it began
+            top, before = listed[0].updated_at, None
+            while True:
+                page = await asyncio.to_thread(self._read_orders_page, shown, before,
+                                               ORDERS_PAGE)
+                listed += page  # later in the list wins (`_merge_orders`)
+                if len(page) < ORDERS_PAGE or page[-1].updated_at <= top:
+                    break
+                before = (page[-1].updated_at, page[-1].ident)
+        lookup = self.venue_orders.lookup_keys()
+        mine = model.latest_records()
+        merged, read, known = await asyncio.to_thread(self._merge_orders, listed, mine,
+                                                      lookup, now)
+        for unlisted in self.venue_orders.unlisted(known):
+            key = unlisted.ident
+            if key in read:
+                continue
+            held = mine.get(key)
+            merged[key] = held if held is not None and not in_ledger(held) \
+                and held.updated_at > unlisted.updated_at else unlisted
+        model.replace_all(merged)
+
+    def _read_orders_page(self, shown: dict[str, Order], before: tuple[int, str] | None,
+                          limit: int) -> list[Order]:
+        """Runs in a worker thread: one page, each order that equals the table's record
+        replaced by it (the copy just read goes at once, and the table's flush finds it
+        unchanged by identity)."""
+        page = self.book.orders_page(self.venue, self.account, True, before=before,
+                                     limit=limit)
+        if not shown:
+            return page
+        out = []
+        for order in page:
+            held = shown.get(order.ident)
+            out.append(held if held is not None and held == order else order)
+        return out
+
+    def _show_page(self, page: list[Order], *, first: bool) -> None:
+        """One page of the first load into the table (a row the stream brought since,
+        newer, stays); the first page at once."""
+        model = self.orders
+        rows = []
+        for order in page:
+            held = model.latest(order.ident)
+            rows.append(held if held is not None and in_ledger(held)
+                        and held.updated_at > order.updated_at else order)
+        model.upsert(rows)
+        if first:
+            model.flush()
+
+    def _merge_orders(self, listed: list[Order], mine: dict[str, Order],
+                      lookup: tuple[list[str], list[str]], now: int
+                      ) -> tuple[dict[str, Order], set[str], tuple[Order, ...]]:
+        """Runs in a worker thread, over immutable records and a copy of the table's
+        (`RecordTableModel.latest_records`): the ledger's active orders (`listed`) with
+        the orders shown active that it no longer lists (re-read, up to
+        `MAX_FINISHED_LOOKUPS`) and the ones that ended within `FINISHED_TTL_MS`, merged
+        with the table's (its record stays when newer, a recently finished row stays
+        greyed). Returns (key -> order, the keys the ledger gave, the ledger's records of
+        the venue's orders seen, for `VenueOrders.unlisted`)."""
         venue, account = self.venue, self.account
-        orders: list[Order] = []
-        finished: list[Order] = []
-        if "orders" in parts:
-            orders = self.book.orders(venue, account, True)
-            active = {o.ident for o in orders}
-            for key in [k for k in shown_active if k not in active][:MAX_FINISHED_LOOKUPS]:
-                found = self.book.get_order(venue, account, key)
-                if found is not None:
-                    finished.append(found)
-            # orders that ended within the TTL though never shown active (the emergency
-            # stop's flattening orders fill at once)
-            finished += self.book.finished_orders(venue, account, now - FINISHED_TTL_MS)
-            venue_ids, client_ids = self.venue_orders.lookup_keys()
-            known = tuple(self.book.find_orders(venue, account, venue_ids, client_ids)) \
-                if venue_ids or client_ids else ()
+        fresh = {o.ident: o for o in listed}
+        gone = [k for k, o in mine.items() if o.is_active and k not in fresh]
+        for key in gone[:MAX_FINISHED_LOOKUPS]:
+            found = self.book.get_order(venue, account, key)
+            if found is not None:
+                fresh[key] = found
+        # orders that ended within the TTL though never shown active (the emergency
+        # stop's flattening orders fill at once)
+        for order in self.book.finished_orders(venue, account, now - FINISHED_TTL_MS):
+            fresh[order.ident] = order
+        venue_ids, client_ids = lookup
+        known = tuple(self.book.find_orders(venue, account, venue_ids, client_ids)) \
+            if venue_ids or client_ids else ()
+        read = set(fresh)
+        merged: dict[str, Order] = {}
+        for key, order in fresh.items():
+            held = mine.get(key)
+            merged[key] = held if held is not None and in_ledger(held) == in_ledger(order) \
+                and held.updated_at > order.updated_at else order
+        for key, held in mine.items():
+            if key not in read and not held.is_active \
+                    and now - held.updated_at < FINISHED_TTL_MS:
+                merged[key] = held  # finished recently: keep it visible, greyed
+        return merged, read, known
+
+    def _read_book(self, parts: set[str], now: int) -> BookSnapshot:
+        """Runs in a worker thread: one hop for the positions, balances and fills."""
+        venue, account = self.venue, self.account
         positions = self.book.positions(venue, account) if "positions" in parts else []
         balances = self.book.balances(venue, account) if "balances" in parts else []
         fills = None
         if "fills" in parts:
             fills = self.book.fills(venue, account, now - FILLS_LOOKBACK_MS)[-MAX_FILLS:]
-        return BookSnapshot(orders, finished, positions, balances, fills,
-                            known if "orders" in parts else ())
+        return BookSnapshot(positions, balances, fills)
 
     async def _refresh_inbox(self) -> None:
         ledger = self.session.ledger

@@ -85,6 +85,8 @@ LOAD_SLICE_MS = 25.0
 window paint and answer: each turn costs a repaint of the table (~10-30 ms of Python
 `data()` calls), so slices much shorter make a load of 100k rows take seconds
 (bench/ui_load.py)."""
+PRESENTED_KEPT = 4_096
+"""Records presented (`RecordTableModel.present`) remembered: a few screens of rows."""
 MANY_REMOVALS = 16
 """Above this many separate runs of removed rows, one layout change first gathers them at
 the end and one removal takes them (each removal costs the proxy a pass over its rows)."""
@@ -105,6 +107,9 @@ class Column(Generic[R]):
     tooltip: Callable[[R], str] | None = None
     numeric: bool = False
     width: int = 110
+    key_text: Callable[[str], str] | None = None
+    """The cell's text from the row's key instead of the record (and its sort value): the
+    all-accounts tables hold each account's own records, the account is in the key."""
 
 
 def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
@@ -186,6 +191,11 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self.chunk_rows = max(1, chunk_rows)
         self.load_slice_ms = LOAD_SLICE_MS
         self.flush_ms = flush_ms
+        self.present: Callable[[str, R], R] | None = None
+        """What a row's record is outside the model (`record`, `get`, the record role),
+        from its key and its stored record: the all-accounts tables store each account's
+        own records and hand out copies tagged with the account, made on demand."""
+        self._shown: dict[str, tuple[R, R]] = {}
         self._rows: list[R] = []
         self._keys: list[str] = []
         self._order: list[Any] = []
@@ -237,6 +247,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         record = self._rows[row]
         column = self.columns[index.column()]
         if role == _ROLE_DISPLAY:
+            if column.key_text is not None:
+                return column.key_text(self._keys[row])
             return column.text(record)
         if role == _ROLE_FOREGROUND:
             if column.tone is None or self.theme is None:
@@ -248,7 +260,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         if role == _ROLE_TOOLTIP:
             return column.tooltip(record) if column.tooltip is not None else None
         if role == RECORD_ROLE:
-            return record
+            return record if self.present is None else self._presented(self._keys[row], record)
         if role == KEY_ROLE:
             return self._keys[row]
         if role == SEARCH_ROLE:
@@ -287,10 +299,33 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     # -- records -----------------------------------------------------------------------------
 
     def record(self, row: int) -> R:
-        return self._rows[row]
+        if self.present is None:
+            return self._rows[row]
+        return self._presented(self._keys[row], self._rows[row])
+
+    def _presented(self, key: str, record: R) -> R:
+        """`present(key, record)`, remembered for the rows last asked for (a repaint asks
+        for each visible row's record once per cell)."""
+        present = self.present
+        if present is None:
+            return record
+        known = self._shown.get(key)
+        if known is not None and known[0] is record:
+            return known[1]
+        if len(self._shown) >= PRESENTED_KEPT:
+            self._shown.clear()
+        out = present(key, record)
+        self._shown[key] = (record, out)
+        return out
 
     def records(self) -> list[R]:
-        return list(self._rows)
+        present = self.present
+        if present is None:
+            return list(self._rows)
+        return [present(k, r) for k, r in zip(self._keys, self._rows, strict=True)]
+
+    def key_at(self, row: int) -> str:
+        return self._keys[row]
 
     def row_keys(self) -> list[str]:
         return list(self._keys)
@@ -300,10 +335,17 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         return None if okey is None else self._locate(okey)
 
     def get(self, key: str) -> R | None:
-        return self._record.get(key)
+        record = self._record.get(key)
+        present = self.present
+        return record if present is None or record is None else present(key, record)
 
     def latest(self, key: str) -> R | None:
         """The record as it will be once everything staged is applied."""
+        record = self._latest(key)
+        present = self.present
+        return record if present is None or record is None else present(key, record)
+
+    def _latest(self, key: str) -> R | None:
         if key in self._staged:
             return self._staged[key]
         bulk = self._bulk
@@ -317,7 +359,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         """Every record by key, as they will be once everything staged is applied: a new
         dict (built at C speed), safe to read in a worker thread since the records are
         immutable. For work over every row that need not hold the GUI thread (the
-        controller's merge of a ledger read with what the table shows)."""
+        controller's merge of a ledger read with what the table shows). The stored
+        records: `present` is not applied."""
         bulk = self._bulk
         if bulk is None:
             out = dict(self._record)
@@ -347,12 +390,16 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         text = self._search.get(key)
         if text is None:
             record = self._rows[row]
-            text = "\t".join(c.text(record) for c in self.columns).lower()
+            text = "\t".join(c.text(record) if c.key_text is None else c.key_text(key)
+                             for c in self.columns).lower()
             self._search[key] = text
         return text
 
     def cell_text(self, row: int, column: int) -> str:
-        return self.columns[column].text(self._rows[row])
+        col = self.columns[column]
+        if col.key_text is not None:
+            return col.key_text(self._keys[row])
+        return col.text(self._rows[row])
 
     @property
     def pending(self) -> bool:
@@ -400,6 +447,12 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         key = self.key
         for record in records:
             self._staged[key(record)] = record
+        self._schedule()
+
+    def upsert_keyed(self, items: Iterable[tuple[str, R]]) -> None:
+        """`upsert` with the keys given (a record whose key is not `key(record)`: an
+        all-accounts table's rows are keyed by account and the record's own key)."""
+        self._staged.update(items)
         self._schedule()
 
     def remove(self, keys: Iterable[str]) -> None:
@@ -575,7 +628,10 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     def _make_sort_key(self, key: str, record: R) -> SortKey:
         column = self.columns[self._sort_column]
-        value = column.sort(record) if column.sort is not None else column.text(record)
+        if column.key_text is not None:
+            value: SortValue = column.key_text(key)
+        else:
+            value = column.sort(record) if column.sort is not None else column.text(record)
         return (True, 0, key) if value is None else (False, value, key)
 
     def _sort_all(self) -> None:
@@ -727,7 +783,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         """Header and rows as text (CSV export of what the operator sees)."""
         header = [c.title for c in self.columns]
         chosen = range(len(self._rows)) if rows is None else rows
-        return [header, *([c.text(self._rows[r]) for c in self.columns] for r in chosen)]
+        width = range(len(self.columns))
+        return [header, *([self.cell_text(r, c) for c in width] for r in chosen)]
 
 
 class FilterProxy(QSortFilterProxyModel):

@@ -1,0 +1,85 @@
+"""The all-accounts tables hold each account's own records (no tagged copy per row): the
+Account column and the row key carry the account, a record handed out is tagged on
+demand, and every change of an account's table reaches the all-accounts one."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from PySide6.QtCore import Qt
+
+from console.domain import Category, Order, OrderStatus, OrderType, Side
+from console.ui.account_records import account_of
+from console.ui.all_accounts import ACCOUNT_TITLE, KEY_SEPARATOR, Mirror, merged
+from console.ui.models.base import RECORD_ROLE
+from console.ui.models.orders import OrdersModel
+
+
+def _order(cid: str, price: str) -> Order:
+    return Order("sim", "main", Category.LINEAR, "BTCUSDT", Side.BUY, OrderType.LIMIT, D(1),
+                 OrderStatus.NEW, client_order_id=cid, price=D(price))
+
+
+def _two_accounts() -> tuple[OrdersModel, OrdersModel, OrdersModel, list[Mirror[Order]]]:
+    alpha, beta = OrdersModel(flush_ms=1), OrdersModel(flush_ms=1)
+    target = merged(OrdersModel(flush_ms=1))
+    mirrors: list[Mirror[Order]] = [Mirror("alpha", alpha, target),
+                                    Mirror("beta", beta, target)]
+    for mirror in mirrors:
+        mirror.attach()
+    return alpha, beta, target, mirrors
+
+
+def test_rows_are_the_accounts_own_records_with_the_account_column(qapp: object) -> None:
+    alpha, beta, target, _ = _two_accounts()
+    a1, b1 = _order("same", "100"), _order("same", "200")
+    alpha.upsert([a1])
+    beta.upsert([b1])
+    for model in (alpha, beta, target):
+        model.flush()
+    stored = target.latest_records()
+    assert stored[f"alpha{KEY_SEPARATOR}same"] is a1  # the same object, not a copy
+    assert stored[f"beta{KEY_SEPARATOR}same"] is b1
+    column = [c.title for c in target.columns].index(ACCOUNT_TITLE)
+    cells = sorted((target.cell_text(r, column),
+                    target.data(target.index(r, column), Qt.ItemDataRole.DisplayRole))
+                   for r in range(target.rowCount()))
+    assert cells == [("alpha", "alpha"), ("beta", "beta")]
+    for row in range(target.rowCount()):
+        record = target.record(row)
+        # handed out tagged with its account, as a row action needs it
+        assert account_of(record) == target.cell_text(row, column)
+        assert target.key(record) == target.key_at(row)
+        assert target.data(target.index(row, 0), RECORD_ROLE) == record
+    assert account_of(target.get(f"beta{KEY_SEPARATOR}same")) == "beta"
+    assert "beta" in target.search_text(target.row_of(f"beta{KEY_SEPARATOR}same") or 0)
+    target.sort(column, Qt.SortOrder.DescendingOrder)
+    assert [target.cell_text(r, column) for r in range(2)] == ["beta", "alpha"]
+    assert target.export()[1][column] == "beta"
+
+
+def test_updates_removals_and_a_closed_account_reach_the_all_view(qapp: object) -> None:
+    alpha, beta, target, mirrors = _two_accounts()
+    alpha.upsert([_order("a", "100"), _order("b", "101")])
+    beta.upsert([_order("a", "200")])
+    for model in (alpha, beta, target):
+        model.flush()
+    changed = _order("a", "150")
+    alpha.upsert([changed])
+    alpha.remove(["b"])
+    alpha.flush()
+    target.flush()
+    assert target.latest_records() == {f"alpha{KEY_SEPARATOR}a": changed,
+                                       f"beta{KEY_SEPARATOR}a": _order("a", "200")}
+    beta.replace_all([_order("z", "300")])  # a reload of one account
+    beta.flush()
+    target.flush()
+    assert sorted(target.latest_records()) == [f"alpha{KEY_SEPARATOR}a",
+                                               f"beta{KEY_SEPARATOR}z"]
+    mirrors[0].detach()
+    target.flush()
+    assert [account_of(o) for o in target.records()] == ["beta"]
+    beta.upsert([_order("y", "1")])
+    beta.flush()
+    target.flush()
+    assert sorted(o.client_order_id for o in target.records()) == ["y", "z"]
