@@ -102,6 +102,8 @@ worker thread and back costs a turn of the loop and a query, and 50 small pages 
 RUNS_SHOWN = 50
 AUDIT_SHOWN = 500
 STRATEGY_STOP_S = 5.0
+SETTLE_TIMEOUT_S = 30.0
+"""`settle` gives up after this long (a refresh stuck on a locked ledger)."""
 
 
 def wall_ms() -> int:
@@ -375,8 +377,13 @@ class ConsoleController(QObject):
         task.add_done_callback(self._tasks.discard)
 
     async def settle(self) -> None:
-        """Wait for pending refreshes and flush every model (tests, screenshots)."""
-        for _ in range(50):
+        """Wait for pending refreshes and flush every model (tests, screenshots).
+
+        Bounded by time, not by a count of polls: a refresh already under way (started by
+        an operator action, not a tracked task) may take longer than a few polls on a
+        loaded machine, and what was asked meanwhile must still be read."""
+        deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT_S
+        while asyncio.get_running_loop().time() < deadline:
             if self._debounce.isActive():
                 self._debounce.stop()
                 self._refresh_wanted()
