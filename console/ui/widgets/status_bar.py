@@ -33,6 +33,7 @@ from console.domain.capabilities import DeadManState
 from console.domain.events import ConnectionState
 from console.domain.reconciliation import RunStatus, Severity
 from console.engine.coverage import CoverageReport
+from console.engine.lease import LeaseKeeper, LeaseState
 from console.ui.controller import ConsoleController
 from console.ui.format import fmt_age, fmt_latency, fmt_utc, plural
 from console.ui.notifications import Notice
@@ -238,9 +239,15 @@ class StatusPanel(QObject):
             tip += ("\nQuarantined (an order's outcome is unknown; reduce-only passes): "
                     + "; ".join(f"{instrument}: {', '.join(sorted(orders))}"
                                 for instrument, orders in sorted(risk.quarantine.items())))
+        observing = lease_observing(c.session.lease)
+        if observing is not None:
+            # another engine trades this account (a shared ledger): nothing here sends
+            text = self._span(Tone.WARNING, "<b>OBSERVING</b>") + f": {escape(observing)}"
+            tip = ("Another engine holds this account's lease: this window shows the "
+                   f"ledger and sends nothing until the lease is free.\n{observing}")
         self.risk.setText(text)
         self.risk.setToolTip(tip)
-        self.resume.setVisible(risk.halted or risk.paused)
+        self.resume.setVisible(observing is None and (risk.halted or risk.paused))
 
     def _show_dead_man(self, state: DeadManState | None, now: int) -> None:
         shown = dead_man_text(state, now)
@@ -257,6 +264,17 @@ class StatusPanel(QObject):
     @property
     def risk_text(self) -> str:
         return self.risk.text()
+
+
+def lease_observing(lease: LeaseKeeper | None) -> str | None:
+    """What the lease says when this engine only observes (another engine holds the
+    account on a shared PostgreSQL ledger), else None (no lease, held, or one process)."""
+    if lease is None:
+        return None
+    status = lease.status()
+    if not status.enforced or status.state is not LeaseState.OBSERVING:
+        return None
+    return status.describe()
 
 
 def dead_man_text(state: DeadManState | None, now: int) -> tuple[Tone, str, str] | None:
