@@ -33,48 +33,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
-
-class J(Enum):
-    """A JSON type as Binance uses it."""
-
-    STR = "string"
-    INT = "integer"
-    BOOL = "boolean"
-    ARR = "array"
-    OBJ = "object"
-    NULL = "null"
-
-
-def json_type(value: object) -> J | None:
-    """The JSON type of a decoded value (None for floats: Binance never sends them)."""
-    if value is None:
-        return J.NULL
-    if isinstance(value, bool):
-        return J.BOOL
-    if isinstance(value, int):
-        return J.INT
-    if isinstance(value, str):
-        return J.STR
-    if isinstance(value, list):
-        return J.ARR
-    if isinstance(value, dict):
-        return J.OBJ
-    return None
-
-
-@dataclass(frozen=True)
-class F:
-    """One documented field. `item`: the table of its elements (array) or of itself
-    (object), when the docs give one."""
-
-    name: str
-    types: tuple[J, ...]
-    required: bool = True
-    item: str | None = None
+from docs_tables import Deviation, DocsChecker, F, J, Tally
 
 
 @dataclass(frozen=True)
@@ -386,86 +348,20 @@ _FUT_TABLES: Final = (
 TABLES: Final[Mapping[str, Table]] = {t.key: t for t in (*_SPOT_TABLES, *_FUT_TABLES)}
 
 
-def field_count() -> int:
-    """How many (table, field) pairs the docs tables hold."""
-    return sum(len(t.fields) for t in TABLES.values())
-
-
-@dataclass(frozen=True)
-class Deviation:
-    table: str
-    path: str
-    expected: str
-    got: str
-
-    def __str__(self) -> str:
-        return f"{self.table}: {self.path}: expected {self.expected}, got {self.got}"
-
-
-@dataclass
-class Tally:
-    """Every (table, field) evaluated, and how many evaluations in all."""
-
-    pairs: set[tuple[str, str]] = field(default_factory=set)
-    count: int = 0
-
-    def add(self, table: str, name: str) -> None:
-        self.pairs.add((table, name))
-        self.count += 1
-
-    def missing(self) -> list[tuple[str, str]]:
-        return sorted((t.key, f.name) for t in TABLES.values() for f in t.fields
-                      if (t.key, f.name) not in self.pairs)
-
-
-TALLY: Final = Tally()
 _EXPONENT: Final = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 """A number in exponent notation ("1E-8"): the plan allows plain decimals only."""
 
 
-def check(key: str, answer: Any, path: str = "") -> list[Deviation]:
-    """How `answer` (one decoded JSON object) deviates from table `key`; records every
-    field evaluated in `TALLY`. Nested tables are checked for every element."""
-    table = TABLES[key]
-    where = path or key
-    if not isinstance(answer, dict):
-        return [Deviation(key, where, "a JSON object", f"{type(answer).__name__}: "
-                          f"{str(answer)[:200]}")]
-    out: list[Deviation] = []
-    for spec in table.fields:
-        TALLY.add(key, spec.name)
-        if spec.name not in answer:
-            if spec.required:
-                out.append(Deviation(key, f"{where}.{spec.name}", "present", "absent"))
-            continue
-        value = answer[spec.name]
-        got = json_type(value)
-        if got not in spec.types:
-            out.append(Deviation(key, f"{where}.{spec.name}",
-                                 "|".join(t.value for t in spec.types),
-                                 f"{got.value if got else type(value).__name__} "
-                                 f"{value!r:.60}"))
-            continue
-        if isinstance(value, str) and _EXPONENT.fullmatch(value):
-            out.append(Deviation(key, f"{where}.{spec.name}", "a plain decimal string",
-                                 f"exponent notation {value!r}"))
-        if spec.item is not None and isinstance(value, list):
-            for n, element in enumerate(value):
-                out += check(spec.item, element, f"{where}.{spec.name}[{n}]")
-        elif spec.item is not None and isinstance(value, dict):
-            out += check(spec.item, value, f"{where}.{spec.name}")
-    for extra in sorted(set(answer) - table.names()):
-        out.append(Deviation(key, f"{where}.{extra}", "no undocumented field",
-                             f"{extra}={answer[extra]!r:.60}"))
-    return out
+def _exponent(value: object) -> tuple[str, str] | None:
+    if isinstance(value, str) and _EXPONENT.fullmatch(value):
+        return "a plain decimal string", f"exponent notation {value!r}"
+    return None
 
 
-def check_list(key: str, answer: Any) -> list[Deviation]:
-    """A listed answer: a JSON array whose every element matches table `key`."""
-    if not isinstance(answer, list):
-        return [Deviation(key, key, "a JSON array", f"{type(answer).__name__}: "
-                          f"{str(answer)[:200]}")]
-    out: list[Deviation] = []
-    for n, element in enumerate(answer):
-        out += check(key, element, f"{key}[{n}]")
-    return out
+CHECKER: Final = DocsChecker("Binance", TABLES, value_problem=_exponent)
+TALLY: Final[Tally] = CHECKER.tally
+check = CHECKER.check
+check_list = CHECKER.check_list
+field_count = CHECKER.field_count
+__all__ = ["TABLES", "TALLY", "Deviation", "F", "J", "Table", "check", "check_list",
+           "field_count"]

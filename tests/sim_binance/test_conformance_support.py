@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from binance.client import Client
-from binance_docs import Deviation
+from binance_docs import CHECKER
 from canary import CANARY_KEY, CANARY_SECRET
 
 from console.sim import DEFAULT_INSTRUMENTS, SimExchange
@@ -80,5 +80,4 @@ def python_binance(url: str, key: str = KEY, secret: str = SECRET) -> Client:
     return client
 
 
-def explain(deviations: list[Deviation]) -> str:
-    return "the sim deviates from Binance's docs:\n" + "\n".join(map(str, deviations))
+explain = CHECKER.explain

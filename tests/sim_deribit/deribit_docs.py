@@ -24,55 +24,10 @@ suite can prove that no table went unchecked.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
-
-class J(Enum):
-    """A JSON type as Deribit uses it."""
-
-    STR = "string"
-    INT = "integer"
-    NUM = "number"
-    BOOL = "boolean"
-    ARR = "array"
-    OBJ = "object"
-    NULL = "null"
-
-
-def json_type(value: object) -> J | None:
-    """The JSON type of a decoded value; an integral number is INT (a NUM field takes
-    both: JSON has one number type, Deribit's 10 and 10.5 are both numbers)."""
-    if value is None:
-        return J.NULL
-    if isinstance(value, bool):
-        return J.BOOL
-    if isinstance(value, int):
-        return J.INT
-    if isinstance(value, float):
-        return J.NUM
-    if isinstance(value, str):
-        return J.STR
-    if isinstance(value, list):
-        return J.ARR
-    if isinstance(value, dict):
-        return J.OBJ
-    return None
-
-
-@dataclass(frozen=True)
-class F:
-    """One documented field. `item`: the table of its elements (array) or of itself
-    (object), when the docs give one."""
-
-    name: str
-    types: tuple[J, ...]
-    required: bool = True
-    item: str | None = None
-
-    def accepts(self, got: J | None) -> bool:
-        return got in self.types or (got is J.INT and J.NUM in self.types)
+from docs_tables import Deviation, DocsChecker, F, J, Tally
 
 
 @dataclass(frozen=True)
@@ -291,85 +246,11 @@ TABLES: Final[Mapping[str, Table]] = {t.key: t for t in (*_ENVELOPE, *_PUBLIC, *
                                                          *_ACCOUNT)}
 
 
-def field_count() -> int:
-    """How many (table, field) pairs the docs tables hold."""
-    return sum(len(t.fields) for t in TABLES.values())
-
-
-@dataclass(frozen=True)
-class Deviation:
-    table: str
-    path: str
-    expected: str
-    got: str
-
-    def __str__(self) -> str:
-        return f"{self.table}: {self.path}: expected {self.expected}, got {self.got}"
-
-
-@dataclass
-class Tally:
-    """Every (table, field) evaluated, and how many evaluations in all."""
-
-    pairs: set[tuple[str, str]] = field(default_factory=set)
-    count: int = 0
-
-    def add(self, table: str, name: str) -> None:
-        self.pairs.add((table, name))
-        self.count += 1
-
-    def missing(self) -> list[tuple[str, str]]:
-        return sorted((t.key, f.name) for t in TABLES.values() for f in t.fields
-                      if (t.key, f.name) not in self.pairs)
-
-
-TALLY: Final = Tally()
-
-
-def check(key: str, answer: Any, path: str = "") -> list[Deviation]:
-    """How `answer` (one decoded JSON object) deviates from table `key`; records every
-    field evaluated in `TALLY`. Nested tables are checked for every element."""
-    table = TABLES[key]
-    where = path or key
-    if not isinstance(answer, dict):
-        return [Deviation(key, where, "a JSON object", f"{type(answer).__name__}: "
-                          f"{str(answer)[:200]}")]
-    out: list[Deviation] = []
-    for spec in table.fields:
-        TALLY.add(key, spec.name)
-        if spec.name not in answer:
-            if spec.required:
-                out.append(Deviation(key, f"{where}.{spec.name}", "present", "absent"))
-            continue
-        value = answer[spec.name]
-        got = json_type(value)
-        if not spec.accepts(got):
-            out.append(Deviation(key, f"{where}.{spec.name}",
-                                 "|".join(t.value for t in spec.types),
-                                 f"{got.value if got else type(value).__name__} "
-                                 f"{value!r:.60}"))
-            continue
-        if spec.item is not None and isinstance(value, list):
-            for index, element in enumerate(value):
-                out += check(spec.item, element, f"{where}.{spec.name}[{index}]")
-        elif spec.item is not None and isinstance(value, dict):
-            out += check(spec.item, value, f"{where}.{spec.name}")
-    for extra in sorted(set(answer) - table.names()):
-        out.append(Deviation(key, f"{where}.{extra}", "no undocumented field",
-                             f"{extra}={answer[extra]!r:.60}"))
-    return out
-
-
-def check_list(key: str, answer: Any) -> list[Deviation]:
-    """A listed answer: a JSON array whose every element matches table `key`."""
-    if not isinstance(answer, list):
-        return [Deviation(key, key, "a JSON array", f"{type(answer).__name__}: "
-                          f"{str(answer)[:200]}")]
-    out: list[Deviation] = []
-    for index, element in enumerate(answer):
-        out += check(key, element, f"{key}[{index}]")
-    return out
-
-
-def explain(deviations: list[Deviation]) -> str:
-    return "the sim deviates from Deribit's docs:\n" + "\n".join(map(str, deviations))
+CHECKER: Final = DocsChecker("Deribit", TABLES)
+TALLY: Final[Tally] = CHECKER.tally
+check = CHECKER.check
+check_list = CHECKER.check_list
+explain = CHECKER.explain
+field_count = CHECKER.field_count
+__all__ = ["TABLES", "TALLY", "Deviation", "F", "J", "Table", "check", "check_list",
+           "explain", "field_count"]
