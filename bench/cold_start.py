@@ -73,31 +73,10 @@ ENDPOINTS = {"fetch_open_orders": "/v5/order/realtime", "fetch_positions": "/v5/
 def counting_limiter():  # type: ignore[no-untyped-def]
     """The Bybit front-end's limiter (the sim's budgets), counting what it grants and
     refuses per bucket: the refusals as the venue decided them."""
-    from collections import Counter
-
     from console.sim.bybit.limits import DEFAULT_LIMITS
-    from console.sim.protocol.limits import Quota, RateLimiter
+    from console.sim.protocol.limits import RateLimiter
 
-    class CountingLimiter(RateLimiter):
-        def __init__(self) -> None:
-            super().__init__(defaults=DEFAULT_LIMITS)
-            self.granted: Counter[str] = Counter()
-            self.refused: Counter[str] = Counter()
-
-        def take(self, uid: str, bucket: str, now_ms: int, units: int = 1) -> Quota:
-            quota = super().take(uid, bucket, now_ms, units)
-            (self.refused if quota.exceeded else self.granted)[bucket] += 1
-            return quota
-
-        def counts(self) -> dict[str, dict[str, int]]:
-            return {"granted": dict(self.granted), "refused": dict(self.refused)}
-
-        def start_afresh(self) -> None:
-            self.reset()
-            self.granted.clear()
-            self.refused.clear()
-
-    return CountingLimiter()
+    return RateLimiter(defaults=DEFAULT_LIMITS)
 
 
 def rate_limit_floor(minimum: dict[str, int], budgets: dict[str, int], window_ms: int) -> float:
@@ -293,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps({"benchmark": "cold_start", "error": err[-2000:]}))
                     return 1
                 reports.append(json.loads(line))
-                seen.append(handle.call(limiter.counts))
+                seen.append(handle.call(lambda: {"granted": dict(limiter.granted),
+                                                 "refused": dict(limiter.refused)}))
     finally:
         handle.stop()
 

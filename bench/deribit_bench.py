@@ -49,28 +49,8 @@ TARGET_CANCEL_MS: Final = 300.0
 def counting_pool():  # type: ignore[no-untyped-def]
     """The front-end's credit pool (Deribit's figures), counting grants and refusals."""
     from console.sim.deribit.limits import CreditPool
-    from console.sim.protocol.limits import Quota
 
-    class CountingPool(CreditPool):
-        def __init__(self) -> None:
-            super().__init__()
-            self.granted = 0
-            self.refused = 0
-
-        def take(self, uid: str, bucket: str, now_ms: int, units: int = 1) -> Quota:
-            quota = super().take(uid, bucket, now_ms, units)
-            if quota.exceeded:
-                self.refused += 1
-            else:
-                self.granted += 1
-            return quota
-
-        def start_afresh(self) -> None:
-            self.reset()
-            self.granted = 0
-            self.refused = 0
-
-    return CountingPool()
+    return CreditPool()
 
 
 def build_exchange(n_orders: int, n_fills: int):  # type: ignore[no-untyped-def]
@@ -173,7 +153,7 @@ def run_cold_start(args: Any, *, profile: str, script: str) -> int:
                                       "error": err[-2000:]}))
                     return 1
                 reports.append(json.loads(line))
-                refused.append(handle.call(lambda: pool.refused))
+                refused.append(handle.call(lambda: sum(pool.refused.values())))
     finally:
         handle.stop()
     minimum = {"fetch_open_orders": 1,
@@ -270,7 +250,7 @@ def emergency_once(n_orders: int, degraded: bool, profile: str) -> dict[str, Any
             out = asyncio.run(scenario())
     finally:
         left = len(server.call(server.exchange.open_orders, ACCOUNT))
-        refused = server.call(lambda: pool.refused)
+        refused = server.call(lambda: sum(pool.refused.values()))
         server.stop()
     report = out["report"]
     return {

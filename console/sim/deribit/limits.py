@@ -78,8 +78,8 @@ class CreditPool(RateLimiter):
         level.credits -= granted
         short = max(0, units - level.credits) if not granted else 0
         wait_ms = -(-short * 1000 // self.refill_per_s)
-        return Quota(limit=self.pool, remaining=level.credits, reset_ms=now_ms + wait_ms,
-                     granted=granted)
+        return self.counted(bucket, Quota(limit=self.pool, remaining=level.credits,
+                                          reset_ms=now_ms + wait_ms, granted=granted))
 
 
 def as_pool(rate_limits: RateLimiter | Mapping[str, int] | None) -> CreditPool:

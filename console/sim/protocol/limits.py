@@ -12,7 +12,7 @@ the budget; `Quota.granted` says how much, so the venue can serve the part that 
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -51,6 +51,11 @@ class RateLimiter:
             for bucket, limit in table.items():
                 self.set_limit(bucket, limit)
         self._used: dict[tuple[str, str], deque[int]] = {}
+        self.granted: Counter[str] = Counter()
+        """Requests granted per bucket since the start (or `start_afresh`)."""
+        self.refused: Counter[str] = Counter()
+        """Requests refused per bucket: what a bench or a test asks the sim, which is the
+        side that knows for sure that a client bounced off a limit."""
 
     def set_limit(self, bucket: str, limit: int) -> None:
         if limit < 1:
@@ -62,6 +67,17 @@ class RateLimiter:
 
     def reset(self) -> None:
         self._used.clear()
+
+    def start_afresh(self) -> None:
+        """Full budgets and no requests counted (a bench's next run)."""
+        self.reset()
+        self.granted.clear()
+        self.refused.clear()
+
+    def counted(self, bucket: str, quota: Quota) -> Quota:
+        """Count `quota` as granted or refused for `bucket`; returns it."""
+        (self.refused if quota.exceeded else self.granted)[bucket] += 1
+        return quota
 
     def used(self, uid: str, bucket: str, now_ms: int) -> int:
         """Units spent in the window ending at `now_ms`, taking none (venues that tell the
@@ -85,7 +101,8 @@ class RateLimiter:
         used.extend([now_ms] * granted)
         remaining = max(0, limit - len(used))
         reset = now_ms if granted else used[0] + self.window_ms
-        return Quota(limit=limit, remaining=remaining, reset_ms=reset, granted=granted)
+        return self.counted(bucket, Quota(limit=limit, remaining=remaining, reset_ms=reset,
+                                          granted=granted))
 
 
 def as_limiter(rate_limits: RateLimiter | Mapping[str, int] | None, *,
