@@ -226,8 +226,9 @@ def build_profile_session(name: str, *, config_path: str | None = None,
                           secrets: ApiCredentials | None = None,
                           worker_id: str = DEFAULT_WORKER,
                           pending_grace_ms: int | None = None,
-                          lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> ProfileSession:
-    """The named profile from the profiles file, wired by `build_session`."""
+                          lease_ttl_s: float | None = None) -> ProfileSession:
+    """The named profile from the profiles file, wired by `build_session` (`lease_ttl_s`
+    None: the profile's own)."""
     return build_session(load_profile(name, config_path), db_url=db_url,
                          credentials=credentials, secrets=secrets, worker_id=worker_id,
                          pending_grace_ms=pending_grace_ms, lease_ttl_s=lease_ttl_s)
@@ -237,7 +238,7 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
                   db_url: str | None = None, credentials: CredentialStore | None = None,
                   worker_id: str = DEFAULT_WORKER,
                   pending_grace_ms: int | None = None,
-                  lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> ProfileSession:
+                  lease_ttl_s: float | None = None) -> ProfileSession:
     """Everything a profile names, wired: ledger, connector (secrets from the keyring,
     unless an embedding program hands them over), engine, and its one alert engine.
 
@@ -245,11 +246,15 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
     `Policy`) and needs no profiles file on disk. Secrets go straight into the connector
     and nowhere else. `db_url` overrides the profile's ledger; `worker_id` is the worker
     in client order ids (one per process sharing a ledger); `pending_grace_ms` overrides
-    the 30 s grace of an order the venue does not know yet; `lease_ttl_s` is how long
-    the engine's lease of the account lasts without renewal (on a shared PostgreSQL
-    ledger one engine per account trades, the others observe: console.engine.lease).
+    the 30 s grace of an order the venue does not know yet; `lease_ttl_s` overrides the
+    profile's `lease_ttl_s`, how long the engine's lease of the account lasts without
+    renewal (on a shared PostgreSQL ledger one engine per account trades, the others
+    observe: console.engine.lease); a caller's override is not bounded as the profile's
+    value is, so a test may use a sub-second TTL.
     A sim profile gets the embedded simulated exchange (no secret) in the
     `SIM_PROFILE_SCENARIO` state."""
+    if lease_ttl_s is None:
+        lease_ttl_s = float(profile.lease_ttl_s)
     if profile.uses_simulator:
         return _sim_profile_session(profile, db_url, worker_id=worker_id,
                                     pending_grace_ms=pending_grace_ms,
@@ -277,7 +282,7 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
 
 def _sim_profile_session(profile: Profile, db_url: str | None, *, worker_id: str,
                          pending_grace_ms: int | None,
-                         lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> ProfileSession:
+                         lease_ttl_s: float) -> ProfileSession:
     sim = build_sim_session(db_url or profile.db_url, SIM_PROFILE_SCENARIO,
                             config=reconcile_config(profile),
                             interval_s=float(profile.reconcile_interval_s),

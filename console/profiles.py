@@ -53,6 +53,14 @@ FILE_NAME = "profiles.toml"
 SIM_VENUE: Final = "sim"
 """The embedded simulated exchange: no connector, no sub-table, no credentials."""
 
+LEASE_TTL_S_DEFAULT: Final = 10
+"""The lease TTL a profile gets when it names none (the engine's own default,
+`console.engine.lease.DEFAULT_LEASE_TTL_S`, which this module may not import)."""
+LEASE_TTL_S_BOUNDS: Final = (2, 300)
+"""A profile's `lease_ttl_s`, in whole seconds. Below 2 s the holder's renewals (every
+TTL/3) and its local send deadline (TTL/5 before expiry) leave no room for one slow
+ledger round trip; above 300 s a dead holder blocks its standby for minutes."""
+
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # TOML bare keys: no quoting, easy on a CLI
 _VENUE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -270,6 +278,11 @@ class Profile:
     db_url: str | None = None
     read_only: bool = False
     reconcile_interval_s: int = 60
+    lease_ttl_s: int = LEASE_TTL_S_DEFAULT
+    """How long this engine's lease of the account lasts without renewal: on a shared
+    PostgreSQL ledger a standby takes over at most this long after the holder's last
+    renewal (docs/architecture.md, "Leases and fencing"). Independent of
+    `reconcile_interval_s`: the lease is renewed every TTL/3 whatever the reconcile pace."""
     metrics_port: int | None = None
     policy: PolicySettings = field(default_factory=PolicySettings)
     settings: VenueSettings | None = None
@@ -319,6 +332,8 @@ class Profile:
         if not isinstance(self.read_only, bool):
             raise ProfileValueError("read_only", "must be true or false")
         _check_int("reconcile_interval_s", self.reconcile_interval_s, low=1)
+        _check_int("lease_ttl_s", self.lease_ttl_s, low=LEASE_TTL_S_BOUNDS[0],
+                   high=LEASE_TTL_S_BOUNDS[1])
         _check_int("metrics_port", self.metrics_port, low=1, high=65_535, optional=True)
         if not isinstance(self.policy, PolicySettings):
             raise ProfileValueError("policy", "is not PolicySettings")
@@ -453,6 +468,7 @@ _PROFILE_KEYS: dict[str, FieldParser] = {
     "db_url": as_str,
     "read_only": as_bool,
     "reconcile_interval_s": as_int,
+    "lease_ttl_s": as_int,
     "metrics_port": as_int,
 }
 _POLICY_KEYS: dict[str, FieldParser] = {

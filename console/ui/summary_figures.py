@@ -21,6 +21,13 @@ at the fill's price), minus fees and funding, from a known starting position:
   is gone, and the figure is reported unknown, with why, rather than guessed).
 Linear and inverse contracts only (spot has no position to replay against; options
 settle on their own rules): fills of other categories are left out, and said so.
+
+Every money figure is shown with its unit, a zero too ("0 USDT", never a bare "0", which
+reads as a count): `AccountFigures.units` are the assets an empty figure is counted in,
+the settle assets of the account's contracts, else the quote coins of its wallet. A
+position for which the venue sends neither an unrealised PnL nor a mark price leaves its
+settle asset's unrealised PnL, and so that asset's equity, unknown: such assets are in
+`AccountFigures.unpublished` and shown as "not published", never as a partial sum.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ REPLAYED = frozenset({Category.LINEAR, Category.INVERSE})
 COMMON_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "USD", "EUR")
 """Quote assets recognised in a symbol when the account's balances do not name it."""
 
+UNKNOWN_UNIT = "(unit unknown)"
+"""Shown after an amount whose asset neither the symbol nor the balances name."""
+
 Amounts = tuple[tuple[str, Decimal], ...]
 """(asset, amount) pairs, assets sorted: a figure in several currencies is not summed."""
 
@@ -50,9 +60,16 @@ def utc_midnight_ms(now_ms: int) -> int:
 def settle_asset(category: Category, symbol: str, assets: Iterable[str] = ()) -> str:
     """The asset a contract's PnL is paid in: the quote asset of a linear contract, the
     base asset of an inverse one ("" when neither the balances nor the usual quote
-    assets name it)."""
+    assets name it). Dashed names (Deribit's) carry both: BTC-PERPETUAL is inverse and
+    paid in BTC, BTC_USDC-PERPETUAL linear and paid in USDC."""
+    head = symbol.split("-", 1)[0] if "-" in symbol else ""
     if category is Category.INVERSE:  # BTCUSD, BTCUSDH25: paid in BTC
-        return symbol[:symbol.index("USD")] if symbol.find("USD") > 0 else ""
+        if symbol.find("USD") > 0:
+            return symbol[:symbol.index("USD")]
+        return head if head.isalnum() else ""
+    if "_" in head:  # BTC_USDC-PERPETUAL: paid in USDC
+        quote = head.rsplit("_", 1)[1]
+        return quote if quote.isalnum() else ""
     known = sorted(set(assets) | set(COMMON_QUOTES), key=len, reverse=True)
     for asset in known:
         if symbol.endswith(asset) and len(symbol) > len(asset):
@@ -66,6 +83,21 @@ def _add(into: dict[str, Decimal], asset: str, amount: Decimal) -> None:
 
 def amounts(values: Mapping[str, Decimal]) -> Amounts:
     return tuple(sorted(values.items()))
+
+
+def money_units(balances: Sequence[Balance],
+                contracts: Iterable[tuple[Category, str]]) -> tuple[str, ...]:
+    """What an account's money figures are counted in when they are empty: the settle
+    assets of its contracts (held, held when the window opened, or traded), else the
+    quote coins among its wallet's assets, else every wallet asset; () when the account
+    holds and traded nothing (no unit can be named then)."""
+    assets = [b.asset for b in balances]
+    settled = {settle_asset(category, symbol, assets) for category, symbol in contracts
+               if category in REPLAYED} - {""}
+    if settled:
+        return tuple(sorted(settled))
+    quotes = {a for a in assets if a in COMMON_QUOTES}
+    return tuple(sorted(quotes or set(assets)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +228,11 @@ class AccountFigures:
     """Why a figure is missing or leaves something out (shown in its tooltip)."""
     venue_unrealised: bool = True
     """Every unrealised PnL is the venue's own figure (none computed from a mark)."""
+    units: tuple[str, ...] = ()
+    """What an empty figure is counted in (`money_units`): "0 USDT", not "0"."""
+    unpublished: tuple[str, ...] = ()
+    """Settle assets whose unrealised PnL (hence equity) the venue does not publish for
+    some position: left out of `unrealised` and `equity`, shown as "not published"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +264,7 @@ def account_figures(label: str, balances: Sequence[Balance], positions: Sequence
     notes: list[str] = []
     wallet: dict[str, Decimal] = {b.asset: b.total for b in balances}
     upnl: dict[str, Decimal] = {}
+    unpublished: set[str] = set()
     venue_upnl = True
     for p in positions:
         if p.size == 0:
@@ -234,13 +272,19 @@ def account_figures(label: str, balances: Sequence[Balance], positions: Sequence
         asset = settle_asset(p.category, p.symbol, assets)
         value = unrealised(p)
         if value is None:
-            notes.append(f"{p.symbol}: no unrealised PnL or mark price from the venue")
+            notes.append(f"{p.symbol}: no unrealised PnL or mark price from the venue "
+                         f"(unrealised PnL and equity{f' in {asset}' if asset else ''} "
+                         "not published)")
+            unpublished.add(asset)
             continue
         venue_upnl = venue_upnl and p.unrealised_pnl is not None
         _add(upnl, asset, value)
     equity = dict(wallet)
     for asset, value in upnl.items():
         _add(equity, asset, value)
+    for asset in unpublished:  # a partial sum would pass for the whole figure
+        upnl.pop(asset, None)
+        equity.pop(asset, None)
     ordered = sorted((f for f in fills if f.exec_time >= 0), key=lambda f: f.exec_time)
     left_out = sorted({f.category.value for f in ordered if f.category not in REPLAYED})
     if left_out:
@@ -271,11 +315,14 @@ def account_figures(label: str, balances: Sequence[Balance], positions: Sequence
         else:
             _book, day = replay(rewound, [f for f in ordered if f.exec_time > midnight],
                                 assets, skip=skip)
+    contracts = {(p.category, p.symbol) for p in (*positions, *baseline.positions)}
+    contracts.update((f.category, f.symbol) for f in ordered)
     return AccountFigures(
         label=label, equity=amounts(equity),
         available=amounts({b.asset: b.free for b in balances}), unrealised=amounts(upnl),
         realised_session=amounts(session), realised_day=None if day is None else amounts(day),
-        notes=tuple(notes), venue_unrealised=venue_upnl)
+        notes=tuple(notes), venue_unrealised=venue_upnl,
+        units=money_units(balances, sorted(contracts)), unpublished=tuple(sorted(unpublished)))
 
 
 def exposures(positions: Mapping[str, Sequence[Position]],
@@ -301,7 +348,7 @@ def exposures(positions: Mapping[str, Sequence[Position]],
     for key in sorted(sizes):
         category, symbol = key
         unit = "USD" if category is Category.INVERSE else (
-            settle_asset(category, symbol, assets) or "quote")
+            settle_asset(category, symbol, assets) or UNKNOWN_UNIT)
         out.append(Exposure(category, symbol, unit, sum(sizes[key].values(), ZERO), net[key],
                             gross[key], tuple(sorted(sizes[key].items()))))
     return out

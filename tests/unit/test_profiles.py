@@ -361,7 +361,7 @@ def test_render_writes_the_venue_table(tmp_path: Path) -> None:
     assert raw["x"]["bybit"] == {"category": "spot", "settle_coin": "USDC"}
     assert "category" not in raw["x"] and "settle_coin" not in raw["x"]
     assert set(raw["s"]) == {"venue", "network", "account", "symbols", "read_only",
-                             "reconcile_interval_s", "policy"}
+                             "reconcile_interval_s", "lease_ttl_s", "policy"}
 
 
 def test_save_round_trip_keeps_other_profiles(tmp_path: Path) -> None:

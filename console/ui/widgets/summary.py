@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -26,8 +27,9 @@ from PySide6.QtWidgets import (
 
 from console.domain import Balance, Fill, Position
 from console.ui.controller import ConsoleController
-from console.ui.format import DASH, fmt_decimal, fmt_ms
+from console.ui.format import fmt_decimal, fmt_ms
 from console.ui.summary_figures import (
+    UNKNOWN_UNIT,
     AccountFigures,
     Amounts,
     Baseline,
@@ -49,13 +51,35 @@ EXPOSURE_HEADERS = ("Symbol", "Category", "Net size", "Net notional", "Gross not
                     "Accounts")
 
 
-def fmt_amounts(values: Amounts | None, *, signed: bool = False) -> str:
-    """"12345.6 USDT · -0.01 BTC"; a dash for unknown, "0" for nothing."""
+NOT_PUBLISHED = "not published"
+"""A figure the venue does not send (nor what it could be computed from): never a 0."""
+UNKNOWN = "unknown"
+"""A figure the ledger cannot give exactly (its tooltip says why): never a 0 or a dash."""
+NO_UNIT = "0 (no asset held)"
+"""Nothing held or traded on the account: a zero no unit can be named for."""
+
+
+def fmt_amounts(values: Amounts | None, *, signed: bool = False, units: Sequence[str] = (),
+                unpublished: Sequence[str] = ()) -> str:
+    """"12345.6 USDT · -0.01 BTC", each amount with its unit. Nothing: a zero in each of
+    `units` ("0 USDT"; `NO_UNIT` without one); the assets in `unpublished`: "USDT not
+    published" ("not published" alone when that is the whole figure); None: "unknown"."""
     if values is None:
-        return DASH
-    if not values:
-        return "0"
-    return " · ".join(f"{fmt_decimal(v, signed=signed)} {asset or '?'}" for asset, v in values)
+        return UNKNOWN
+    shown = [f"{fmt_decimal(v, signed=signed)} {asset or UNKNOWN_UNIT}"
+             for asset, v in values if asset not in unpublished]
+    missing = sorted(set(unpublished))
+    if missing:
+        if not shown and len(missing) == 1:
+            return NOT_PUBLISHED
+        shown += [f"{asset} {NOT_PUBLISHED}" if asset else NOT_PUBLISHED
+                  for asset in missing]
+        return " · ".join(shown)
+    if shown:
+        return " · ".join(shown)
+    if not units:
+        return NO_UNIT
+    return " · ".join(f"0 {unit}" for unit in units)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,18 +229,23 @@ class SummaryPanel(QWidget):
             notes = "\n".join(f.notes)
             upnl_tip = ("the venue's own figures" if f.venue_unrealised
                         else "computed from the mark price where the venue sends none")
+            if f.unpublished:
+                upnl_tip = f"{upnl_tip}\n{notes}"
+            units, missing = f.units, f.unpublished
             cells = (
                 self._item(f.label, tip=notes),
-                self._item(fmt_amounts(f.equity), numeric=True,
-                           tip="wallet balance + unrealised PnL, per asset"),
-                self._item(fmt_amounts(f.available), numeric=True,
+                self._item(fmt_amounts(f.equity, units=units, unpublished=missing),
+                           numeric=True, tip="wallet balance + unrealised PnL, per asset"
+                           + (f"\n{notes}" if missing else "")),
+                self._item(fmt_amounts(f.available, units=units), numeric=True,
                            tip="available to trade, as the venue reports it"),
-                self._item(fmt_amounts(f.unrealised, signed=True), numeric=True,
+                self._item(fmt_amounts(f.unrealised, signed=True, units=units,
+                                       unpublished=missing), numeric=True,
                            tone=self._pnl_tone(f.unrealised), tip=upnl_tip),
-                self._item(fmt_amounts(f.realised_session, signed=True), numeric=True,
-                           tone=self._pnl_tone(f.realised_session), tip=notes),
-                self._item(fmt_amounts(f.realised_day, signed=True), numeric=True,
-                           tone=self._pnl_tone(f.realised_day), tip=notes or
+                self._item(fmt_amounts(f.realised_session, signed=True, units=units),
+                           numeric=True, tone=self._pnl_tone(f.realised_session), tip=notes),
+                self._item(fmt_amounts(f.realised_day, signed=True, units=units),
+                           numeric=True, tone=self._pnl_tone(f.realised_day), tip=notes or
                            "replayed from the ledger's fills since 00:00 UTC"),
             )
             for col, item in enumerate(cells):
