@@ -860,7 +860,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open the console on this profile; give it again (or a comma "
                              "list) for several accounts in one window (default: the "
                              "embedded sim)")
+    attach_help = ("open every account of this shared PostgreSQL ledger as a remote account: "
+                   "engines elsewhere trade them, the window shows them and sends your "
+                   "decisions as commands to each account's lease holder (repeat for "
+                   "several ledgers)")
+    parser.add_argument("--attach", dest="gui_attach", metavar="POSTGRES_URL",
+                        action="append", help=attach_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="open the console window (the default without a command)",
+                         description="The operator console: profiles, the embedded sim, or "
+                                     "a fleet of engines through their shared PostgreSQL "
+                                     "ledger (--attach).")
+    gui.add_argument("--profile", dest="gui_profile", metavar="NAME", action="append",
+                     help="open the console on this profile (repeat, or a comma list)")
+    gui.add_argument("--attach", dest="gui_attach", metavar="POSTGRES_URL", action="append",
+                     help=attach_help)
+    gui.set_defaults(func=None)
 
     db_help = "ledger database URL (default: SQLite in the user data directory)"
     rec = sub.add_parser("reconcile", help="run a reconciliation and print what it found",
@@ -1104,12 +1120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     _configure_logging(level, service=args.command == "run")
-    if args.command is None:
+    if args.command in (None, "gui"):
         # No command: the operator console (the window), or its self-test.
         from console.bootstrap_gui import main_gui
 
         try:
-            return int(main_gui(self_test=args.self_test, profile=args.gui_profile))
+            return int(main_gui(self_test=args.self_test, profile=args.gui_profile,
+                                attach=args.gui_attach or ()))
         except UserFacingError as exc:
             print(f"recon-console: {exc}", file=sys.stderr)
             return 1

@@ -24,6 +24,12 @@ venue): resume it in the window. One window at a time on the demo ledger: a seco
 would forget the first one's book. The stored SIM_ACCOUNT ("main") is kept, so the CLI
 and the scenarios see the same account name as always.
 
+`--attach URL` (and File > Attach to a fleet ledger…) opens every account of a shared
+PostgreSQL ledger as a remote account (`FleetLedgers`, the window's `FleetPort`): engines
+elsewhere trade them; the window reads the ledger and sends the operator's decisions as
+commands (docs/architecture.md, "The console as a fleet view"). A SQLite ledger is
+refused: it is one process. The URL's password is never shown, logged or stored.
+
 The UI sees protocols only (`console.ui.ports`, `console.engine.demo.ChaosPort`); the
 adapters that satisfy them are the sim's demo pieces (`console.sim.chaos.ChaosVenue`,
 `SimChaos`, `console.sim.market.SimMarket`), the keyring and the profiles file (below),
@@ -71,9 +77,10 @@ from console.sim import SimExchange, SimVenue
 from console.sim.chaos import ChaosVenue, SimChaos
 from console.sim.market import SimMarket
 from console.store import Ledger
-from console.store.db import demo_ledger_url
+from console.store.db import demo_ledger_url, mask_url
 from console.ui.parts import ConsoleParts
 from console.ui.ports import Badge, Identity, KeyringStatus, ProfileDraft, VenueChoice, VenueField
+from console.ui.remote import DEFAULT_TIMEOUT_S, RemoteOps
 from console.venues.registry import VENUES, connector
 
 log = logging.getLogger(__name__)
@@ -318,6 +325,91 @@ class ProfileSessions:
         return profile_parts(profile, config_path=self.config_path, versions=self.versions)
 
 
+# -- a fleet ledger (remote accounts) ---------------------------------------------------------
+
+SQLITE_REFUSED = ("a SQLite ledger is one process: open its profile instead "
+                  "(recon-console --profile NAME)")
+
+
+def redact(text: str, url: str) -> str:
+    """`text` with the password of `url` (and `url` itself) replaced: for every message
+    that may quote what the operator typed or what the driver answered."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    out = text.replace(url, mask_url(url)) if url else text
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return out.replace(url, "<ledger URL>") if url else out
+    if password:
+        out = out.replace(str(password), "***")
+    return out
+
+
+def remote_identity(venue: str, account: str, ledger_url: str) -> Identity:
+    """A remote account: named for where it trades; its money is the venue's (the
+    ledger does not say which network: CUSTOM, unless it is the simulator)."""
+    return Identity(profile=f"remote {venue}/{account}", venue=venue, account=account,
+                    badge=Badge.SIMULATED if venue == SIM_VENUE else Badge.CUSTOM,
+                    detail=f"remote account: its engine runs elsewhere; fleet ledger "
+                           f"{ledger_url}")
+
+
+class _SharedLedger:
+    """One ledger for every remote account of one attach; closed with the last of them."""
+
+    def __init__(self, ledger: Ledger, users: int) -> None:
+        self.ledger = ledger
+        self.users = users
+
+    async def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            self.ledger.close()
+
+
+class FleetLedgers:
+    """`FleetPort`: attach the window to a shared PostgreSQL ledger, one remote account per
+    (venue, account) it has a lease row or recorded runs for."""
+
+    def __init__(self, *, versions: str = "", timeout_s: float | None = None) -> None:
+        self.versions = versions
+        self.timeout_s = timeout_s
+
+    def attach(self, url: str) -> list[ConsoleParts]:
+        url = url.strip()
+        shown = mask_url(url)
+        try:
+            backend = url.split(":", 1)[0].split("+", 1)[0].lower()
+            if backend == "sqlite":
+                raise UserFacingError(f"{shown}: {SQLITE_REFUSED}")
+            if backend not in ("postgresql", "postgres"):
+                raise UserFacingError(f"{shown}: not a PostgreSQL URL (postgresql://…); "
+                                      "only a shared PostgreSQL ledger holds a fleet")
+            ledger = Ledger.open(url, migrate=False)  # a console never changes the schema
+        except UserFacingError as exc:
+            raise UserFacingError(redact(str(exc), url)) from None
+        try:
+            accounts = ledger.fleet_accounts()
+        except BaseException:
+            ledger.close()
+            raise
+        if not accounts:
+            ledger.close()
+            return []
+        shared = _SharedLedger(ledger, len(accounts))
+        timeout_s = DEFAULT_TIMEOUT_S if self.timeout_s is None else self.timeout_s
+        parts = [ConsoleParts(session=None, book=ledger,
+                              identity=remote_identity(venue, account, ledger.url),
+                              versions=self.versions, closers=[shared.release],
+                              remote=RemoteOps(ledger, venue, account, timeout_s=timeout_s))
+                 for venue, account in accounts]
+        log.info("attached to fleet ledger %s: %s", ledger.url,
+                 ", ".join(f"{v}/{a}" for v, a in accounts))
+        return parts
+
+
 def profile_names(profile: str | Sequence[str] | None) -> list[str]:
     """`--profile` as given: once, several times, or as comma lists; each name once."""
     given = [profile] if isinstance(profile, str) else list(profile or ())
@@ -343,10 +435,12 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def main_gui(*, self_test: bool = False, profile: str | Sequence[str] | None = None) -> int:
+def main_gui(*, self_test: bool = False, profile: str | Sequence[str] | None = None,
+             attach: Sequence[str] = ()) -> int:
     """`recon-console` with no command: the window (or its self-test). `profile`: one
     name, several (`--profile A --profile B`, `--profile A,B`), or none for the embedded
-    sim alone."""
+    sim alone. `attach`: shared PostgreSQL ledgers whose accounts open as remote ones
+    (with no profile, those alone)."""
     if self_test:
         return self_test_main()
     import qasync
@@ -359,10 +453,17 @@ def main_gui(*, self_test: bool = False, profile: str | Sequence[str] | None = N
     market: SimMarket | None = None
     accounts: list[ConsoleParts] = []
     names = profile_names(profile)
-    if names:
+    fleet = FleetLedgers(versions=versions)
+    if names or attach:
         try:
             for name in names:
                 accounts.append(profile_parts(name, versions=versions))
+            for url in attach:
+                found = fleet.attach(url)
+                if not found:
+                    raise UserFacingError(f"{mask_url(url)}: the ledger holds no account yet "
+                                          "(no engine took a lease or recorded a run)")
+                accounts += found
         except BaseException:
             _close_built(accounts)
             raise
@@ -374,6 +475,7 @@ def main_gui(*, self_test: bool = False, profile: str | Sequence[str] | None = N
                                    profiles=ProfileFile(), versions=versions))
     console = create_workspace_console(accounts, settings=UiSettings(),
                                        sessions=ProfileSessions(versions=versions))
+    console.workspace.fleet = fleet  # File > Attach to a fleet ledger…
     if market is not None:
         console.controller.engine_started.connect(market.start)
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:

@@ -257,3 +257,25 @@ def check_fence(conn: Connection, venue: str, account: str, fence: Fence,
         raise LeaseLostError(f"{who}: the lease of engine {fence.holder} (epoch "
                              f"{fence.epoch}) expired {found.db_now - found.expires_at} ms ago "
                              "without a renewal")
+
+
+# -- what a console attached to a shared ledger reads (docs/architecture.md, "The console as
+# a fleet view") -----------------------------------------------------------------------------
+
+def fleet_accounts(conn: Connection) -> list[tuple[str, str]]:
+    """Every (venue, account) an engine has worked on in this ledger: a lease row (an
+    engine holds or held it) or a recorded run (an engine reconciled it), sorted."""
+    lease, runs = t.leases, t.runs
+    found = {(str(row.venue), str(row.account)) for row in conn.execute(
+        select(lease.c.venue, lease.c.account).union(
+            select(runs.c.venue, runs.c.account).distinct()))}
+    return sorted(found)
+
+
+def last_ok_run_at(conn: Connection, venue: str, account: str) -> int | None:
+    """When the newest successful reconciliation of (venue, account) finished (None: no
+    run of it was OK yet): its health as a console that runs no engine for it sees it."""
+    runs = t.runs
+    value = conn.execute(select(func.max(runs.c.finished_at)).where(
+        runs.c.venue == venue, runs.c.account == account, runs.c.status == "ok")).scalar()
+    return None if value is None else int(value)

@@ -295,6 +295,17 @@ class Ledger:
         with self._tx(f"withdraw command {command_id}", write=True) as conn:
             return command_store.withdraw(conn, command_id, at, why)
 
+    def fleet_accounts(self) -> list[tuple[str, str]]:
+        """Every (venue, account) with a lease row or a recorded run: what a console
+        attached to this ledger shows (docs/architecture.md, "The console as a fleet view")."""
+        with self._tx("list the ledger's accounts", write=False) as conn:
+            return lease_store.fleet_accounts(conn)
+
+    def last_ok_run_at(self, venue: str, account: str) -> int | None:
+        """When the newest OK reconciliation of (venue, account) finished."""
+        with self._tx(f"read the last OK run of {venue}/{account}", write=False) as conn:
+            return lease_store.last_ok_run_at(conn, venue, account)
+
     # --- bulk helpers --------------------------------------------------------------------
 
     def _chunks(self, items: Sequence[Any], width: int) -> Iterator[Sequence[Any]]:

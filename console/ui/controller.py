@@ -2,6 +2,12 @@
 calls. No widget lives here, so every operator action can be driven and checked in tests
 without a mouse.
 
+An account is either this process's engine session (local) or a remote one that an engine
+elsewhere trades (`console.ui.remote`): the window reads the shared ledger for it on a poll
+and every operator decision becomes a ledger command whose outcome the lease holder
+records. `capabilities` says which (`console.ui.ports.Capabilities`); the actions that
+need the venue connection itself refuse on a remote account, and the window disables them.
+
 Threading: everything runs on the GUI thread's asyncio loop (qasync). The engine's
 listeners (run finished, private-stream event, alert) only stage model updates or ask
 for a debounced refresh; ledger reads go through `asyncio.to_thread`; each model applies
@@ -12,14 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from console.domain import Balance, Fill, Order, Position
 from console.domain.alerts import Alert
+from console.domain.capabilities import DeadManState
+from console.domain.commands import CommandKind
 from console.domain.events import (
     BalanceEvent,
     ConnectionEvent,
@@ -50,6 +58,8 @@ from console.engine.emergency import (
     ResumeOutcome,
     headline,
 )
+from console.engine.lease import LeaseKeeper
+from console.engine.metrics import Metrics, MetricsSnapshot
 from console.engine.order_manager import ReplaceResult, take_venue_view
 from console.engine.ports import LedgerPort
 from console.engine.preview import ReconcilePreview, preview_reconcile
@@ -77,7 +87,8 @@ from console.ui.models.orders import OrdersModel, VenueOrders, in_ledger, order_
 from console.ui.models.positions import PositionsModel, position_line
 from console.ui.models.runs import RunsModel
 from console.ui.notifications import Notifier
-from console.ui.ports import Identity
+from console.ui.ports import LOCAL_ACCOUNT, REMOTE_ACCOUNT, Capabilities, Identity
+from console.ui.remote import CommandOutcome, FleetHealth, LedgerRisk, RemoteOps
 from console.ui.row_actions import amend_order, lift_rejections
 from console.ui.theme import ThemeState
 
@@ -104,6 +115,32 @@ AUDIT_SHOWN = 500
 STRATEGY_STOP_S = 5.0
 SETTLE_TIMEOUT_S = 30.0
 """`settle` gives up after this long (a refresh stuck on a locked ledger)."""
+REMOTE_POLL_S = 1.0
+"""A remote account re-reads the shared ledger (book, inbox, audit, alerts, health) this
+often: a few cheap indexed reads, so a change another process made shows within ~1 s."""
+REMOTE_ALERT_AGE_MS = 180_000
+"""A remote account's last OK reconciliation turns red after this long (its engine's
+reconcile interval is not in the ledger: three default intervals)."""
+
+
+class RiskView(Protocol):
+    """The trading mode the window shows: the engine's `RiskState` (local), or the mode
+    as the shared ledger holds it (`console.ui.remote.LedgerRisk`)."""
+
+    @property
+    def halted(self) -> bool: ...
+
+    @property
+    def halt_reason(self) -> str: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def quarantine(self) -> Mapping[str, Mapping[str, str]]: ...
 
 
 def wall_ms() -> int:
@@ -147,14 +184,29 @@ class ConsoleController(QObject):
     """What a preview or a rehearsal is doing now (for the status bar's progress)."""
     work_done = Signal()
 
-    def __init__(self, session: EngineSession, book: LedgerPort, identity: Identity, *,
+    def __init__(self, session: EngineSession | None, book: LedgerPort, identity: Identity, *,
                  confirmer: Confirmer, notifier: Notifier, theme: ThemeState,
                  operator: Callable[[], str], alerts: AlertEngine | None = None,
                  chaos: ChaosPort | None = None, demo: DemoQuoter | None = None,
                  clock_ms: Callable[[], int] = wall_ms, flush_ms: int = 150,
-                 book_refresh_s: float = 5.0, parent: QObject | None = None) -> None:
+                 book_refresh_s: float = 5.0, remote: RemoteOps | None = None,
+                 remote_poll_s: float = REMOTE_POLL_S, parent: QObject | None = None) -> None:
+        """`session`: the account's engine in this process; or None and `remote`: an
+        account that an engine elsewhere trades, over the shared ledger."""
         super().__init__(parent)
-        self.session = session
+        if (session is None) == (remote is None):
+            raise UserFacingError(f"{identity.profile}: give the engine session or the "
+                                  "remote operations, one of them")
+        self._session = session
+        self.remote = remote
+        self.capabilities: Capabilities = LOCAL_ACCOUNT if remote is None else REMOTE_ACCOUNT
+        self.health: FleetHealth | None = None
+        """A remote account's health, as last read from the ledger (None: local, or not
+        read yet)."""
+        self.ledger_risk = LedgerRisk()
+        self.last_command: CommandOutcome | None = None
+        """A remote account's last command outcome (what the holder recorded)."""
+        self._no_metrics = Metrics()
         self.book = book
         self.identity = identity
         self.confirmer = confirmer
@@ -164,8 +216,11 @@ class ConsoleController(QObject):
         self.chaos = chaos
         self.demo = demo
         self.clock_ms = clock_ms
-        self.venue = session.venue.venue
-        self.account = session.venue.account
+        if session is not None:
+            self.venue, self.account = session.venue.venue, session.venue.account
+        else:
+            assert remote is not None  # checked above
+            self.venue, self.account = remote.venue, remote.account
         self.orders = OrdersModel(theme, flush_ms=flush_ms, parent=self)
         self.venue_orders = VenueOrders()  # the venue's own list: rows "not in ledger"
         self.positions = PositionsModel(theme, flush_ms=flush_ms, parent=self)
@@ -200,16 +255,53 @@ class ConsoleController(QObject):
         self._periodic = QTimer(self)
         self._periodic.setInterval(int(book_refresh_s * 1000))
         self._periodic.timeout.connect(lambda: self.refresh_soon("positions", "balances"))
+        self._remote_poll = QTimer(self)
+        self._remote_poll.setInterval(int(remote_poll_s * 1000))
+        self._remote_poll.timeout.connect(lambda: self.refresh_soon(
+            "book", "inbox", "audit", "alerts", "health", delay_ms=0))
 
     # -- wiring ------------------------------------------------------------------------------
 
     @property
+    def session(self) -> EngineSession:
+        """The account's engine session in this process. A remote account has none: what
+        needs it (the venue connection itself) refuses with why."""
+        if self._session is None:
+            raise UserFacingError(f"{self.label}: not available on {self.capabilities.why_not}.")
+        return self._session
+
+    @property
+    def local_session(self) -> EngineSession | None:
+        """The engine session in this process, None for a remote account."""
+        return self._session
+
+    @property
     def read_only(self) -> bool:
-        return self.identity.read_only or self.session.read_only
+        return self.identity.read_only or (self._session is not None
+                                           and self._session.read_only)
+
+    @property
+    def risk(self) -> RiskView:
+        """The trading mode: the engine's own (local), or the ledger's (remote)."""
+        return self._session.risk if self._session is not None else self.ledger_risk
+
+    @property
+    def lease(self) -> LeaseKeeper | None:
+        """The local engine's lease keeper (None: remote, or no leasing)."""
+        return self._session.lease if self._session is not None else None
+
+    def metrics_snapshot(self) -> MetricsSnapshot:
+        """The engine's latencies and counters (empty for a remote account: they live in
+        its engine's process)."""
+        source = self._session.metrics if self._session is not None else self._no_metrics
+        return source.snapshot()
+
+    def dead_man_state(self) -> DeadManState | None:
+        return self._session.venue.dead_man_state() if self._session is not None else None
 
     def attach(self) -> None:
         """Listen to the engine (once)."""
-        if self._attached:
+        if self._attached or self._session is None:
             return
         self._attached = True
         self.session.reconciler.on_run(self._on_run)
@@ -221,6 +313,9 @@ class ConsoleController(QObject):
         """Load what the ledger holds, then start the engine (stream, startup
         reconciliation, periodic loop), the alert timer and the demo strategy."""
         self.attach()
+        if self.remote is not None:
+            await self._start_remote()
+            return None
         self._periodic.start()
         await self.refresh("book", "inbox", "audit", "alerts")
         outcome = None
@@ -244,16 +339,25 @@ class ConsoleController(QObject):
         self.engine_started.emit()
         return outcome
 
+    async def _start_remote(self) -> None:
+        """A remote account: read what the ledger holds, then keep reading it."""
+        await self.refresh("book", "inbox", "audit", "alerts", "health")
+        self._remote_poll.start()
+        self.started = True
+        self.engine_started.emit()
+
     async def aclose(self) -> None:
         """Stop the demo, the alert timer and the engine; the ledger is the caller's."""
         self.closing = True  # what the engine says while it stops asks no more reads
         self._periodic.stop()
+        self._remote_poll.stop()
         self._debounce.stop()
         if self.demo is not None:
             await self.demo.stop()
         if self.alerts is not None:
             await self.alerts.stop()
-        await self.session.stop()
+        if self._session is not None:
+            await self._session.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -410,7 +514,7 @@ class ConsoleController(QObject):
             if "inbox" in parts:
                 await self._refresh_inbox()
             if "audit" in parts:
-                entries = await asyncio.to_thread(self.session.ledger.audit_log, AUDIT_SHOWN)
+                entries = await asyncio.to_thread(self._ledger.audit_log, AUDIT_SHOWN)
                 mine = [e for e in entries if not e.venue or (
                     e.venue == self.venue and e.account == self.account)]
                 self.audit.replace_all(audit_rows(mine))
@@ -418,6 +522,13 @@ class ConsoleController(QObject):
                 alerts = await (self.alerts.history(200) if self.show_cleared_alerts
                                 else self.alerts.active())
                 self.alerts_model.replace_all(alerts)
+            elif "alerts" in parts and self.remote is not None:
+                # the engine's alert engine writes them into the ledger
+                self.alerts_model.replace_all(await asyncio.to_thread(
+                    self.book.alerts, self.venue, self.account,
+                    not self.show_cleared_alerts, 200))
+            if "health" in parts and self.remote is not None:
+                await self._refresh_health(self.remote)
         finally:
             self._refreshing = False
 
@@ -557,8 +668,22 @@ class ConsoleController(QObject):
             fills = self.book.fills(venue, account, now - FILLS_LOOKBACK_MS)[-MAX_FILLS:]
         return BookSnapshot(positions, balances, fills)
 
+    @property
+    def _ledger(self) -> LedgerPort:
+        """What the inbox and the audit log are read from: the engine's ledger (local),
+        the shared one (remote)."""
+        return self._session.ledger if self._session is not None else self.book
+
+    async def _refresh_health(self, remote: RemoteOps) -> None:
+        health = await asyncio.to_thread(remote.read_health)
+        self.health = health
+        self.ledger_risk = health.risk
+        if health.last_ok_at is not None:
+            self.last_ok_at = max(self.last_ok_at or 0, health.last_ok_at)
+        self.risk_changed.emit()
+
     async def _refresh_inbox(self) -> None:
-        ledger = self.session.ledger
+        ledger = self._ledger
 
         def read() -> InboxSnapshot:
             runs = ledger.list_runs(self.venue, self.account, RUNS_SHOWN)
@@ -604,6 +729,9 @@ class ConsoleController(QObject):
         if self.reconciling:
             self.say("A reconciliation is already running.")
             return None
+        if self.remote is not None:
+            await self._remote_reconcile()
+            return None
         self.reconciling = True
         self.run_started.emit("manual")
         try:
@@ -647,6 +775,12 @@ class ConsoleController(QObject):
         out = []
         operator = self.operator()
         for item in todo:
+            if self.remote is not None:
+                outcome = await self._command(CommandKind.APPROVE, run_id=item.run_id,
+                                              index=str(item.index))
+                out.append((item, outcome.result if outcome.done else outcome.text))
+                self.say(f"Approve {item.planned.action.summary}: {outcome.text}")
+                continue
             try:
                 state = await self.session.executor.approve(item.run_id, item.index, operator)
                 text = state.value
@@ -657,14 +791,35 @@ class ConsoleController(QObject):
         return out
 
     async def lift(self, items: Sequence[InboxItem]) -> int:
-        """"Un-reject" (`row_actions.lift_rejections`)."""
-        return await lift_rejections(self, items)
+        """"Un-reject" (`row_actions.lift_rejections`; a remote account's engine lifts it
+        on command)."""
+        if self.remote is None:
+            return await lift_rejections(self, items)
+        todo = [i for i in items if i.rejected]
+        if not todo:
+            self.say("Select a rejected action to un-reject.")
+            return 0
+        done = 0
+        for item in todo:
+            outcome = await self._command(CommandKind.LIFT_REJECTION, run_id=item.run_id,
+                                          index=str(item.index))
+            done += outcome.done
+            self.say(f"Un-reject {item.planned.action.summary}: {outcome.text}")
+        await self.refresh("inbox", "audit")
+        return done
 
     async def reject(self, items: Sequence[InboxItem], reason: str = "") -> int:
         todo = [i for i in items if i.awaiting]
         operator = self.operator()
         done = 0
         for item in todo:
+            if self.remote is not None:
+                outcome = await self._command(CommandKind.REJECT, run_id=item.run_id,
+                                              index=str(item.index),
+                                              reason=reason or "rejected in the console")
+                done += outcome.done
+                self.say(f"Reject {item.planned.action.summary}: {outcome.text}")
+                continue
             try:
                 await self.session.executor.reject(item.run_id, item.index, operator,
                                                    reason or "rejected in the console")
@@ -707,13 +862,61 @@ class ConsoleController(QObject):
     async def amend(self, order: Order, ask: AmendAsker) -> ReplaceResult | None:
         """Ask for a new price and/or quantity, confirm, then amend first (cancel and
         re-create when the venue or the policy says so): `row_actions.amend_order`."""
+        self.refuse_remote("Amend")
         return await amend_order(self, order, ask)
+
+    def refuse_remote(self, what: str) -> None:
+        """Refuse, before asking anything, an action that needs the venue connection
+        itself on an account whose engine runs elsewhere."""
+        if not self.capabilities.venue_direct:
+            raise UserFacingError(f"{what}: not available on {self.capabilities.why_not}.")
+
+    # -- a remote account's commands (console.ui.remote) ------------------------------------
+
+    async def _command(self, kind: CommandKind, **arguments: str) -> CommandOutcome:
+        """Submit one command for the lease holder and wait for its recorded outcome."""
+        remote = self.remote
+        if remote is None:
+            raise UserFacingError(f"{self.label}: its engine runs in this window")
+        outcome = await self._guarded(remote.run(kind, self.operator(), arguments))
+        self.last_command = outcome
+        return outcome
+
+    def _carried_out(self, outcome: CommandOutcome) -> CommandOutcome:
+        """Say the outcome; an error unless the holder says it was done (the window shows
+        it as a failed action, never as done)."""
+        self.say(outcome.text)
+        if not outcome.done:
+            raise UserFacingError(outcome.text)
+        return outcome
+
+    async def _remote_reconcile(self) -> None:
+        self.reconciling = True
+        self.risk_changed.emit()
+        try:
+            outcome = await self._command(CommandKind.RECONCILE_NOW)
+        finally:
+            self.reconciling = False
+            self.risk_changed.emit()
+        self.say(f"Reconcile now: {outcome.text}")
+        await self.refresh("book", "inbox", "audit", "alerts", "health")
+
+    async def _remote_halt(self) -> bool:
+        operator = self.operator()
+        outcome = await self._command(CommandKind.HALT,
+                                      reason=f"halted from the console by {operator}")
+        await self.refresh("audit", "health")
+        self._carried_out(outcome)
+        return outcome.result == "halted"
 
     # -- emergency ---------------------------------------------------------------------------
 
     async def halt(self) -> bool:
         """Open the circuit breaker and stop the strategies; nothing is sent to the venue,
-        so it needs no confirmation. False when already halted."""
+        so it needs no confirmation. False when already halted. A remote account's engine
+        halts on command."""
+        if self.remote is not None:
+            return await self._remote_halt()
         risk = self.session.risk
         operator = self.operator()
         actor = f"emergency:{operator}"
@@ -772,6 +975,17 @@ class ConsoleController(QObject):
             return None
         self.emergency_running = True
         self.risk_changed.emit()
+        if self.remote is not None:
+            try:
+                outcome = await self._command(CommandKind.EMERGENCY_STOP,
+                                              flatten="yes" if flatten else "no",
+                                              reason=f"{what.lower()} from the console")
+            finally:
+                self.emergency_running = False
+                self.risk_changed.emit()
+            await self.refresh("book", "inbox", "audit", "alerts", "health")
+            self._carried_out(outcome)
+            return None
         try:
             report = await self.session.emergency_stop(flatten=flatten, operator=self.operator(),
                                                        reason=f"{what.lower()} from the console")
@@ -802,6 +1016,11 @@ class ConsoleController(QObject):
                  "Stopped strategies stay stopped until started again."],
                 accept="Resume", destructive=False):
             return None
+        if self.remote is not None:
+            done = await self._command(CommandKind.RESUME)
+            await self.refresh("audit", "health")
+            self._carried_out(done)
+            return None
         outcome = await self.session.resume(self.operator())
         self.risk_changed.emit()
         self.say("Trading resumed." if outcome.changed else "Nothing to resume.")
@@ -814,6 +1033,7 @@ class ConsoleController(QObject):
                       ) -> ReconcilePreview:
         """What the next reconciliation would find and do, with nothing applied or
         recorded (`console.engine.preview`); it waits for a running reconciliation."""
+        self.refuse_remote("Preview reconcile")
         report = await self._working("Preview reconcile", lambda p: preview_reconcile(
             self.session.reconciler, progress=p), progress)
         self.say(f"Preview reconcile: {plural(len(report.discrepancies), 'discrepancy')}, "
@@ -824,6 +1044,7 @@ class ConsoleController(QObject):
                        ) -> RestartRehearsal:
         """What a cold start of this account would do now (`console.engine.rehearsal`),
         with nothing applied."""
+        self.refuse_remote("Restart rehearsal")
         report = await self._working("Restart rehearsal", lambda p: rehearse_restart(
             self.session, progress=p), progress)
         self.say(f"Restart rehearsal: {plural(len(report.cancels), 'cancel')}, "
@@ -849,12 +1070,17 @@ class ConsoleController(QObject):
     async def coverage(self) -> CoverageReport:
         """Coverage and budgets (`console.engine.coverage`): run headers and the coverage
         mark read in worker threads, the budgets from the venue port's memory."""
+        self.refuse_remote("Coverage")
         return await self._guarded(account_coverage(self.session.venue, self.session.ledger,
                                                     clock_ms=self.clock_ms))
 
     # -- alerts ------------------------------------------------------------------------------
 
     async def acknowledge(self, alerts: Sequence[Alert]) -> int:
+        if self.remote is not None:
+            raise UserFacingError("Acknowledge: not yet available on a remote account (its "
+                                  "engine's alert engine owns the alerts; there is no "
+                                  "command for it).")
         if self.alerts is None:
             return 0
         done = 0
@@ -913,7 +1139,7 @@ class ConsoleController(QObject):
     @property
     def trading_mode(self) -> str:
         """TRADING, HALTED (circuit breaker open) or PAUSED (desync: reduce-only)."""
-        risk = self.session.risk
+        risk = self.risk
         return "HALTED" if risk.halted else "PAUSED" if risk.paused else "TRADING"
 
     def active_alerts(self) -> list[Alert]:
@@ -923,7 +1149,9 @@ class ConsoleController(QObject):
     def alert_age_ms(self) -> int:
         if self.alerts is not None:
             return self.alerts.config.stale_after_ms
-        return int(max(3 * self.session.reconciler.interval_s, 60) * 1000)
+        if self._session is None:
+            return REMOTE_ALERT_AGE_MS
+        return int(max(3 * self._session.reconciler.interval_s, 60) * 1000)
 
     def alert_ref(self, alert: Alert) -> str:
         return alert_ref(alert)

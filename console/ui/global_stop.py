@@ -14,6 +14,12 @@ Order of work, and why (the one-account stop is `console.engine.emergency`):
    account's cancel was acknowledged, counted from the press.
 
 A failure in one account is reported in its part; the other accounts' stops go on.
+
+A remote account (an engine elsewhere trades it: `console.ui.remote`) has no circuit
+breaker in this process: its part is an emergency_stop command (a halt command for "halt
+every account") through the shared ledger, submitted in parallel with the local stops,
+and its part of the report is the lease holder's recorded outcome (docs/architecture.md,
+"The console as a fleet view").
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from console.domain.commands import CommandKind
 from console.domain.reconciliation import AuditEntry, evidence
 from console.engine.emergency import HALT_ACTION, EmergencyReport
 from console.engine.session import EngineSession
 from console.ui.format import plural
 from console.ui.ports import Identity
+from console.ui.remote import CommandOutcome, RemoteOps
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +50,10 @@ class StopTarget:
 
     label: str
     identity: Identity
-    session: EngineSession
+    session: EngineSession | None
+    """None: a remote account (`remote`)."""
     read_only: bool
+    remote: RemoteOps | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,8 @@ class AccountStop:
     error: str = ""
     strategies_stopped: tuple[str, ...] = ()
     """Read-only accounts: the strategies the halt stopped (the stop reports its own)."""
+    command: CommandOutcome | None = None
+    """A remote account: its lease holder's outcome of the emergency_stop command."""
 
     @property
     def halt_only(self) -> bool:
@@ -95,6 +107,8 @@ class AccountStop:
     def summary(self) -> str:
         """One line: what this account's part did and what it left."""
         name = f"{self.identity.badge.value} {self.label}"
+        if self.command is not None:  # the holder's outcome, as recorded, never more
+            return f"{name} (remote): {self.command.text}"
         if self.error:
             return f"{name}: halted; the stop failed: {self.error}"
         if self.read_only:
@@ -213,13 +227,28 @@ def halt_entry(target: StopTarget, *, actor: str, reason: str, at: int, flatten:
 
 def halt_everything(targets: Sequence[StopTarget], *, actor: str, reason: str,
                     at: int) -> dict[str, bool]:
-    """Open every account's circuit breaker, in memory, now. No await: nothing can run
-    between the first account's halt and the last's. label -> newly halted."""
-    return {t.label: t.session.risk.halt(reason, by=actor, at=at) for t in targets}
+    """Open every local account's circuit breaker, in memory, now. No await: nothing can
+    run between the first account's halt and the last's. label -> newly halted (remote
+    accounts are halted by command: `halt_remote`)."""
+    return {t.label: t.session.risk.halt(reason, by=actor, at=at) for t in targets
+            if t.session is not None}
 
 
-async def stop_strategies(session: EngineSession) -> tuple[str, ...]:
-    """Stop the account's strategies (bounded: a hung strategy is left, and logged)."""
+async def halt_remote(targets: Sequence[StopTarget], *, operator: str,
+                      reason: str) -> dict[str, CommandOutcome]:
+    """A halt command to each remote account's lease holder, in parallel; label -> the
+    holder's outcome."""
+    remote = [(t.label, t.remote) for t in targets if t.remote is not None]
+    outcomes = await asyncio.gather(*(ops.run(CommandKind.HALT, operator, {"reason": reason})
+                                      for _label, ops in remote))
+    return {label: outcome for (label, _ops), outcome in zip(remote, outcomes, strict=True)}
+
+
+async def stop_strategies(session: EngineSession | None) -> tuple[str, ...]:
+    """Stop the account's strategies (bounded: a hung strategy is left, and logged). A
+    remote account (None) has none here."""
+    if session is None:
+        return ()
     stopped = []
     for strategy in session.strategies:
         try:
@@ -235,6 +264,8 @@ async def record(targets: Sequence[StopTarget],
     """Write each account's audit entry to its ledger (off the loop); label -> why it
     could not be written, for the failures."""
     async def one(target: StopTarget) -> str:
+        if target.session is None:
+            return ""  # a remote account's engine audits its own halt
         try:
             await asyncio.to_thread(target.session.ledger.append_audit, entries[target.label])
         except Exception as exc:  # a ledger that fails is reported; the stop goes on
@@ -257,10 +288,15 @@ async def stop_all(targets: Sequence[StopTarget], *, flatten: bool, operator: st
     halted_ms = (time.perf_counter() - t0) * 1000
     entries = {t.label: halt_entry(t, actor=actor, reason=why, at=started, flatten=flatten,
                                    newly=newly[t.label], accounts=len(targets))
-               for t in targets}
-    audit = asyncio.ensure_future(record(targets, entries))
+               for t in targets if t.session is not None}
+    audit = asyncio.ensure_future(record([t for t in targets if t.session is not None],
+                                         entries))
 
     async def one(target: StopTarget) -> AccountStop:
+        if target.remote is not None:
+            return await _remote_stop(target, target.remote, flatten=flatten,
+                                      operator=operator, reason=why)
+        assert target.session is not None  # a target is local or remote
         if target.read_only:
             stopped = await stop_strategies(target.session)
             return AccountStop(target.label, target.identity, True, newly[target.label], None,
@@ -286,10 +322,24 @@ async def stop_all(targets: Sequence[StopTarget], *, flatten: bool, operator: st
                         total_ms=(time.perf_counter() - t0) * 1000)
 
 
+async def _remote_stop(target: StopTarget, remote: RemoteOps, *, flatten: bool, operator: str,
+                       reason: str) -> AccountStop:
+    """One remote account's part: the emergency_stop command and its holder's outcome."""
+    try:
+        outcome = await remote.run(CommandKind.EMERGENCY_STOP, operator,
+                                   {"flatten": "yes" if flatten else "no", "reason": reason})
+    except Exception as exc:  # one account's failure must not stop the others' stops
+        log.exception("global stop: %s (remote) failed", target.label)
+        return AccountStop(target.label, target.identity, False, False, None,
+                           error=f"{type(exc).__name__}: {exc}")
+    return AccountStop(target.label, target.identity, False, outcome.done, None,
+                       error="" if outcome.done else outcome.text, command=outcome)
+
+
 def _with_error(part: AccountStop, error: str) -> AccountStop:
     if not error:
         return part
     joined = f"{part.error}; {error}" if part.error else error
     return AccountStop(part.label, part.identity, part.read_only, part.newly_halted,
                        part.report, part.cancel_acknowledged_ms, joined,
-                       part.strategies_stopped)
+                       part.strategies_stopped, part.command)

@@ -61,6 +61,7 @@ from console.ui.dialogs.credentials import CredentialsDialog
 from console.ui.dialogs.emergency import EmergencyDialog
 from console.ui.dialogs.preview import PreviewDialog, show_report
 from console.ui.dialogs.profile import ProfileDialog
+from console.ui.fleet_menu import FleetMenu, explain_remote
 from console.ui.format import plural
 from console.ui.global_stop import GlobalReport
 from console.ui.keyboard import Keyboard
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
         self._connect()
         # per-row actions, default order and widths; navigation keys and the F1 sheet
         self.book_tables = BookTables(self)
+        self.fleet_menu = FleetMenu(self)  # File > Attach to a fleet ledger…
         self.keyboard = Keyboard(self)
         self._show_scope()
         self.resize(1680, 1050)
@@ -729,10 +731,11 @@ class MainWindow(QMainWindow):
         self._one(self.act_flatten, c is not None and not ro and not c.emergency_running)
         self._one(self.act_reconcile, c is not None and not c.reconciling
                   and not self.tasks.running("reconcile"))
-        risk = c.session.risk if c is not None else None
+        risk = c.risk if c is not None else None
         self._one(self.act_resume, risk is not None and (risk.halted or risk.paused))
         self._one(self.act_preview, not self.tasks.running("preview reconcile"))
         self._one(self.act_rehearse, not self.tasks.running("restart rehearsal"))
+        explain_remote(c, (self.act_preview, self.act_rehearse))
         self._one(self.act_close_account, len(self.panes) > 1)
         self.emergency_button.setEnabled(c is not None)
         self.emergency_button.setToolTip(
@@ -744,7 +747,9 @@ class MainWindow(QMainWindow):
             owner = ws.controller_for(order) if order is not None else None
         except UserFacingError:
             owner = None
+        explain_remote(owner, (self.act_amend,))
         self.act_amend.setEnabled(owner is not None and not owner.read_only
+                                  and owner.capabilities.venue_direct
                                   and order is not None and order.is_active)
         self.act_approve.setEnabled(True)
         any_ro = all(x.read_only for x in ws.controllers())

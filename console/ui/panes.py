@@ -175,7 +175,7 @@ class AccountPane(ScopePane):
         self.resume_requested.emit(self.controller)
 
     def feed_charts(self) -> None:
-        self.latency_chart.feed(self.controller.session.metrics.snapshot())
+        self.latency_chart.feed(self.controller.metrics_snapshot())
 
     def widgets(self) -> list[QWidget]:
         return [*super().widgets(), self.charts, self.report_panel, self.status_bar]

@@ -1,4 +1,5 @@
-"""What one account's window parts are: its engine session and what goes with it.
+"""What one account's window parts are: its engine session and what goes with it, or,
+for a remote account, the shared ledger's commands to the engine that trades it.
 
 The composition root (`console.bootstrap_gui`) builds a `ConsoleParts` per account (the
 embedded sim, or a profile); the window never builds one itself. Kept apart from
@@ -16,7 +17,16 @@ from console.engine.alerts import AlertEngine
 from console.engine.demo import ChaosPort, DemoQuoter
 from console.engine.ports import LedgerPort
 from console.engine.session import EngineSession
-from console.ui.ports import CredentialsPort, Identity, ProfilesPort
+from console.errors import UserFacingError
+from console.ui.ports import (
+    LOCAL_ACCOUNT,
+    REMOTE_ACCOUNT,
+    Capabilities,
+    CredentialsPort,
+    Identity,
+    ProfilesPort,
+)
+from console.ui.remote import RemoteOps
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +35,8 @@ log = logging.getLogger(__name__)
 class ConsoleParts:
     """Everything one account's part of the window runs on, built by the composition root."""
 
-    session: EngineSession
+    session: EngineSession | None
+    """The account's engine in this process; None for a remote account (`remote`)."""
     book: LedgerPort
     identity: Identity
     alerts: AlertEngine | None = None
@@ -36,6 +47,19 @@ class ConsoleParts:
     versions: str = ""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Run after the engine stopped, in order (stop the sim's market, close the ledger)."""
+    remote: RemoteOps | None = None
+    """A remote account's commands and health over the shared ledger (`console.ui.remote`):
+    an engine elsewhere trades it."""
+
+    def __post_init__(self) -> None:
+        if (self.session is None) == (self.remote is None):
+            raise UserFacingError(f"{self.identity.profile}: an account is either this "
+                                  "process's engine session or a remote one, not both nor "
+                                  "neither")
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return LOCAL_ACCOUNT if self.remote is None else REMOTE_ACCOUNT
 
     @property
     def label(self) -> str:

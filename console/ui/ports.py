@@ -39,6 +39,31 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the window may do to an account, declared where the account is built (the
+    composition root): the window enables its actions from this, never by probing the
+    controller for an engine."""
+
+    engine_here: bool = True
+    """The account's engine runs in this process (its session, its stream, its alert
+    timer). False: a remote account (`console.ui.remote`) that an engine elsewhere trades;
+    the window reads the shared ledger and sends the operator's decisions as commands."""
+    venue_direct: bool = True
+    """Actions that need the venue connection itself: amend, cancel or close one row,
+    preview, restart rehearsal, coverage, demo and chaos."""
+    why_not: str = ""
+    """When `venue_direct` is False: why, for the disabled actions' tooltips."""
+
+
+LOCAL_ACCOUNT = Capabilities()
+REMOTE_ACCOUNT = Capabilities(
+    engine_here=False, venue_direct=False,
+    why_not="a remote account: its engine runs elsewhere, and this window has no venue "
+            "connection for it (approvals, rejections, halts, resumes, emergency stops and "
+            "reconcile now travel through the ledger)")
+
+
+@dataclass(frozen=True, slots=True)
 class KeyringStatus:
     """The keyring backend the credentials would go to, and whether it is acceptable."""
 
@@ -127,4 +152,16 @@ class SessionsPort(Protocol):
     Which profiles exist is the `ProfilesPort`'s to say."""
 
     def open(self, profile: str) -> ConsoleParts:
+        ...
+
+
+class FleetPort(Protocol):
+    """Attaches the window to engines running elsewhere through their shared PostgreSQL
+    ledger (docs/architecture.md, "The console as a fleet view"): one remote account per
+    (venue, account) the ledger has a lease row or recorded runs for. `attach` blocks
+    (it opens and reads the ledger): the window calls it with `asyncio.to_thread`. A
+    SQLite ledger is refused (`UserFacingError`): it is one process. Error texts never
+    hold the URL's password."""
+
+    def attach(self, url: str) -> list[ConsoleParts]:
         ...

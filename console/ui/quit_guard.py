@@ -39,7 +39,7 @@ def what_stays(window: MainWindow) -> list[str]:
     workspace = window.workspace
     for controller in workspace.controllers():
         ident = controller.identity
-        risk = controller.session.risk
+        risk = controller.risk
         state: list[str] = []
         if risk.halted:
             state.append("  HALTED: new orders stay refused; the next start restores the "

@@ -48,7 +48,11 @@ CLOSE_STRATEGY = "console"
 class RowActionHost(Protocol):
     """What the row actions need of the console controller (one account)."""
 
-    session: EngineSession
+    @property
+    def session(self) -> EngineSession: ...
+
+    def refuse_remote(self, what: str) -> None: ...
+
     book: LedgerPort
     identity: Identity
     confirmer: Confirmer
@@ -70,6 +74,7 @@ def _where(host: RowActionHost) -> str:
 
 
 def _refuse_read_only(host: RowActionHost, what: str) -> None:
+    host.refuse_remote(what.capitalize())  # a remote account: no venue connection here
     if host.read_only:
         raise UserFacingError(f"This profile is read-only: {what} is disabled.")
 

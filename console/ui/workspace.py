@@ -9,6 +9,11 @@ session off the GUI path (`SessionsPort.open`, in a worker thread), then starts 
 the first one. Closing one stops its engine and releases its connector and ledger;
 whatever it holds on the venue stays there, so the operator is asked first and told what.
 
+A remote account (an engine elsewhere trades it, the window reads the shared ledger and
+sends commands: `console.ui.remote`) is opened by attaching to a fleet ledger
+(`attach_fleet`, through the composition root's `FleetPort`); it is closed like any other,
+and closing it stops nothing but the window's reading.
+
 Nothing here draws: the window (`console.ui.main_window`) follows the signals.
 """
 
@@ -33,6 +38,7 @@ from console.ui.global_stop import (
     StopTarget,
     halt_entry,
     halt_everything,
+    halt_remote,
     record,
     stop_all,
     stop_strategies,
@@ -40,7 +46,8 @@ from console.ui.global_stop import (
 from console.ui.models.orders import order_line
 from console.ui.notifications import Notifier
 from console.ui.parts import ConsoleParts
-from console.ui.ports import Badge, SessionsPort
+from console.ui.ports import Badge, FleetPort, SessionsPort
+from console.ui.remote import FleetHealth
 from console.ui.summary_figures import Baseline
 from console.ui.theme import ThemeState
 
@@ -66,6 +73,15 @@ class Account:
         return self.controller.label
 
 
+def remote_plan(health: FleetHealth | None, flatten: bool) -> str:
+    """What the global stop does to a remote account, and who would carry it out."""
+    what = "halt, cancel every open order" + (", close every position" if flatten else "")
+    if health is None or health.holder is None:
+        return (f"an emergency_stop command ({what}); NO ENGINE holds its lease now, so "
+                "nothing will be sent unless one does")
+    return f"an emergency_stop command ({what}) for engine {health.holder}"
+
+
 def holding_line(position: Position) -> str:
     side = "long" if position.size > 0 else "short"
     return (f"{position.symbol} {side} {fmt_decimal(abs(position.size))} @ "
@@ -89,7 +105,7 @@ class Workspace(QObject):
     def __init__(self, *, theme: ThemeState, confirmer: Confirmer, notifier: Notifier,
                  operator: Callable[[], str], clock_ms: Callable[[], int] = wall_ms,
                  flush_ms: int = 150, sessions: SessionsPort | None = None,
-                 parent: QObject | None = None) -> None:
+                 fleet: FleetPort | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.theme = theme
         self.confirmer = confirmer
@@ -98,6 +114,7 @@ class Workspace(QObject):
         self.clock_ms = clock_ms
         self.flush_ms = flush_ms
         self.sessions = sessions
+        self.fleet = fleet
         self.all_view = AllAccountsView(theme, flush_ms=flush_ms, parent=self)
         self._accounts: dict[str, Account] = {}
         self._opening: set[str] = set()
@@ -136,7 +153,7 @@ class Workspace(QObject):
             parts.session, parts.book, parts.identity, confirmer=self.confirmer,
             notifier=self.notifier, theme=self.theme, operator=self.operator,
             alerts=parts.alerts, chaos=parts.chaos, demo=parts.demo, clock_ms=self.clock_ms,
-            flush_ms=self.flush_ms, parent=self)
+            flush_ms=self.flush_ms, remote=parts.remote, parent=self)
         self._accounts[label] = Account(controller, parts)
         self.all_view.set_accounts(self.controllers())
         self.account_added.emit(controller)
@@ -188,6 +205,30 @@ class Workspace(QObject):
             await self.start(controller)
         return controller
 
+    async def attach_fleet(self, url: str, *, start: bool = True) -> list[ConsoleController]:
+        """Open every account of a shared PostgreSQL ledger that is not open yet as a
+        remote account (`FleetPort.attach`, in a worker thread), and start watching each.
+        Never shows the URL's password (the port redacts it)."""
+        if self.fleet is None:
+            raise UserFacingError("This window cannot attach to a fleet ledger.")
+        found = await asyncio.to_thread(self.fleet.attach, url)
+        added: list[ConsoleController] = []
+        for parts in found:
+            if parts.label in self._accounts:
+                await parts.aclose()
+                continue
+            added.append(self.add(parts))
+        if not found:
+            self.say("The fleet ledger holds no account yet (no lease, no run).")
+        elif not added:
+            self.say("Every account of the fleet ledger is open already.")
+        else:
+            self.say(f"Attached {plural(len(added), 'remote account')}: "
+                     + ", ".join(c.label for c in added) + ".")
+        if start:
+            await asyncio.gather(*(self.start(c) for c in added))
+        return added
+
     def staying_open(self, controller: ConsoleController) -> list[str]:
         """What a closed account leaves on its venue, as the window knows it."""
         orders = [o for o in controller.orders.records() if o.is_active]
@@ -207,7 +248,7 @@ class Workspace(QObject):
         c = account.controller
         if c.emergency_running or self.global_running:
             raise UserFacingError(f"{label}: an emergency stop is running; close it after.")
-        held = self.staying_open(c)
+        held = self.staying_open(c) if c.capabilities.engine_here else []
         if ask and held:
             ident = c.identity
             if not await self.confirmer.confirm(
@@ -307,7 +348,7 @@ class Workspace(QObject):
     # -- every account at once ---------------------------------------------------------------
 
     def targets(self) -> list[StopTarget]:
-        return [StopTarget(c.label, c.identity, c.session, c.read_only)
+        return [StopTarget(c.label, c.identity, c.local_session, c.read_only, c.remote)
                 for c in self.controllers()]
 
     def stop_plan(self, flatten: bool) -> list[str]:
@@ -318,6 +359,11 @@ class Workspace(QObject):
             orders = [o for o in c.orders.records() if o.is_active]
             positions = c.positions.records()
             head = f"{ident.badge.value} {c.label} ({ident.venue}/{ident.account})"
+            if c.remote is not None:
+                lines.append(f"{head}: remote — {remote_plan(c.health, flatten)} "
+                             f"({plural(len(orders), 'open order')} and "
+                             f"{plural(len(positions), 'position')} in the ledger).")
+                continue
             if c.read_only:
                 lines.append(f"{head}: halt only. Read-only profile: nothing is sent; its "
                              f"{plural(len(orders), 'open order')} and "
@@ -346,19 +392,27 @@ class Workspace(QObject):
         at = self.clock_ms()
         reason = f"every account halted from the console by {operator}"
         newly = halt_everything(targets, actor=actor, reason=reason, at=at)
+        # the remote accounts' halt commands go out at once, beside the local records
+        remote = asyncio.ensure_future(halt_remote(targets, operator=operator, reason=reason))
         for c in self.controllers():
             c.risk_changed.emit()
+        local = [t for t in targets if t.session is not None]
         entries = {t.label: halt_entry(t, actor=actor, reason=reason, at=at, flatten=None,
                                        newly=newly[t.label], accounts=len(targets))
-                   for t in targets}
-        not_recorded = await record(targets, entries)
-        await asyncio.gather(*(stop_strategies(t.session) for t in targets))
+                   for t in local}
+        not_recorded = await record(local, entries)
+        await asyncio.gather(*(stop_strategies(t.session) for t in local))
+        outcomes = await remote
+        failed = {label: o.text for label, o in outcomes.items() if not o.done}
+        newly.update({label: o.result == "halted" for label, o in outcomes.items() if o.done})
         halted = sum(newly.values())
-        self.say(f"HALTED every account ({halted} newly, {len(newly) - halted} already): "
-                 "every new order is refused until an operator resumes."
-                 + "".join(f" {label}: {why}." for label, why in not_recorded.items()))
+        self.say(f"HALTED {'every account' if not failed else 'these accounts'} "
+                 f"({halted} newly, {len(newly) - halted} already): every new order is "
+                 "refused until an operator resumes."
+                 + "".join(f" {label}: {why}." for label, why in not_recorded.items())
+                 + "".join(f" NOT HALTED {label}: {why}." for label, why in failed.items()))
         for c in self.controllers():
-            c.refresh_soon("audit", delay_ms=0)
+            c.refresh_soon("audit", "health", delay_ms=0)
         return newly
 
     async def global_stop(self, *, flatten: bool) -> GlobalReport | None:
@@ -402,7 +456,7 @@ class Workspace(QObject):
             halted_only = by_label.get(part.label)
             if halted_only is not None and part.report is None:
                 halted_only.risk_changed.emit()
-                halted_only.refresh_soon("book", "audit", "alerts", delay_ms=0)
+                halted_only.refresh_soon("book", "audit", "alerts", "health", delay_ms=0)
         self.global_reported.emit(report)
         self.say(f"Emergency stop of every account: {report.headline}")
         return report

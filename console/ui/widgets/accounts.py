@@ -2,6 +2,10 @@
 venue is reachable, when the book was last verified, whether it may trade, how many
 alerts are active) and "All accounts". Choosing one scopes every table to it.
 
+A remote account (its engine runs elsewhere: `console.ui.remote`) says so in place of the
+venue link: "remote: <engine id>" (the lease holder), or "remote: NO ENGINE" in red when
+no engine renewed its lease within the TTL, and the holder's last heartbeat.
+
 Refreshed once a second from memory (the controllers' state), and at once when an
 account's risk, stream or runs change: no I/O.
 """
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
 from console.domain.events import ConnectionState
 from console.domain.reconciliation import RunStatus
 from console.ui.controller import ConsoleController
+from console.ui.fleet import health_text
 from console.ui.format import fmt_age, fmt_utc, plural
 from console.ui.theme import ThemeState, Tone
 from console.ui.workspace import Workspace
@@ -34,7 +39,11 @@ MODE_TONES = {"TRADING": Tone.OK, "HALTED": Tone.CRITICAL, "PAUSED": Tone.WARNIN
 
 def connection(controller: ConsoleController) -> tuple[str, Tone]:
     """One word for the venue link: the private stream's state, unless the last
-    reconciliation could not read the venue (REST) at all."""
+    reconciliation could not read the venue (REST) at all. A remote account: the engine
+    that holds its lease."""
+    if controller.remote is not None:
+        shown = health_text(controller.health)
+        return shown.engine, shown.engine_tone
     outcome = controller.last_outcome
     if outcome is not None and outcome.run.status is RunStatus.FAILED:
         return "REST down", Tone.CRITICAL
@@ -107,15 +116,19 @@ class AccountEntry(QFrame):
         alerts = len(c.active_alerts())
         stale = c.last_ok_at is None or now - c.last_ok_at > c.alert_age_ms()
         age_tone = Tone.CRITICAL if stale and c.started else Tone.OK
+        beat = health_text(c.health) if c.remote is not None else None
         self.state.setText(
             " · ".join([self._span(link_tone, link),
+                        *([self._span(beat.heartbeat_tone, beat.heartbeat)]
+                          if beat is not None and beat.heartbeat else []),
                         "OK " + self._span(age_tone, fmt_age(c.last_ok_at, now)),
                         "<b>" + self._span(MODE_TONES.get(mode, Tone.INFO), mode) + "</b>",
                         self._span(Tone.CRITICAL if alerts else Tone.MUTED,
                                    plural(alerts, "alert"))]))
-        risk = c.session.risk
+        risk = c.risk
         self.state.setToolTip(
-            f"Link: {link}\nLast OK reconciliation: {fmt_utc(c.last_ok_at)}\n"
+            (f"{beat.tooltip}\n" if beat is not None else f"Link: {link}\n")
+            + f"Last OK reconciliation: {fmt_utc(c.last_ok_at)}\n"
             f"Trading: {mode}"
             + (f" ({risk.halt_reason or risk.reason})" if mode != "TRADING" else "")
             + f"\nActive alerts: {alerts}")
@@ -123,8 +136,11 @@ class AccountEntry(QFrame):
     def plain_text(self) -> str:
         """What the entry says, as plain text (tests, accessibility)."""
         link, age, mode, alerts = self.parts()
-        return (f"{self.controller.identity.badge.value} {self.controller.label}: {link} · "
-                f"OK {age} · {mode} · {plural(alerts, 'alert')}")
+        c = self.controller
+        beat = health_text(c.health).heartbeat if c.remote is not None else ""
+        return (f"{c.identity.badge.value} {c.label}: {link} · "
+                + (f"{beat} · " if beat else "")
+                + f"OK {age} · {mode} · {plural(alerts, 'alert')}")
 
 
 class AccountsBar(QWidget):

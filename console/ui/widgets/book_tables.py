@@ -165,7 +165,8 @@ class BookTables(QObject, WindowPart):
         def usable(records: Sequence[object]) -> bool:
             try:
                 return bool(records) and all(
-                    not owner.read_only for owner, _r in self._by_owner(records))
+                    not owner.read_only and owner.capabilities.venue_direct
+                    for owner, _r in self._by_owner(records))
             except UserFacingError:
                 return False
 

@@ -13,6 +13,10 @@ permanent label beside them (`message`); the bar's own message area is left with
 width. A critical alert is shown from the alerts model while it is active, not as a
 timed message, so it goes when the alert clears.
 
+A remote account (its engine runs elsewhere) shows its health from the shared ledger in
+place of the venue links: the lease holder ("remote: <engine id>", red "NO ENGINE" when no
+engine renewed the lease within its TTL) and the holder's last heartbeat.
+
 Hovering the last-OK label shows the account's coverage and budgets (`set_coverage`: the
 fill history read, when each list was last verified, the tightest rate-limit budget).
 Work that is not a reconciliation (a preview, a rehearsal) shows its progress with
@@ -35,6 +39,7 @@ from console.domain.reconciliation import RunStatus, Severity
 from console.engine.coverage import CoverageReport
 from console.engine.lease import LeaseKeeper, LeaseState
 from console.ui.controller import ConsoleController
+from console.ui.fleet import health_text
 from console.ui.format import fmt_age, fmt_latency, fmt_utc, plural
 from console.ui.notifications import Notice
 from console.ui.theme import ThemeState, Tone
@@ -193,7 +198,7 @@ class StatusPanel(QObject):
         if not c.reconciling and not self.working_text and self.progress.isVisible():
             self.progress.hide()
             self.stage.setText("")
-        snap = c.session.metrics.snapshot()
+        snap = c.metrics_snapshot()
         rest_p50 = snap.latency["rest"].p50 if "rest" in snap.latency else None
         ws_p50 = snap.latency["ws"].p50 if "ws" in snap.latency else None
         outcome = c.last_outcome
@@ -211,6 +216,12 @@ class StatusPanel(QObject):
                    ConnectionState.DOWN: Tone.CRITICAL}[c.stream_state]
         self.ws.setText(f"WS {self._span(ws_tone, c.stream_state.value)} · "
                         f"{fmt_latency(ws_p50)}")
+        if c.remote is not None:
+            shown = health_text(c.health)
+            self.rest.setText(self._span(shown.engine_tone, escape(shown.engine)))
+            self.ws.setText(self._span(shown.heartbeat_tone, escape(shown.heartbeat)))
+            self.rest.setToolTip(escape(shown.tooltip))
+            self.ws.setToolTip(escape(shown.tooltip))
         age_limit = c.alert_age_ms()
         stale = c.last_ok_at is None or now - c.last_ok_at > age_limit
         last_tone = Tone.CRITICAL if stale and c.started else Tone.OK
@@ -222,8 +233,8 @@ class StatusPanel(QObject):
         # rich text, escaped: endpoint names and venue errors are shown as written
         self.last_ok.setToolTip("<p style='white-space:pre'>" + escape(tip) + "</p>")
         self.last_ok.setProperty("stale", stale)
-        self._show_dead_man(c.session.venue.dead_man_state(), now)
-        risk = c.session.risk
+        self._show_dead_man(c.dead_man_state(), now)
+        risk = c.risk
         if risk.halted:
             text = self._span(Tone.CRITICAL, "<b>HALTED</b>") + f": {escape(risk.halt_reason)}"
         elif c.emergency_running:
@@ -239,7 +250,7 @@ class StatusPanel(QObject):
             tip += ("\nQuarantined (an order's outcome is unknown; reduce-only passes): "
                     + "; ".join(f"{instrument}: {', '.join(sorted(orders))}"
                                 for instrument, orders in sorted(risk.quarantine.items())))
-        observing = lease_observing(c.session.lease)
+        observing = lease_observing(c.lease)
         if observing is not None:
             # another engine trades this account (a shared ledger): nothing here sends
             text = self._span(Tone.WARNING, "<b>OBSERVING</b>") + f": {escape(observing)}"
