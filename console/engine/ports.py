@@ -149,6 +149,16 @@ class LedgerPort(Protocol):
                       fills_from: int) -> LedgerSnapshot:
         ...
 
+    def versioned_snapshot(self, venue: str, account: str, *, now: int, retention_ms: int,
+                           fills_from: int) -> tuple[LedgerSnapshot, int]:
+        """`load_snapshot` and the book version it reflects, read together: a reconciliation
+        reads the ledger while the venue is fetched and compares the version afterwards."""
+        ...
+
+    def book_version(self, venue: str, account: str) -> int:
+        """A number that moves with every committed write to what a snapshot reads."""
+        ...
+
     def last_exec_time(self, venue: str, account: str) -> int | None:
         """The newest fill's time, for display. The fill back-fill never starts from it:
         a fill the stream recorded says nothing about the ones it dropped before."""

@@ -9,10 +9,11 @@ driver's parameter limit, never one query per record. Database failures leave he
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from operator import attrgetter
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -60,7 +61,7 @@ from console.domain.reconciliation import (
 from console.domain.snapshot import WHOLE_ACCOUNT, FillCoverage
 from console.domain.values import DomainValueError
 from console.errors import LedgerError
-from console.store import codec, db
+from console.store import book_version, codec, db
 from console.store import commands as command_store
 from console.store import leases as lease_store
 from console.store import tables as t
@@ -73,6 +74,7 @@ _SETTABLE = frozenset({ActionState.APPLIED, ActionState.REJECTED, ActionState.FA
 _FILL_ORDER = attrgetter("exec_time", "exec_id")
 # Rows per executemany call: bounds memory and driver buffers, not a database limit.
 _BATCH_ROWS = 5000
+_R = TypeVar("_R")
 
 
 class Ledger:
@@ -358,6 +360,18 @@ class Ledger:
         indexed): their per-order totals (`LedgerSnapshot.fill_totals`) show an order
         that filled more than the ledger holds fills for, however old those fills are.
         """
+        return self.versioned_snapshot(venue, account, now=now, retention_ms=retention_ms,
+                                       fills_from=fills_from)[0]
+
+    def book_version(self, venue: str, account: str) -> int:
+        """The (venue, account)'s book version now (`console.store.book_version`)."""
+        with self._tx("read the book version", write=False) as conn:
+            return book_version.read(conn, venue, account)
+
+    def versioned_snapshot(self, venue: str, account: str, *, now: int, retention_ms: int,
+                           fills_from: int) -> tuple[LedgerSnapshot, int]:
+        """`load_snapshot` and the book version it reflects, from the same read snapshot:
+        the same version from `book_version` later means nothing was written since."""
         o = t.orders
         scope = (o.c.venue == venue, o.c.account == account)
         cutoff = now - retention_ms
@@ -366,18 +380,18 @@ class Ledger:
         working = union_all(select(o).where(*active), select(o).where(*recent)
                             ).order_by("created_at", "ident")
         with self._tx("load the ledger snapshot", write=False) as conn:
-            orders = [codec.order_from_row(r) for r in conn.execute(working).mappings()]
+            orders = [codec.order_from_row(r) for r in _ceding(conn.execute(working).mappings())]
             fills, older = self._working_fills(conn, venue, account, fills_from,
                                                active=active, recent=recent)
             positions = self._positions(conn, venue, account)
             balances = self._balances(conn, venue, account)
             states = self._runner_states(conn, venue, account)
-            last, mark = self._fill_marks(conn, venue, account)
+            last, mark, version = self._fill_marks(conn, venue, account)
         return LedgerSnapshot(
             venue=venue, account=account, orders=tuple(orders), fills=tuple(fills),
             fills_from=fills_from, positions=tuple(positions), balances=tuple(balances),
             runner_states=tuple(states), last_exec_time=last, fill_coverage=mark,
-            fill_totals=fill_totals(orders, (*older, *fills)))
+            fill_totals=fill_totals(orders, (*older, *fills))), version
 
     @staticmethod
     def _working_fills(conn: Connection, venue: str, account: str, fills_from: int, *,
@@ -408,7 +422,7 @@ class Ledger:
         )  # no ORDER BY: it would make the planner walk the fill-time index instead
         in_window: list[Fill] = []
         older: dict[str, Fill] = {}
-        for row in conn.execute(query).mappings():
+        for row in _ceding(conn.execute(query).mappings()):
             if row["part"] == 0:
                 in_window.append(codec.fill_from_row(row))
             elif row["exec_time"] < fills_from and row["exec_id"] not in older:
@@ -418,14 +432,19 @@ class Ledger:
         return in_window, list(older.values())
 
     @staticmethod
-    def _fill_marks(conn: Connection, venue: str, account: str) -> tuple[int | None, int | None]:
-        """The newest fill's time and the coverage mark, in one statement."""
+    def _fill_marks(conn: Connection, venue: str, account: str,
+                    ) -> tuple[int | None, int | None, int]:
+        """The newest fill's time, the coverage mark and the book version, in one
+        statement."""
         f, c = t.fills, t.fill_coverage
         last = select(func.max(f.c.exec_time)).where(f.c.venue == venue, f.c.account == account)
         mark = select(c.c.covered_to).where(c.c.venue == venue, c.c.account == account,
                                             c.c.scope == WHOLE_ACCOUNT)
-        row = conn.execute(select(last.scalar_subquery(), mark.scalar_subquery())).one()
-        return (None if row[0] is None else int(row[0]), None if row[1] is None else int(row[1]))
+        version = book_version.query(venue, account)
+        row = conn.execute(select(last.scalar_subquery(), mark.scalar_subquery(),
+                                  version.scalar_subquery())).one()
+        return (None if row[0] is None else int(row[0]), None if row[1] is None else int(row[1]),
+                0 if row[2] is None else int(row[2]))
 
     def last_exec_time(self, venue: str, account: str) -> int | None:
         with self._tx("read the last fill time", write=False) as conn:
@@ -596,6 +615,7 @@ class Ledger:
         with self._tx("save orders", write=True, fence=scopes) as conn:
             self._upsert(conn, t.orders, map(codec.order_to_row, orders),
                          ("venue", "account", "ident"))
+            book_version.bump(conn, self._insert, scopes)
 
     def apply_changes(self, venue: str, account: str, changes: LedgerChanges) -> None:
         _check_scope(venue, account, changes)
@@ -622,6 +642,7 @@ class Ledger:
                           t.fill_coverage):
                 conn.execute(delete(table).where(table.c.venue == venue,
                                                  table.c.account == account))
+            book_version.bump(conn, self._insert, [(venue, account)])
             conn.execute(update(t.alerts).where(
                 t.alerts.c.venue == venue, t.alerts.c.account == account,
                 t.alerts.c.cleared_at.is_(None)).values(cleared_at=at))
@@ -663,6 +684,9 @@ class Ledger:
                 where=s.c.updated_at <= runners_seen_at)
             for start in range(0, len(rows), _BATCH_ROWS):
                 conn.execute(stmt, rows[start:start + _BATCH_ROWS])
+        # every write to what a snapshot reads moves the book version, last (the row lock
+        # it takes on PostgreSQL is held for the rest of the transaction only)
+        book_version.bump(conn, self._insert, [(venue, account)])
 
     def commit_run(self, run: RunRecord, changes: LedgerChanges,
                    coverage: FillCoverage | None = None) -> None:
@@ -879,6 +903,7 @@ class Ledger:
                       fence=[(state.venue, state.account)]) as conn:
             self._upsert(conn, t.runner_states, [codec.runner_state_to_row(state)],
                          ("user_id", "worker_id"))
+            book_version.bump(conn, self._insert, [(state.venue, state.account)])
 
     def next_counter(self, name: str) -> int:
         """Increment and return a persisted counter (1 on first use) in one atomic statement,
@@ -995,6 +1020,25 @@ class Ledger:
         if row is None:
             raise LedgerError(f"there is no {what}")
         return codec.alert_from_row(row)
+
+
+_CEDE_EVERY = 200
+"""Rows read between two offers of the interpreter lock (`_ceding`): about a millisecond."""
+
+
+def _ceding(rows: Iterable[_R]) -> Iterator[_R]:
+    """`rows`, offering the interpreter lock to other threads every `_CEDE_EVERY`.
+
+    Why: a snapshot is read on a worker thread while the event loop pages the venue
+    (`console.engine.reconcile_service`), and turning rows into records is Python that
+    holds the lock. Left alone, the reader keeps it for the interpreter's whole switch
+    interval (5 ms) each time the loop or a request thread asks for it, several times
+    per page: a long listing then goes at half speed. Offering it every thousand or so
+    microseconds costs the reader next to nothing."""
+    for count, row in enumerate(rows, 1):
+        if not count % _CEDE_EVERY:
+            time.sleep(0)
+        yield row
 
 
 def _check_scope(venue: str, account: str, changes: LedgerChanges) -> None:

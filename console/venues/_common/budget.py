@@ -29,6 +29,22 @@ them), so a burst of pages on one endpoint is paced at the budget's rate instead
 bouncing off it. Estimating our own units from the answer times errs one latency late:
 a wait, never a refusal; the others' units are at least what the figure shows.
 
+When the venue times the count (Bybit: a granted answer's reset figure is "the current
+timestamp", taken when it counted the request), a unit of ours leaves earlier than its
+answer time says: one window after that stamp, in local time. The stamp is in the
+venue's clock; what turns it into local time is a lower bound of the venue's lead over
+the local clock, from recent answers (`LEAD_MAX_AGE_MS`): any venue time stamped while
+a request was with the venue (the count, the answer's own time) lies between its
+sending and its answer, so the lead is at least stamp - answer time and at most
+stamp - sending time; the latest stamp of the quickest answer bounds it best. The unit
+is then taken to leave no sooner than it really does: the saving is the answer's way
+back, never a refusal. Why it matters: a long paged listing waits a window after each
+of its requests, so a late answer (a busy client, a slow parse) would otherwise push
+every later window back by as much. Bounds that disagree with the others (a clock that
+jumped, a stamp that is no "now") are not trusted: the estimate starts again, and
+until then a unit leaves a window after its answer. The pacing runs on the local
+clock (`local_ms`): no clock correction moves it.
+
 The figures themselves (`EndpointBudget`, `RateBudget`) are domain records: the UI shows
 them through the engine (`VenuePort.rate_budget`).
 """
@@ -50,6 +66,15 @@ from console.venues._common.errors import header, header_int
 log = logging.getLogger(__name__)
 
 
+LEAD_MAX_AGE_MS = 10_000
+"""How long an answer's bounds on the venue's lead over the local clock are used: the
+pacing matters in bursts, where answers are many, and a cold start's first answers
+(the clock check: the tightest bound) should last its longest listing; much older
+bounds would let the clocks' drift eat the millisecond of margin (ordinary drift is
+tens of microseconds a second; a clock NTP slews at its fastest would cost a refusal,
+which the retry policy waits out)."""
+
+
 class _Window:
     """One endpoint's own requests and the others' units (rolling-window pacing)."""
 
@@ -57,8 +82,10 @@ class _Window:
 
     def __init__(self) -> None:
         self.in_flight = 0
-        self.answered: deque[tuple[int, int]] = deque()
-        """(sent, answered) venue times of our requests answered within the last window."""
+        self.answered: deque[list[int]] = deque()
+        """[sent, answered, leaves] local times of our requests answered within the last
+        window; `leaves` when the venue no longer counts it (answered plus a window at
+        the latest; sooner when the venue timed its count: `BudgetKeeper._counted`)."""
         self.others = 0
         """Units the last figure showed beyond ours (another client on the account)..."""
         self.others_until = 0
@@ -90,6 +117,11 @@ class BudgetKeeper:
         self.window_ms = window_ms
         """The venue's rolling window per endpoint (None: no pacing, only the reset)."""
         self._windows: dict[str, _Window] = {}
+        self._lows: deque[tuple[int, int]] = deque()
+        self._highs: deque[tuple[int, int]] = deque()
+        """(local time, bound) of the venue clock's lead over the local one, from recent
+        answers: only those that may yet be the tightest (lows falling, highs rising from
+        the oldest on), so the tightest is the first."""
 
     def note(self, endpoint: str, *, limit: int | None, remaining: int | None,
              reset_at: int | None) -> None:
@@ -101,16 +133,21 @@ class BudgetKeeper:
         self._told(endpoint, limit, remaining)
 
     def note_headers(self, endpoint: str, headers: Mapping[str, Any] | None, *,
-                     limit: str, remaining: str, reset: str) -> None:
+                     limit: str, remaining: str, reset: str,
+                     answer_time: int | None = None) -> None:
         """`note` from response headers named by the venue (non-negative integers; an
         unreadable one, "²", "-5" or 400 digits, is logged and counts as not said, never
-        an error: the answer it came with is good)."""
+        an error: the answer it came with is good). `answer_time`: the venue's time in
+        the answer itself, which bounds its clock (module docstring)."""
+        if answer_time is not None:
+            self._bound_lead(endpoint, answer_time)
         if all(header(headers, name) is None for name in (limit, remaining, reset)):
             return
         said_limit, said_remaining, said_reset = (header_int(headers, name)
                                                   for name in (limit, remaining, reset))
         self._budgets[endpoint] = EndpointBudget(endpoint, said_limit, said_remaining,
                                                  said_reset, self._local_ms())
+        self._counted(endpoint, said_remaining, said_reset)
         self._told(endpoint, said_limit, said_remaining)
 
     def get(self, endpoint: str) -> EndpointBudget | None:
@@ -128,12 +165,13 @@ class BudgetKeeper:
             return
         window = self._windows.setdefault(endpoint, _Window())
         window.in_flight += 1
-        sent = self._venue_ms()
+        sent = self._local_ms()
         try:
             yield
         finally:
             window.in_flight -= 1
-            window.answered.append((sent, self._venue_ms()))
+            answered = self._local_ms()
+            window.answered.append([sent, answered, answered + self.window_ms])
 
     async def respect(self, endpoint: str) -> float:
         """When the last answer said the endpoint's budget is spent, wait for its reset
@@ -166,6 +204,68 @@ class BudgetKeeper:
 
     # -- rolling-window pacing ---------------------------------------------------------
 
+    def _last_answered(self, endpoint: str) -> list[int] | None:
+        """The request of `endpoint` just answered: the last in its window (its answer
+        is noted right after `in_flight`, with no await between)."""
+        window = self._windows.get(endpoint)
+        if self.window_ms is None or window is None or not window.answered:
+            return None
+        return window.answered[-1]
+
+    def _lead_bounds(self, now: int) -> tuple[int, int] | None:
+        """The tightest (low, high) of the recent bounds; None when there are none."""
+        for bounds in (self._lows, self._highs):
+            while bounds and bounds[0][0] + LEAD_MAX_AGE_MS <= now:
+                bounds.popleft()
+        if not self._lows or not self._highs:
+            return None
+        return self._lows[0][1], self._highs[0][1]
+
+    def _bound_lead(self, endpoint: str, stamp: int) -> bool:
+        """Bound the venue's lead by a venue time stamped while the request just
+        answered was with the venue; False (and the estimate started again from this
+        one) when it disagrees with the recent bounds."""
+        entry = self._last_answered(endpoint)
+        if entry is None:
+            return True
+        # the stamp and the local marks are whole milliseconds: a millisecond each way
+        low, high = stamp - entry[1] - 1, stamp - entry[0] + 1
+        known = self._lead_bounds(entry[1])
+        agrees = known is None or (low <= known[1] and high >= known[0])
+        if not agrees:
+            log.info("%s %s: the venue's times disagree with its earlier ones (a clock "
+                     "moved?); estimating its clock again", self.venue, self.account)
+            self._lows.clear()
+            self._highs.clear()
+        # a newer bound at least as tight makes the older ones useless
+        while self._lows and self._lows[-1][1] <= low:
+            self._lows.pop()
+        self._lows.append((entry[1], low))
+        while self._highs and self._highs[-1][1] >= high:
+            self._highs.pop()
+        self._highs.append((entry[1], high))
+        return agrees
+
+    def _counted(self, endpoint: str, remaining: int | None, stamp: int | None) -> None:
+        """The venue's count time of the request just answered (a grant's reset figure
+        when the venue says it is "now"): that request leaves the window a window after
+        it, in local time through the lower bound of the venue's lead."""
+        entry = self._last_answered(endpoint)
+        if entry is None or stamp is None:
+            return
+        if remaining is not None and remaining > 0:
+            # a grant with budget left: the stamp is "now" (the venue's word)
+            if not self._bound_lead(endpoint, stamp):
+                return
+        else:  # maybe a reset time, not "now": used only if it could be "now"
+            known = self._lead_bounds(entry[1])
+            if known is None or not (stamp - entry[1] - 1 <= known[1]
+                                     and stamp - entry[0] + 1 >= known[0]):
+                return
+        known = self._lead_bounds(entry[1])
+        assert known is not None and self.window_ms is not None
+        entry[2] = min(entry[2], stamp - known[0] + self.window_ms)
+
     def _told(self, endpoint: str, limit: int | None, remaining: int | None) -> None:
         """The others' units in a figure just told: its units in use beyond every request
         of ours the venue could have counted in it (answered less than a window before
@@ -173,14 +273,16 @@ class BudgetKeeper:
         if self.window_ms is None or limit is None or remaining is None:
             return
         window = self._windows.setdefault(endpoint, _Window())
-        now = self._venue_ms()
+        now = self._local_ms()
         self._forget(window, now)
         sent = window.answered[-1][0] if window.answered else now
-        ours = sum(1 for _, answered in window.answered if answered > sent - self.window_ms)
+        ours = sum(1 for entry in window.answered if entry[1] > sent - self.window_ms)
         window.others = max(0, limit - remaining - ours - window.in_flight)
         window.others_until = now + self.window_ms
 
     def _forget(self, window: _Window, now: int) -> None:
+        """Drop our requests answered a window ago: no figure told from now on can count
+        them (`_told` counts the others' units beyond those it may have counted)."""
         assert self.window_ms is not None
         while window.answered and window.answered[0][1] + self.window_ms <= now:
             window.answered.popleft()
@@ -191,12 +293,15 @@ class BudgetKeeper:
         budget = self._budgets.get(endpoint)
         if budget is None or budget.limit is None:
             return 0  # no limit said yet: nothing to pace by
-        now = self._venue_ms()
+        now = self._local_ms()
         self._forget(window, now)
         others = window.others if now < window.others_until else 0
-        if others + window.in_flight + len(window.answered) < budget.limit:
+        # ours still in the venue's window (`leaves` is not in order: a unit the venue
+        # timed may leave before one answered earlier)
+        leaving = [entry[2] for entry in window.answered if entry[2] > now]
+        if others + window.in_flight + len(leaving) < budget.limit:
             return 0
-        frees = [window.answered[0][1] + self.window_ms] if window.answered else []
+        frees = [min(leaving)] if leaving else []
         if others:
             frees.append(window.others_until)
         # all in flight (more callers than the budget): their answers free nothing sooner

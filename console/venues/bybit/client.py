@@ -249,6 +249,16 @@ def _blocking(session: Any, endpoint: Endpoint, params: dict[str, Any],
     return _Answer(answer, None, None, ms)
 
 
+def _answer_time(payload: Any) -> int | None:
+    """The envelope's `time` for the rate budget's clock bounds; None when absent or
+    unreadable (the answer's own parsing reports that)."""
+    try:
+        stamp = envelope_time(payload)
+    except MalformedVenueDataError:
+        return None
+    return stamp or None
+
+
 class BybitVenue(ConnectorBase):
     """One Bybit account as a `VenuePort` (see the module docstring for the how)."""
 
@@ -370,7 +380,8 @@ class BybitVenue(ConnectorBase):
                                                   urgent=urgent)
             self._telemetry.observe_latency("rest", answer.ms, (("endpoint", endpoint.path),))
             self._budgets.note_headers(endpoint.path, answer.headers, limit=LIMIT_HEADER,
-                                       remaining=STATUS_HEADER, reset=RESET_HEADER)
+                                       remaining=STATUS_HEADER, reset=RESET_HEADER,
+                                       answer_time=_answer_time(answer.payload))
             try:
                 if answer.error is not None:
                     raise error_for_exception(answer.error, self._context(endpoint)) \
