@@ -15,10 +15,19 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from console.domain.reconciliation import ActionState, Decision, RunRecord, RunStatus, RunTrigger
+from console.cli_text import HALT_HOLDS, comparison_text
+from console.domain.reconciliation import (
+    ActionKind,
+    ActionState,
+    Decision,
+    RunRecord,
+    RunStatus,
+    RunTrigger,
+)
+from console.domain.text import duration_ms as fmt_duration
+from console.domain.text import iso_utc, plural
 from console.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -30,9 +39,8 @@ _T = TypeVar("_T")
 
 
 def _ts(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+    """A time in a listing: ISO 8601 UTC with its "Z" (`console.domain.text.iso_utc`)."""
+    return "-" if ms is None else iso_utc(ms)
 
 
 def run_to_json(run: RunRecord, *, duration_ms: float | None = None,
@@ -53,8 +61,9 @@ def run_to_json(run: RunRecord, *, duration_ms: float | None = None,
         "pause_reason": run.pause_reason,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        # whole ms, as `runs --json` reads it from the record (one type for both)
         "duration_ms": round(duration_ms if duration_ms is not None
-                             else run.finished_at - run.started_at, 3),
+                             else run.finished_at - run.started_at),
         "venue_calls": calls,
         "venue_calls_total": sum(calls.values()),
         "fills_window": (None if run.fills_window is None
@@ -109,28 +118,30 @@ def print_run(run: RunRecord, duration_ms: float, header: str,
     """The readable summary; `trading` is the session's (mode, reason) after the run
     (`trading_state`), else the run's own mode is shown."""
     print(header)
-    print(f"  run {run.run_id}  {run.status.value}  {duration_ms:.1f} ms  "
+    print(f"  run {run.run_id}  {run.status.value}  {fmt_duration(duration_ms)}  "
           f"venue calls: {sum(n for _, n in run.venue_calls)}"
           f" ({', '.join(f'{k} {n}' for k, n in run.venue_calls) or 'none'})")
-    if not run.discrepancies:
-        print("  No discrepancies: the ledger matches the venue.")
-    else:
-        print(f"  {len(run.discrepancies)} discrepancies:")
-        for d in run.discrepancies:
-            print(f"    - [{d.kind.value}] {d.summary}")
+    print(f"  {comparison_text(run.status, len(run.discrepancies), len(run.unverified))}")
+    for d in run.discrepancies:
+        print(f"    - [{d.kind.value}] {d.summary}")
+    mode, reason = trading or (run.mode.value, run.pause_reason)
     if run.actions:
         print("  Actions:")
         for i, p in enumerate(run.actions):
             state = p.state.value
             if p.decision is Decision.NEEDS_APPROVAL and p.state is ActionState.PENDING:
                 state = "awaiting approval"
-            print(f"    {i:>3}. {p.action.kind.value:<22} {state:<18} {p.action.summary}")
+            note = HALT_HOLDS if (p.action.kind is ActionKind.RESUME_TRADING
+                                  and mode == "halted") else ""
+            print(f"    {i:>3}. {p.action.kind.value:<22} {state:<18} {p.action.summary}{note}")
     for text in run.unverified:
         print(f"  Not verified: {text}")
     for text in run.errors:
         print(f"  Error: {text}")
-    mode, reason = trading or (run.mode.value, run.pause_reason)
-    print(f"  Trading: {mode.upper()}" + (f" ({reason})" if reason else ""))
+    notes = [reason] if reason else []
+    if run.status is RunStatus.FAILED:
+        notes.append("unchanged: this run could not check the venue")
+    print(f"  Trading: {mode.upper()}" + (f" ({'; '.join(notes)})" if notes else ""))
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -209,7 +220,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from console.service.exit_codes import ServiceExit, exit_code_for
 
     if not args.headless:
-        print("recon-console: the console window arrives with the UI; use --headless",
+        print(f"recon-console: `run` is the headless engine: pass --headless, or open the "
+              f"console window with `recon-console gui --profile {args.profile}`",
               file=sys.stderr)
         return ServiceExit.USAGE
     from console.bootstrap import build_profile_session
@@ -252,14 +264,15 @@ async def _daemon(session: Any) -> int:
             stop_metrics, bound = await start_metrics_server(
                 session.engine.metrics, port, health=health.report,
                 budget=session.engine.venue.rate_budget)
-            log.warning("metrics on http://127.0.0.1:%d/metrics, health on /healthz", bound)
+            log.info("metrics on http://127.0.0.1:%d/metrics, health on /healthz", bound)
 
         def report(outcome: Any) -> None:
             run = outcome.run
             print(f"{_ts(run.started_at)} {run.trigger.value:<9} {run.status.value:<8} "
-                  f"{len(run.discrepancies):>4} discrepancies {len(run.actions):>4} actions "
-                  f"{outcome.duration_ms:8.1f} ms  {trading_state(session.engine.risk)[0]}",
-                  flush=True)
+                  f"{plural(len(run.discrepancies), 'discrepancy'):>18} "
+                  f"{plural(len(run.actions), 'action'):>12} "
+                  f"{fmt_duration(outcome.duration_ms):>9}  "
+                  f"{trading_state(session.engine.risk)[0]}", flush=True)
 
         session.engine.reconciler.on_run(report)
 
@@ -282,7 +295,7 @@ async def _daemon(session: Any) -> int:
             lease = session.engine.lease
             if not done and lease is not None:
                 watchdog = ready(f"standby: {lease.status().describe()}; {where}")
-                log.warning("%s: standby, %s", where, lease.status().describe())
+                log.info("%s: standby, %s", where, lease.status().describe())
             await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not starting.done() and lease is not None and not lease.holding:
                 notifier.stopping()
@@ -383,7 +396,7 @@ def _via_ledger(args: argparse.Namespace, kind: str, arguments: dict[str, str]) 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """Emergency stop: halt, bulk-cancel, optionally flatten, reconcile, report."""
-    from console.engine.emergency import headline, position_text
+    from console.engine.emergency import MAX_NAMED_POSITIONS, headline, position_text
 
     if args.via_ledger:
         return _via_ledger(args, "emergency_stop", {"flatten": "yes" if args.flatten else "no",
@@ -397,8 +410,10 @@ def cmd_stop(args: argparse.Namespace) -> int:
     print(f"Emergency stop on profile {args.profile}: trading is HALTED until "
           f"`recon-console resume --profile {args.profile}`.")
     print(f"  {headline(report).text}.")
-    print(f"  cancelled: {data['cancelled']} orders in "
-          f"{data['venue_requests_total']} venue requests")
+    cancels = sum(n for name, n in report.venue_requests if name.startswith("cancel"))
+    print(f"  cancelled: {plural(data['cancelled'], 'order')} with "
+          f"{plural(cancels, 'cancel request')} ({plural(report.requests_total, 'venue request')}"
+          " in all, the reconciliation's reads included)")
     for item in data["flattened"]:
         pos, order = item["position"], item["order"]
         state = item["error"] or (order["status"] if order else "not sent")
@@ -407,7 +422,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
         price = "market" if o.price is None else o.price
         print(f"  still open order: {o.symbol} {o.side.value} {o.qty} @ {price} "
               f"{o.status.value} ({o.client_order_id or o.venue_order_id})")
-    for p in report.open_positions or ():
+    # the headline names the first MAX_NAMED_POSITIONS positions; the rest are listed here
+    for p in (report.open_positions or ())[MAX_NAMED_POSITIONS:]:
         print(f"  still open position: {position_text(p)} @ {p.entry_price}")
     for error in data["errors"]:
         print(f"  error: {error}")
@@ -423,6 +439,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.via_ledger:
         return _via_ledger(args, "resume", {})
     _, outcome = _on_profile(args, lambda s: s.engine.resume(_operator(args)))
+    if args.json:
+        print(json.dumps({"profile": args.profile, "changed": outcome.changed,
+                          "halt_cleared": outcome.halt_cleared,
+                          "pause_lifted": outcome.pause_lifted,
+                          "lifted_reason": outcome.lifted_reason}))
+        return 0
     print(f"Profile {args.profile}: " + ("trading resumed." if outcome.changed
                                          else "trading was not halted or paused."))
     return 0
@@ -588,10 +610,19 @@ def _inbox_decide(args: argparse.Namespace) -> int:
             outcome = "rejection lifted"
         return outcome, await asyncio.to_thread(session.ledger.load_run, run_id)
 
-    if args.profile:
-        _, (outcome, run) = _on_profile(args, decide)
-    else:
-        outcome, run = _on_cli_sim(args, decide)
+    from console.engine.actions import NotPendingError
+
+    try:
+        if args.profile:
+            _, (outcome, run) = _on_profile(args, decide)
+        else:
+            outcome, run = _on_cli_sim(args, decide)
+    except NotPendingError as exc:
+        if exc.state is not ActionState.REJECTED:
+            raise
+        raise UserFacingError(f"{exc}: run `recon-console reconcile --once{_scope_args(args)}`"
+                              f", then `recon-console inbox{_scope_args(args)}` to see its new "
+                              "id") from exc
     planned = run.actions[index] if run is not None else None
     what = (f"{planned.action.kind.value} {planned.action.summary}" if planned is not None
             else f"action {index}")
@@ -604,9 +635,30 @@ def _inbox_decide(args: argparse.Namespace) -> int:
         print("  It is not proposed again while the venue shows the same state; "
               f"`recon-console inbox lift {run_id}:{index}` lifts the rejection.")
     if args.action == "lift":
-        print("  The next reconciliation proposes it again if it is still needed.")
+        print("  The next reconciliation proposes it again, under a new id, if it is still "
+              f"needed: run `recon-console reconcile --once{_scope_args(args)}`, then "
+              f"`recon-console inbox{_scope_args(args)}` to see it.")
     failed = args.action == "approve" and outcome != ActionState.APPLIED.value
     return 2 if failed else 0
+
+
+def _scope_args(args: argparse.Namespace) -> str:
+    """The options that name the same account again in a suggested command."""
+    import shlex
+
+    scenario = getattr(args, "scenario", None)
+    if not args.profile and scenario is None:
+        from console.bootstrap import open_ledger
+        from console.scenario_marker import ledger_scenario
+
+        ledger = open_ledger(args.db)  # the sim scenario that built it, as `inbox` found it
+        try:
+            scenario = ledger_scenario(ledger, args.venue, args.account)
+        finally:
+            ledger.close()
+    pairs = (("--profile", args.profile), ("--config", getattr(args, "config", None)),
+             ("--db", args.db), ("--scenario", scenario))
+    return "".join(f" {option} {shlex.quote(value)}" for option, value in pairs if value)
 
 
 def _on_cli_sim(args: argparse.Namespace,
@@ -663,10 +715,41 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     print(f"Audit log of {whose}, newest first:")
     for e in entries:
-        details = ", ".join(f"{k}={v}" for k, v in e.details)
+        details = ", ".join(f"{k}={_detail(k, v)}" for k, v in e.details)
         owner = f"{e.venue}/{e.account}" if e.venue else "-"
         print(f"{_ts(e.at)}  {owner:<16} {e.actor:<18} {e.action:<28} {e.subject}  {details}")
     return 0
+
+
+def _detail(key: str, value: str) -> str:
+    """An audit detail for reading: epoch ms of a time ("issued_at") as ISO UTC, a
+    duration in ms ("cancel_acknowledged_ms") rounded; `--json` keeps the raw values."""
+    if key.endswith("_at") and value.isdigit():
+        return iso_utc(int(value))
+    if key.endswith("_ms"):
+        try:
+            return fmt_duration(float(value))
+        except ValueError:
+            return value
+    return value
+
+
+def _db_url(text: str) -> str:
+    """--db: a URL as given, or a plain path (no "scheme://") as the SQLite file it names
+    ("/tmp/l.db" -> "sqlite:////tmp/l.db"; a relative path from the current directory)."""
+    if "://" in text:
+        return text
+    from pathlib import Path
+
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+class _FirstFrontEnd:
+    """The default of `sim --venue`: the front-end registry's first, read only when the
+    option is used or its help printed (see `_LazyChoices`)."""
+
+    def __str__(self) -> str:
+        return _sim_front_ends()[0]
 
 
 def _sim_front_ends() -> tuple[str, ...]:
@@ -712,7 +795,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     def ready(info: dict[str, str | None]) -> None:
         print(json.dumps(info), flush=True)
 
-    asyncio.run(serve(venue=args.venue or _sim_front_ends()[0], host=args.host, port=args.port,
+    asyncio.run(serve(venue=str(args.venue), host=args.host, port=args.port,
                       scenario=args.scenario, api_key=args.api_key,
                       api_secret=args.api_secret, faults=args.faults, seed=args.seed,
                       ready=ready, allow_remote=args.allow_remote, market=args.market))
@@ -725,17 +808,30 @@ def _credential_store() -> Any:
     return CredentialStore(allow_insecure=insecure_allowed_by_env())
 
 
-def cmd_credentials(args: argparse.Namespace) -> int:
-    import getpass
+def _read_secret(prompt: str) -> str:
+    """One secret line. From a terminal: getpass (echo off). From a pipe or a file: the
+    line as it comes, without a prompt and without getpass's "can not control echo"
+    warning (nothing is echoed: there is no terminal to echo to)."""
+    if sys.stdin.isatty():
+        import getpass
 
+        return getpass.getpass(prompt).strip()
+    line = sys.stdin.readline()
+    if not line:
+        raise UserFacingError("credentials set: standard input ended before the key and "
+                              "the secret (give one line each)")
+    return line.strip()
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
     from console.bootstrap import load_profile
     from console.credentials import ApiCredentials
 
     store = _credential_store()
     if args.action == "set":
         load_profile(args.profile, args.config)  # the profile must exist first
-        key = getpass.getpass(f"API key for profile {args.profile}: ").strip()
-        secret = getpass.getpass(f"API secret for profile {args.profile}: ").strip()
+        key = _read_secret(f"API key for profile {args.profile}: ")
+        secret = _read_secret(f"API secret for profile {args.profile}: ")
         creds = ApiCredentials(key, secret)
         store.set(args.profile, creds)
         print(f"Stored the key {creds.key_hint} for profile {args.profile!r} "
@@ -776,6 +872,19 @@ def _venue_settings(args: argparse.Namespace) -> dict[str, str]:
     return table
 
 
+def _setting_help(owners: Sequence[tuple[str, Any]]) -> str:
+    """The help of a venue setting (`SettingField`) several venues may share: one text
+    when they say the same, else each venue's own ("binance: ...; bybit: ...")."""
+    def text(field: Any) -> str:
+        choices = f"; one of {', '.join(field.choices)}" if field.choices else ""
+        return f"{field.help}{choices} (default: {field.default})".replace("%", "%%")
+
+    texts = {text(field) for _, field in owners}
+    if len(texts) == 1:
+        return f"{', '.join(name for name, _ in owners)}: {texts.pop()}"
+    return "; ".join(f"{name}: {text(field)}" for name, field in owners)
+
+
 def _venue_dest(key: str) -> str:
     return f"venue_setting_{key}"
 
@@ -806,18 +915,28 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         if args.venue in VENUES:  # always written: the file shows where they belong
             table[args.venue] = settings
         profile = parse_profile(args.name, table, venues=VENUES)
+        spec = VENUES.get(profile.venue)
+        if spec is not None:
+            spec.check_profile(profile)  # what only the whole profile can tell
         path = save_profile(profile, args.config, venues=VENUES)
+        import shlex
+
+        config = f" --config {shlex.quote(args.config)}" if args.config else ""
         print(f"Saved profile {args.name!r} to {path}. Store its API key with: "
-              f"recon-console credentials set {args.name}")
+              f"recon-console credentials set {shlex.quote(args.name)}{config}")
         return 0
     profiles = load_profiles(args.config, venues=VENUES)
+    if args.action == "show" and args.name is not None and args.name not in profiles:
+        there = f" (there: {', '.join(sorted(profiles))})" if profiles else " (it has none)"
+        raise UserFacingError(f"no profile {args.name!r} in {config_path(args.config)}{there}")
     if not profiles:
         example = next(iter(VENUES), "sim")
         print(f"No profiles in {config_path(args.config)}; add one with "
               f"`recon-console profiles add NAME --venue {example} --network testnet`.")
         return 0
     if args.action == "show":
-        print(render_profiles(profiles.values()), end="")
+        shown = [profiles[args.name]] if args.name is not None else profiles.values()
+        print(render_profiles(shown), end="")
         return 0
     for p in profiles.values():
         own = " ".join(f"{k}={v}" for k, v in (p.settings.to_table().items()
@@ -845,7 +964,7 @@ def cmd_scenarios(_args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="recon-console",
         description="Keeps a trading bot's book of record in line with the exchange.")
     parser.add_argument("--version", action="store_true",
@@ -878,7 +997,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=attach_help)
     gui.set_defaults(func=None)
 
-    db_help = "ledger database URL (default: SQLite in the user data directory)"
+    db_help = ("ledger database URL, or a plain path for an SQLite file (default: SQLite in "
+               "the user data directory)")
     rec = sub.add_parser("reconcile", help="run a reconciliation and print what it found",
                          description="Run a startup reconciliation of the ledger against a "
                                      "venue and print the discrepancies and actions.")
@@ -888,7 +1008,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--venue", default="sim", help="without --profile: the built-in sim")
     rec.add_argument("--scenario", default="clean",
                      help="simulated exchange scenario (see `recon-console scenarios`)")
-    rec.add_argument("--db", metavar="URL", help=db_help)
+    rec.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
     rec.add_argument("--json", action="store_true", help="print one JSON object")
     rec.add_argument("--plan-only", action="store_true",
                      help="fetch, compare and show the plan with each action's decision "
@@ -908,7 +1028,7 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--worker", action="append", metavar="USER/WORKER",
                           help="a worker the cold start restarts (repeat; default: every "
                                "worker with a saved runner state)")
-    rehearse.add_argument("--db", metavar="URL", help=db_help)
+    rehearse.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
     rehearse.add_argument("--json", action="store_true", help="print one JSON object")
     rehearse.set_defaults(func=cmd_rehearse)
 
@@ -921,7 +1041,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--headless", action="store_true", help="no window")
     daemon.add_argument("--profile", required=True)
     daemon.add_argument("--config", metavar="PATH", help="profiles file")
-    daemon.add_argument("--db", metavar="URL", help=db_help)
+    daemon.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
     daemon.set_defaults(func=cmd_run)
 
     def via_ledger(command: argparse.ArgumentParser) -> None:
@@ -943,17 +1063,22 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--reason", help="recorded in the audit log")
     stop.add_argument("--operator", help="who (default: the login name)")
     stop.add_argument("--config", metavar="PATH", help="profiles file")
-    stop.add_argument("--db", metavar="URL", help=db_help)
+    stop.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
     stop.add_argument("--json", action="store_true")
     via_ledger(stop)
     stop.set_defaults(func=cmd_stop)
 
-    resume = sub.add_parser("resume", help="lift an emergency halt or a desync pause")
+    resume = sub.add_parser("resume", help="lift an emergency halt or a desync pause",
+                            description="Close the circuit breaker of an emergency stop and "
+                                        "lift a desync pause, audited under "
+                                        "operator:<--operator or the login name>. The next "
+                                        "reconciliation decides afresh: a new hard desync "
+                                        "pauses again.")
     resume.add_argument("--profile", required=True)
     resume.add_argument("--operator", help="who (default: the login name)")
     resume.add_argument("--config", metavar="PATH", help="profiles file")
-    resume.add_argument("--db", metavar="URL", help=db_help)
-    resume.add_argument("--json", action="store_true", help="with --via-ledger")
+    resume.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
+    resume.add_argument("--json", action="store_true", help="print one JSON object")
     via_ledger(resume)
     resume.set_defaults(func=cmd_resume)
 
@@ -964,7 +1089,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--all", action="store_true", help="include cleared alerts")
     alerts.add_argument("--operator", help="who acknowledges (default: the login name)")
     alerts.add_argument("--config", metavar="PATH", help="profiles file")
-    alerts.add_argument("--db", metavar="URL", help=db_help)
+    alerts.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
     alerts.add_argument("--json", action="store_true")
     alerts.set_defaults(func=cmd_alerts)
 
@@ -973,17 +1098,21 @@ def build_parser() -> argparse.ArgumentParser:
         """--profile (its venue, account and ledger), or --db with --venue/--account."""
         command.add_argument("--profile", help="the profile's venue account and ledger")
         command.add_argument("--config", metavar="PATH", help="profiles file")
-        command.add_argument("--db", metavar="URL", help=db_help)
+        command.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
         command.add_argument("--demo", nargs=0, action=_DemoLedger,
                              help="the window's embedded-sim ledger (instead of --db)")
+        every = " (default: every {})"
         command.add_argument("--venue", default=venue,
-                             help="without --profile (default: %(default)s)")
+                             help="without --profile" + (" (default: %(default)s)" if venue
+                                                         else every.format("venue")))
         command.add_argument("--account", default=account,
-                             help="without --profile (default: %(default)s)")
+                             help="without --profile" + (" (default: %(default)s)" if account
+                                                         else every.format("account")))
 
     runs = sub.add_parser("runs", help="list recorded reconciliation runs")
     scoped(runs)
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=int, default=20,
+                      help="how many runs, newest first (default: %(default)s)")
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs)
 
@@ -1010,7 +1139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="show the operator audit log")
     scoped(audit, venue=None, account=None)
-    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--limit", type=int, default=50,
+                       help="how many entries, newest first (default: %(default)s)")
     audit.add_argument("--json", action="store_true")
     audit.set_defaults(func=cmd_audit)
 
@@ -1022,7 +1152,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "front-end on loopback; print one JSON line with its "
                                      "URLs and credentials; serve until SIGINT/SIGTERM.")
     sim.add_argument("--venue", choices=_LazyChoices(_sim_front_ends), metavar="VENUE",
-                     help="whose protocol to serve: %(choices)s (default: the first)")
+                     default=_FirstFrontEnd(),
+                     help="whose protocol to serve: %(choices)s (default: %(default)s)")
     sim.add_argument("--market", metavar="MARKET",
                      help="for a venue whose markets live on separate hosts (binance: usdm, "
                           "spot): whose URLs to print (default: the venue's first)")
@@ -1032,11 +1163,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="listen beyond this machine (anyone reaching it can trade on it)")
     sim.add_argument("--port", type=int, default=0, help="0 picks a free port")
     sim.add_argument("--scenario", help="start in this scenario (see `scenarios`)")
-    sim.add_argument("--api-key")
-    sim.add_argument("--api-secret")
+    sim.add_argument("--api-key", help="the key the sim accepts (with --api-secret; "
+                                        "default: a fresh pair, printed)")
+    sim.add_argument("--api-secret", help="the secret the sim accepts (with --api-key)")
     sim.add_argument("--faults", metavar="SPEC",
                      help="fault injection, e.g. 'latency=50ms;retcode=10006x5@/v5/order/create'")
-    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--seed", type=int, default=7,
+                     help="the sim's random seed: the same seed, the same ids and prices "
+                          "(default: %(default)s)")
     sim.set_defaults(func=cmd_sim)
 
     cfg_help = "profiles file (default: profiles.toml in the user config directory)"
@@ -1069,23 +1203,28 @@ def build_parser() -> argparse.ArgumentParser:
             if f.key in offered:
                 continue
             offered.add(f.key)
-            owners = ", ".join(s.name for s in VENUES.values()
-                               if any(g.key == f.key for g in s.fields))
-            choices = f"; one of {', '.join(f.choices)}" if f.choices else ""
             prof.add_argument(f.option, dest=_venue_dest(f.key), metavar=f.key.upper(),
-                              help=f"{owners}: {f.help}{choices} (default: {f.default})")
-    prof.add_argument("--db", metavar="URL", help=db_help)
+                              help=_setting_help([(s.name, g) for s in VENUES.values()
+                                                  for g in s.fields if g.key == f.key]))
+    prof.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
     prof.add_argument("--read-only", action="store_true")
     prof.add_argument("--replace", action="store_true")
     prof.set_defaults(func=cmd_profiles)
     return parser
 
 
-class _Parser(argparse.ArgumentParser):
-    """A sub-command parser whose usage errors exit with `usage_status` (argparse's 2 by
-    default; the daemon's is EX_USAGE, 64, which its supervisor does not retry)."""
+USAGE_ERROR = 1
+"""Exit status of a command-line mistake (an unknown option or command, a bad value):
+1, "an error the operator must fix", as the module docstring and the README say, and not
+argparse's 2, which here means a partial run."""
 
-    def __init__(self, *args: Any, usage_status: int = 2, **kwargs: Any) -> None:
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose usage errors exit with `usage_status` (`USAGE_ERROR` by default; the
+    daemon's is EX_USAGE, 64, which its supervisor does not retry), the usage and the
+    error on stderr."""
+
+    def __init__(self, *args: Any, usage_status: int = USAGE_ERROR, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.usage_status = usage_status
 
@@ -1094,16 +1233,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
 
 
-def _configure_logging(level: int, *, service: bool) -> None:
-    """stderr logging. The daemon (`service`) writes journald-style lines ("<4>name: text")
-    under a supervisor, see `console.service.journal`; other commands keep the readable
-    format with timestamps."""
-    from console.service.journal import HUMAN_FORMAT, log_formatter
+def _configure_logging(verbose: int, *, service: bool) -> None:
+    """stderr logging. The daemon (`service`) writes journald-style lines ("<6>name: text")
+    under a supervisor, see `console.service.journal`, and logs its own INFO events
+    (routine: a lease taken, the metrics address) since its log is its record; other
+    libraries stay at WARNING. Other commands keep the readable format (UTC times with
+    their "Z") and log WARNING and up, since their output already says what happened.
+    -v: INFO, -vv: DEBUG, for everything."""
+    from console.service.journal import HumanFormatter, log_formatter
 
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(log_formatter(sys.stderr) if service
-                         else logging.Formatter(HUMAN_FORMAT))
+    handler.setFormatter(log_formatter(sys.stderr) if service else HumanFormatter())
     logging.basicConfig(level=level, handlers=[handler])
+    if service and level > logging.INFO:
+        logging.getLogger("console").setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1118,8 +1262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(version_report())
         return 0
-    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
-    _configure_logging(level, service=args.command == "run")
+    _configure_logging(args.verbose, service=args.command == "run")
     if args.command in (None, "gui"):
         # No command: the operator console (the window), or its self-test.
         from console.bootstrap_gui import main_gui

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from console.book_marker import bind_book, book_is_new, check_book, check_scenario, record_scenario
 from console.credentials import ApiCredentials, CredentialStore, insecure_allowed_by_env
 from console.domain import LedgerChanges
 from console.domain.telemetry import Telemetry
@@ -28,9 +29,8 @@ from console.engine.ports import VenuePort
 from console.engine.reconcile_service import ReconcileService, wall_clock_ms
 from console.engine.session import DEFAULT_WORKER, EngineSession
 from console.errors import ConfigError
-from console.profiles import SIM_VENUE, ActionMode, Profile, get_profile
+from console.profiles import SIM_VENUE, ActionMode, Profile, book_identity, get_profile
 from console.reconcile import ReconcileConfig
-from console.scenario_marker import check_scenario, record_scenario
 from console.sim import SimExchange, SimVenue
 from console.sim.scenarios import SCENARIOS, ScenarioSeed, build_scenario
 from console.store import Ledger
@@ -82,11 +82,6 @@ class SimSession:
             self.ledger.close()
 
 
-def _ledger_is_new(ledger: Ledger, venue: str, account: str) -> bool:
-    return not ledger.list_runs(venue, account, 1) and not ledger.orders(venue, account) \
-        and not ledger.positions(venue, account) and not ledger.balances(venue, account)
-
-
 def seed_ledger(ledger: Ledger, seed: ScenarioSeed, venue: str, account: str) -> None:
     """Write what the bot's ledger held when it went away (a scenario's starting point)."""
     ledger.apply_changes(venue, account, LedgerChanges(
@@ -134,7 +129,7 @@ def build_sim_session(db_url: str | None, scenario: str = "clean", *,
         if exchange is None:
             exchange = SimExchange(seed=SIM_SEED, clock_ms=wall_clock_ms, venue=SIM_VENUE)
             seed = build_scenario(scenario, exchange, account, now=wall_clock_ms())
-            seeded = _ledger_is_new(ledger, SIM_VENUE, account)
+            seeded = book_is_new(ledger, SIM_VENUE, account)
             if not seeded:  # another scenario's ledger would mix with this one
                 check_scenario(ledger, SIM_VENUE, account, scenario,
                                refuse=refuse_other_scenario)
@@ -252,20 +247,31 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
     observe: console.engine.lease); a caller's override is not bounded as the profile's
     value is, so a test may use a sub-second TTL.
     A sim profile gets the embedded simulated exchange (no secret) in the
-    `SIM_PROFILE_SCENARIO` state."""
+    `SIM_PROFILE_SCENARIO` state, refused on a ledger another scenario built.
+
+    The ledger's (venue, account) book is bound to the profile's identity (venue,
+    network, custom endpoint, the scope it reconciles: `console.book_marker`) by the first
+    session that uses it; a profile of another identity is refused
+    (`BookMismatchError`) before credentials are read or anything is sent or written."""
     if lease_ttl_s is None:
         lease_ttl_s = float(profile.lease_ttl_s)
     if profile.uses_simulator:
         return _sim_profile_session(profile, db_url, worker_id=worker_id,
                                     pending_grace_ms=pending_grace_ms,
                                     lease_ttl_s=lease_ttl_s)
-    if secrets is None:
-        store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
-        secrets = store.get(profile.name)
+    identity = book_identity(profile, VENUES)
+    assert identity is not None  # every connector venue has one; the sim returned above
     ledger = open_ledger(db_url or profile.db_url)
     try:
+        bound = check_book(ledger, profile.account, identity, profile=profile.name)
+        if secrets is None:
+            store = credentials or CredentialStore(allow_insecure=insecure_allowed_by_env())
+            secrets = store.get(profile.name)
         metrics = Metrics()
         venue = build_venue(profile, secrets, metrics)
+        if not bound:
+            bind_book(ledger, profile.account, identity, at=wall_clock_ms(),
+                      profile=profile.name)
         engine = EngineSession(venue, ledger, reconcile_config(profile),
                                clock_ms=wall_clock_ms,
                                interval_s=float(profile.reconcile_interval_s),
@@ -283,22 +289,35 @@ def build_session(profile: Profile, *, secrets: ApiCredentials | None = None,
 def _sim_profile_session(profile: Profile, db_url: str | None, *, worker_id: str,
                          pending_grace_ms: int | None,
                          lease_ttl_s: float) -> ProfileSession:
+    # the sim profile's default ledger is the quick-start one: a ledger another scenario
+    # built is refused, as `reconcile --venue sim --scenario` refuses it
     sim = build_sim_session(db_url or profile.db_url, SIM_PROFILE_SCENARIO,
                             config=reconcile_config(profile),
                             interval_s=float(profile.reconcile_interval_s),
                             account=profile.account, metrics=Metrics(),
                             read_only=profile.read_only, amend=amend_policy(profile),
                             alerts=True, reference_prices=True, worker_id=worker_id,
-                            pending_grace_ms=pending_grace_ms, lease_ttl_s=lease_ttl_s)
+                            pending_grace_ms=pending_grace_ms, lease_ttl_s=lease_ttl_s,
+                            refuse_other_scenario=True)
     assert sim.alerts is not None  # asked for
     return ProfileSession(profile, sim.ledger, sim.engine.venue, sim.engine, sim.alerts)
 
 
 def open_profile_ledger(name: str, *, config_path: str | None = None,
                         db_url: str | None = None) -> tuple[Profile, Ledger]:
-    """A profile's ledger alone (no connector, no credentials): for listings."""
+    """A profile's ledger alone (no connector, no credentials): for listings. A book
+    bound to another identity is refused (`BookMismatchError`): its rows are not this
+    profile's; an unbound one is not bound here (a session binds it)."""
     profile = load_profile(name, config_path)
-    return profile, open_ledger(db_url or profile.db_url)
+    ledger = open_ledger(db_url or profile.db_url)
+    identity = book_identity(profile, VENUES)
+    try:
+        if identity is not None:
+            check_book(ledger, profile.account, identity, profile=profile.name)
+    except BaseException:
+        ledger.close()
+        raise
+    return profile, ledger
 
 
 def alert_engine(profile: Profile, ledger: Ledger) -> AlertEngine:

@@ -19,7 +19,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from console.domain.reconciliation import RunStatus
+from console.cli_text import HALT_HOLDS, comparison_text
+from console.domain.reconciliation import ActionKind, RunStatus
+from console.domain.text import duration_ms
 from console.engine.preview import PlanDecision, PreviewAction, ReconcilePreview
 from console.engine.rehearsal import RestartRehearsal, parse_worker
 from console.engine.session import EngineSession
@@ -87,30 +89,34 @@ def _decision_text(action: PreviewAction) -> str:
     return action.decision.label
 
 
+def _would_text(action: PreviewAction) -> str:
+    """The decision column of a plan nothing was applied from: an automatic action
+    "would apply" (it was not applied), the others as `_decision_text`."""
+    return "would apply" if action.decision is PlanDecision.AUTO else _decision_text(action)
+
+
 def preview_lines(p: ReconcilePreview, *, indent: str = "  ") -> list[str]:
     out: list[str] = []
     calls = ", ".join(f"{k} {n}" for k, n in p.venue_calls) or "none"
-    out.append(f"{indent}a run would be recorded {p.status.value}  ({p.duration_ms:.1f} ms, "
-               f"venue calls: {p.venue_calls_total} ({calls}))")
+    out.append(f"{indent}a run would be recorded {p.status.value}  "
+               f"({duration_ms(p.duration_ms)}, venue calls: {p.venue_calls_total} ({calls}))")
     if p.holdings:
         out.append(f"{indent}Held now:")
         for h in p.holdings:
             venue = "not read" if h.venue is None else str(h.venue)
             out.append(f"{indent}  {h.name:<12} venue {venue:>8}   ledger {h.ledger:>8}")
-    if not p.discrepancies:
-        out.append(f"{indent}No discrepancies: the ledger matches the venue.")
-    else:
-        n = len(p.discrepancies)
-        out.append(f"{indent}{n} discrepanc{'y' if n == 1 else 'ies'}:")
-        for d in p.discrepancies:
-            out.append(f"{indent}  - [{d.kind.value}] {d.summary}")
+    out.append(indent + comparison_text(p.status, len(p.discrepancies), len(p.unverified)))
+    for d in p.discrepancies:
+        out.append(f"{indent}  - [{d.kind.value}] {d.summary}")
     if p.actions:
-        out.append(f"{indent}Planned actions ({len(p.auto)} auto, {len(p.needs_approval)} would "
-                   f"need approval, {len(p.blocked)} blocked):")
+        out.append(f"{indent}Planned actions, none applied ({len(p.auto)} would apply "
+                   f"automatically, {len(p.needs_approval)} would need approval, "
+                   f"{len(p.blocked)} blocked):")
         for a in p.actions:
             why = f"  ({a.why_blocked})" if a.why_blocked else ""
-            out.append(f"{indent}  {a.index:>3}. {a.kind.value:<22} {_decision_text(a):<15} "
-                       f"{a.summary}{why}")
+            halt = HALT_HOLDS if a.kind is ActionKind.RESUME_TRADING and p.halted else ""
+            out.append(f"{indent}  {a.index:>3}. {a.kind.value:<22} {_would_text(a):<15} "
+                       f"{a.summary}{halt}{why}")
     else:
         out.append(f"{indent}Nothing to do.")
     for text in p.unverified:
@@ -125,7 +131,8 @@ def preview_lines(p: ReconcilePreview, *, indent: str = "  ") -> list[str]:
     stages: dict[str, float] = {}
     for name, ms in p.timings:
         stages[name] = stages.get(name, 0.0) + ms
-    out.append(f"{indent}Timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in stages.items()))
+    out.append(f"{indent}Timings: " + ", ".join(f"{k} {duration_ms(v)}"
+                                                for k, v in stages.items()))
     return out
 
 

@@ -107,6 +107,11 @@ class VenueSchema(Protocol):
         relative to the sub-table (the caller prefixes the venue's name)."""
         ...
 
+    def book_scope(self, profile: Profile) -> tuple[tuple[str, str], ...]:
+        """The part of the account the profile reconciles, as sorted (name, text) pairs
+        (Binance's market, Bybit's category and settle coin...): see `BookIdentity`."""
+        ...
+
 
 VenueCatalog = Mapping[str, VenueSchema]
 """The venues a build can connect to, by name (`console.venues.registry.VENUES`)."""
@@ -345,6 +350,63 @@ class Profile:
     @property
     def uses_simulator(self) -> bool:
         return self.venue == SIM_VENUE
+
+
+# -- which ledger book a profile reads and writes -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookIdentity:
+    """What a profile's book in its ledger is of. The ledger keys its rows by (venue,
+    account) only, so two profiles with the same venue, account and ledger share one book:
+    a spot and a USD-M profile, a testnet and a mainnet one, Bybit linear and inverse. The
+    first session binds the book to its identity and a different one is refused
+    (`console.book_marker`). Symbols and read_only do not change which book it is."""
+
+    venue: str
+    network: str
+    endpoint: str
+    """The REST URL on the custom network ("" otherwise: the built-in hosts follow from
+    the network and the scope)."""
+    scope: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        """E.g. "binance testnet, market=usdm"."""
+        where = f"{self.network} {self.endpoint}" if self.endpoint else self.network
+        scope = ", ".join(f"{k}={v}" for k, v in self.scope)
+        return f"{self.venue} {where}" + (f", {scope}" if scope else "")
+
+    def own_account(self, account: str) -> str:
+        """An account name to suggest for a profile that needs its own book
+        ("main-spot")."""
+        return f"{account}-{self.scope[0][1] if self.scope else self.network}"
+
+
+def book_identity(profile: Profile, venues: VenueCatalog) -> BookIdentity | None:
+    """The profile's book identity; None for the embedded sim, whose book is told apart by
+    the scenario that built it (`console.book_marker`)."""
+    schema = venues.get(profile.venue)
+    if schema is None:
+        return None
+    endpoint = profile.rest_url or "" if profile.network is Network.CUSTOM else ""
+    return BookIdentity(profile.venue, profile.network.value, endpoint,
+                        schema.book_scope(profile))
+
+
+def book_key(profile: Profile) -> tuple[str, str, str | None]:
+    """(venue, account, db_url): profiles with one key read and write one ledger book."""
+    return profile.venue, profile.account, profile.db_url
+
+
+def sharing_a_book(profile: Profile, others: Iterable[Profile],
+                   venues: VenueCatalog) -> list[Profile]:
+    """The other profiles whose book key is `profile`'s but whose identity differs: both
+    cannot run (the second one to run is refused), so `save_profile` warns of them."""
+    mine = book_identity(profile, venues)
+    if mine is None:
+        return []
+    return [p for p in others if p.name != profile.name
+            and book_key(p) == book_key(profile) and book_identity(p, venues) != mine]
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -647,6 +709,13 @@ def save_profile(profile: Profile, path: str | os.PathLike[str] | None = None, *
         raise ConfigError("save_profile needs a Profile")
     file = config_path(path)
     profiles = load_profiles(file, venues=venues)
+    for other in sharing_a_book(profile, profiles.values(), venues):
+        log.warning(
+            "profile %r (%s) and profile %r (%s) would share one ledger book, %s/%s in %s: "
+            "whichever runs second is refused. Give this profile its own --account (e.g. "
+            "%s) or its own --db", profile.name, _identity_text(profile, venues),
+            other.name, _identity_text(other, venues), profile.venue, profile.account,
+            profile.db_url or "the default ledger", _own_account(profile, venues))
     profiles[profile.name] = profile
     text = render_profiles(profiles.values())
     try:
@@ -666,6 +735,17 @@ def save_profile(profile: Profile, path: str | os.PathLike[str] | None = None, *
     except OSError as exc:
         raise ConfigError(f"{file}: cannot write the profiles file: {exc}") from None
     return file
+
+
+def _identity_text(profile: Profile, venues: VenueCatalog) -> str:
+    identity = book_identity(profile, venues)
+    return identity.describe() if identity is not None else profile.venue
+
+
+def _own_account(profile: Profile, venues: VenueCatalog) -> str:
+    identity = book_identity(profile, venues)
+    return identity.own_account(profile.account) if identity is not None \
+        else f"{profile.account}-{profile.name}"
 
 
 def render_profiles(profiles: Iterable[Profile]) -> str:

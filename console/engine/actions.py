@@ -54,6 +54,15 @@ class ActionError(UserFacingError):
     """An action cannot be carried out as asked (wrong state, unknown id, missing payload)."""
 
 
+class NotPendingError(ActionError):
+    """Approve or reject of an action already decided; `state` is what it is now (a
+    front-end says what to do next: a lifted rejection comes back under a new id)."""
+
+    def __init__(self, message: str, state: ActionState) -> None:
+        super().__init__(message)
+        self.state = state
+
+
 HOLD_PREFIX: Final = "hold:"
 """`applied_by` of a proposal recorded REJECTED because an operator's rejection holds."""
 LIFTED: Final = "rejection_lifted"
@@ -290,8 +299,10 @@ class ActionExecutor:
     async def _pending(self, run_id: str, index: int) -> Action:
         planned = await self._recorded(run_id, index)
         if planned.state is not ActionState.PENDING:
-            raise ActionError(
-                f"action {index} of run {run_id} is {planned.state.value}, not pending")
+            again = (": a rejection, once lifted, is proposed again under a new id by the "
+                     "next reconciliation" if planned.state is ActionState.REJECTED else "")
+            raise NotPendingError(f"action {index} of run {run_id} is {planned.state.value}, "
+                                  f"not pending{again}", planned.state)
         return planned.action
 
     # -- execution -----------------------------------------------------------------------

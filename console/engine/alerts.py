@@ -329,7 +329,9 @@ class AlertEngine:
                        for a in plan.raised]
             notices += [AlertNotice(AlertChange.CLEARED, a) for a in plan.cleared]
         for notice in notices:
-            log.log(logging.WARNING if notice.alert.severity is not Severity.INFO
+            # a raised alert that is not INFO needs attention; a cleared one is routine
+            log.log(logging.WARNING if notice.change is AlertChange.RAISED
+                    and notice.alert.severity is not Severity.INFO
                     else logging.INFO, "alert %s %s: %s", notice.change.value,
                     notice.alert.key, notice.alert.message)
         await self._notify(notices)

@@ -11,7 +11,11 @@ Order of work, and why:
    no reading hundreds of cancelled orders back before returning. The acknowledged ids
    are then recorded CANCELLED (the venue's word for each id). Orders that were already
    on their way when the halt came are waited for (bounded) and cancelled one by one.
-3. Flatten (optional): one reduce-only IOC market order per open position.
+3. Flatten (optional): one reduce-only IOC market order per open position. What the
+   flatten did is then read back from the venue and written into the ledger as the stream
+   would have written it (the orders' fills, the flattened positions as they are now, the
+   balances our own trades moved): the CLI's stop runs with no stream, and the verifying
+   reconciliation must not report our own flatten as a discrepancy (and pause on it).
 4. Stop the strategies (bounded; a hung strategy is reported, not waited for).
 5. Reconcile, then read the open orders and positions from the venue for the report.
 
@@ -35,6 +39,7 @@ from typing import Any, Final
 
 from console.domain import (
     Category,
+    LedgerChanges,
     Order,
     OrderRole,
     OrderStatus,
@@ -44,6 +49,7 @@ from console.domain import (
     TimeInForce,
 )
 from console.domain.reconciliation import AuditEntry, Severity, TradingMode, evidence
+from console.domain.text import iso_utc
 from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
 from console.engine.reconcile_service import RunOutcome
@@ -58,6 +64,9 @@ RESUME_HALT_ACTION: Final = "resume_halted"
 """An operator closed the circuit breaker (actor "operator:<who>")."""
 RESUME_PAUSE_ACTION: Final = "resume_trading"
 """A desync pause was lifted: by the reconciler (actor "auto") or an operator."""
+FLATTEN_FILLS_SLACK_MS: Final = 60_000
+"""The flatten's fills are read from this long before its orders were minted (the
+venue's clock may be behind ours)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +344,7 @@ class EmergencyStop:
         await audit_halt
         late = await self._cancel_late(run)
         flattened = await self._flatten(run) if flatten else []
+        await self._record_flatten(run, flattened)
         stops = await self._stop_strategies(run)
         outcome = await self._reconcile(run)
         open_orders, open_positions = await self._what_is_left(run)
@@ -399,7 +409,7 @@ class EmergencyStop:
             for entry in entries:
                 await asyncio.to_thread(self.ledger.append_audit, entry)
         if halt_cleared or lifted:
-            log.warning("%s resumed trading (halt cleared: %s, pause lifted: %s)", actor,
+            log.info("%s resumed trading (halt cleared: %s, pause lifted: %s)", actor,
                         halt_cleared, bool(lifted))
         return ResumeOutcome(halt_cleared, bool(lifted), lifted)
 
@@ -446,8 +456,9 @@ class EmergencyStop:
             if entry.action == HALT_ACTION:
                 reason = dict(entry.details).get("reason", "emergency stop")
                 self.risk.halt(reason, by=entry.actor, at=entry.at)
-                log.warning("%s/%s: %s: emergency stop of %s at %d; an operator must resume",
-                            self.venue.venue, self.venue.account, why, entry.actor, entry.at)
+                log.warning("%s/%s: %s: emergency stop of %s at %s; an operator must resume",
+                            self.venue.venue, self.venue.account, why, entry.actor,
+                            iso_utc(entry.at))
                 return
 
     # -- steps -----------------------------------------------------------------------------
@@ -545,6 +556,47 @@ class EmergencyStop:
             orders=",".join(f.order.client_order_id for f in flattened if f.order) or None,
             errors=sum(1 for f in flattened if f.error) or None))
         return flattened
+
+    async def _record_flatten(self, run: _Run, flattened: Sequence[Flattened]) -> None:
+        """Write the flatten's outcome into the ledger before the verifying reconciliation:
+        the fills of its orders, the flattened positions as the venue now has them (gone
+        when flat) and the balances (its fees and released margin). This is what the
+        stream writes when it runs (fills by exec id, so both together are harmless); the
+        CLI's stop has none, and without this its own reconciliation found our flatten as
+        a missing fill, a position "missing on the venue" and a balance mismatch, and
+        paused. A read that fails is logged: the reconciliation then reports what it
+        finds, as before."""
+        sent = [f.order for f in flattened if f.order is not None
+                and f.order.status is not OrderStatus.REJECTED]
+        if not sent:
+            return
+        ids = {i for o in sent for i in (o.venue_order_id, o.client_order_id) if i}
+        since = min(o.created_at for o in sent) - FLATTEN_FILLS_SLACK_MS
+        try:
+            fills, positions, balances = await asyncio.gather(
+                self.venue.fetch_fills(since, self.clock_ms()), self.venue.fetch_positions(),
+                self.venue.fetch_balances())
+        except (VenueError, OSError, TimeoutError) as exc:
+            log.warning("emergency stop: the flatten's outcome could not be read back (%s); "
+                        "the reconciliation records it", _describe(exc))
+            return
+        keys = {f.position.key for f in flattened if f.order is not None}
+        now = {p.key: p for p in positions if p.key in keys}
+        changes = LedgerChanges(
+            fills=tuple(f for f in fills
+                        if f.venue_order_id in ids or f.client_order_id in ids),
+            positions=tuple(p for p in now.values() if not p.is_flat),
+            removed_positions=tuple(sorted(k for k in keys
+                                           if k not in now or now[k].is_flat)),
+            balances=tuple(balances))
+        try:
+            await asyncio.to_thread(self.ledger.apply_changes, self.venue.venue,
+                                    self.venue.account, changes)
+        except UserFacingError as exc:
+            log.warning("emergency stop: the flatten's outcome could not be written (%s); "
+                        "the reconciliation records it", _describe(exc))
+            return
+        run.mark("flatten_recorded")
 
     async def _stop_strategies(self, run: _Run) -> list[StrategyStop]:
         if not self.strategies.strategies:

@@ -277,7 +277,7 @@ class LeaseKeeper:
     async def _record_takeover(self, lease: Lease, previous: Lease | None) -> None:
         before = previous.holder if previous is not None and previous.holder != self.engine \
             else ""
-        log.warning("%s/%s: lease taken by %s (epoch %d)%s", self.venue, self.account,
+        log.info("%s/%s: lease taken by %s (epoch %d)%s", self.venue, self.account,
                     self.engine, lease.epoch, f", from {before}" if before else "")
         if not lease.enforced:
             return

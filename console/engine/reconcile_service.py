@@ -392,10 +392,14 @@ class ReconcileService:
         if run.mode is self.risk.mode:
             return
         action = "pause_trading" if run.mode is TradingMode.PAUSED else "resume_trading"
+        # the reconciler lifts its own desync pause, never an emergency halt: say which
+        halt = (("halt", f"still holds ({self.risk.halt_reason or 'emergency stop'}); "
+                         "only an operator resume lifts it"),) if self.risk.halted else ()
         entry = AuditEntry(at=run.finished_at, actor="auto", action=action,
                            subject=f"{run.venue}/{run.account}", venue=run.venue,
                            account=run.account, run_id=run.run_id,
-                           details=(("reason", run.pause_reason or "clean reconciliation"),))
+                           details=(("reason", run.pause_reason
+                                     or "clean reconciliation: desync pause lifted"), *halt))
         await asyncio.to_thread(self.ledger.append_audit, entry)
 
     def _guard(self, errors: list[str]) -> Callable[[str, Awaitable[_T]], Awaitable[_T | _Failed]]:

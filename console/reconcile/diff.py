@@ -23,6 +23,7 @@ from console.domain.reconciliation import (
     evidence,
 )
 from console.domain.snapshot import LedgerSnapshot, VenueSnapshot
+from console.domain.text import iso_utc
 from console.domain.values import ZERO
 from console.reconcile.brackets import bracket_pass, orphan_pass, role_of, worker_of
 from console.reconcile.config import ReconcileConfig
@@ -147,8 +148,9 @@ def _order_pass(ctx: Context, open_orders: Sequence[Order], out: Collector) -> i
                       "records the answer")
             continue
         if twin.updated_at > taken:
-            out.defer(f"order {twin.ident}: ledger changed at {twin.updated_at}, after the venue "
-                     f"snapshot ({taken}); compared next run")
+            out.defer(f"order {twin.ident}: ledger changed at "
+                     f"{iso_utc(twin.updated_at)}, after the venue snapshot "
+                     f"({iso_utc(taken)}); compared next run")
             continue
         _order_finding(ctx, out, twin, v, in_open_list=True)
     asked: set[str] = set()
@@ -293,8 +295,9 @@ def _reopened_pass(ctx: Context, out: Collector, asked: set[str]) -> None:
         if agrees(twin, queried):
             continue
         if twin.updated_at > taken:
-            out.defer(f"order {ident}: ledger changed at {twin.updated_at}, after the venue "
-                      f"snapshot ({taken}); compared next run")
+            out.defer(f"order {ident}: ledger changed at "
+                      f"{iso_utc(twin.updated_at)}, after the venue snapshot "
+                      f"({iso_utc(taken)}); compared next run")
             continue
         _order_finding(ctx, out, twin, queried, in_open_list=True,
                        via="by-id lookup: fills contradict the ledger")
@@ -331,7 +334,7 @@ def _unknown_pass(ctx: Context, out: Collector) -> None:
         else:
             adopted = v.evolve(origin=Origin.ADOPTED_EXTERNAL, role=OrderRole.OTHER,
                                strategy_id="", worker_id="", updated_at=seen)
-            summary = f"{title}: not placed by us, venue {order_state(v)}; adopted"
+            summary = f"{title}: not placed by us, venue {order_state(v)}"
             severity = Severity.INFO
         out.add(
             Discrepancy(kind=DiscrepancyKind.ORDER_UNKNOWN_LOCALLY, subject=adopted.ident,
@@ -400,7 +403,7 @@ def _fill_pass(ctx: Context, fills: Sequence[Fill], out: Collector) -> None:
         have.add(fill.exec_id)
         order = fill.order_ident
         summary = (f"{fill.symbol} {fill.side.value} {fill.qty} @ {fill.price}: fill "
-                   f"{fill.exec_id} of {order} at {t} is not in the ledger")
+                   f"{fill.exec_id} of {order} at {iso_utc(t)} is not in the ledger")
         out.add(
             Discrepancy(kind=DiscrepancyKind.MISSING_FILL, subject=fill.exec_id, summary=summary,
                         symbol=fill.symbol,

@@ -15,6 +15,7 @@ from console.domain.reconciliation import (
     TradingMode,
 )
 from console.domain.snapshot import LedgerChanges, LedgerSnapshot, VenueSnapshot
+from console.domain.text import plural
 from console.reconcile.apply import apply_actions
 from console.reconcile.config import ReconcileConfig
 from console.reconcile.diff import DiffResult, diff
@@ -83,13 +84,13 @@ def plan(diff_result: DiffResult, ledger: LedgerSnapshot, venue: VenueSnapshot, 
     if current_mode is TradingMode.PAUSED:
         if not discrepancies and not unverified:
             resume = Action(ActionKind.RESUME_TRADING, subject=TRADING_SUBJECT,
-                            summary="clean reconciliation: resume trading")
+                            summary="clean reconciliation: lift the desync pause")
             return Plan((*planned, PlannedAction(resume, Decision.AUTO)), TradingMode.TRADING,
                         unverified=unverified)
         return Plan(tuple(planned), TradingMode.PAUSED,
                     pause_reason=(f"still paused: the last reconciliation was not clean "
-                                  f"({len(discrepancies)} discrepancies, {len(unverified)} "
-                                  "checks not verified)"),
+                                  f"({plural(len(discrepancies), 'discrepancy')}, "
+                                  f"{plural(len(unverified), 'check')} not verified)"),
                     unverified=unverified)
     return Plan(tuple(planned), current_mode, unverified=unverified)
 

@@ -15,7 +15,23 @@ import os
 from collections.abc import Mapping
 from typing import IO
 
+from console.domain.text import iso_utc
+
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class HumanFormatter(logging.Formatter):
+    """The readable format for a terminal, its time ISO 8601 in UTC with its zone
+    ("2026-12-05T10:30:48.405Z"): a log time without a zone is a guess, and UTC is what
+    the audit log, the run listings and the journal's own export show."""
+
+    def __init__(self) -> None:
+        super().__init__(HUMAN_FORMAT)
+
+    def formatTime(self, record: logging.LogRecord,
+                   datefmt: str | None = None) -> str:
+        del datefmt
+        return iso_utc(round(record.created * 1000))
 
 
 def syslog_priority(levelno: int) -> int:
@@ -55,4 +71,4 @@ def log_formatter(stream: IO[str], environ: Mapping[str, str] | None = None) -> 
     """The formatter for log lines written to `stream` (normally stderr)."""
     if wants_journal_format(stream, environ):
         return JournalFormatter("%(name)s: %(message)s")
-    return logging.Formatter(HUMAN_FORMAT)
+    return HumanFormatter()

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from console.domain.text import iso_utc as fmt_utc
+from console.domain.text import plural
+
 DASH = "–"
+__all__ = ["DASH", "fmt_age", "fmt_decimal", "fmt_latency", "fmt_local_tip", "fmt_ms",
+           "fmt_time", "fmt_utc", "plural", "zone_label"]
 
 
 def fmt_decimal(value: Decimal | None, *, signed: bool = False) -> str:
@@ -32,13 +37,6 @@ def fmt_time(ms: int | None) -> str:
     if ms is None or ms <= 0:
         return DASH
     return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone().strftime("%H:%M:%S")
-
-
-def fmt_utc(ms: int | None) -> str:
-    """ISO UTC with milliseconds, for tooltips and exports."""
-    if ms is None or ms <= 0:
-        return DASH
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def fmt_age(ms: int | None, now_ms: int) -> str:
@@ -83,14 +81,3 @@ def fmt_local_tip(ms: int | None) -> str:
     if ms is None or ms <= 0:
         return DASH
     return f"{fmt_ms(ms)} {zone_label(ms)}\n{fmt_utc(ms)}"
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """"1 row", "2 rows", "0 discrepancies": the count and the word that goes with it
-    (`many` for irregular plurals; a word ending in a consonant and "y" takes "ies")."""
-    if count == 1:
-        return f"{count} {word}"
-    if many is None:
-        many = (word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou"
-                else word + "es" if word.endswith(("s", "x", "ch", "sh")) else word + "s")
-    return f"{count} {many}"

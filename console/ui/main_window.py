@@ -85,6 +85,7 @@ from console.ui.widgets.inbox import InboxPanel
 from console.ui.widgets.status_bar import StatusPanel
 from console.ui.widgets.summary import SummaryPanel
 from console.ui.widgets.table import TablePanel
+from console.ui.window_size import initial_size
 from console.ui.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ class MainWindow(QMainWindow):
         self.fleet_menu = FleetMenu(self)  # File > Attach to a fleet ledger…
         self.keyboard = Keyboard(self)
         self._show_scope()
-        self.resize(1680, 1050)
+        self.resize(initial_size(self.screen()))  # never larger than the screen
         self.default_state = self.saveState()
         settings.restore_window(self)
         self.apply_shortcut_policy()
@@ -572,15 +573,24 @@ class MainWindow(QMainWindow):
         spacer = QWidget(bar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        self.emergency_button = EmergencyButton(bar)
-        self.emergency_button.clicked.connect(self.emergency_pressed)
-        self.emergency_tip = self.emergency_button.toolTip()
-        bar.addWidget(self.emergency_button)
-        self.global_button = GlobalStopButton(bar)
-        self.global_button.clicked.connect(self.global_pressed)
-        self.global_button_action = bar.addWidget(self.global_button)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
+        # The stops have a toolbar of their own beside it: a narrow window moves the
+        # actions toolbar's items into its overflow menu, never the EMERGENCY STOP.
+        stops = QToolBar("Emergency", self)
+        stops.setObjectName("emergencyToolbar")
+        stops.setMovable(False)
+        stops.setFloatable(False)
+        stops.toggleViewAction().setEnabled(False)
+        self.emergency_button = EmergencyButton(stops)
+        self.emergency_button.clicked.connect(self.emergency_pressed)
+        self.emergency_tip = self.emergency_button.toolTip()
+        stops.addWidget(self.emergency_button)
+        self.global_button = GlobalStopButton(stops)
+        self.global_button.clicked.connect(self.global_pressed)
+        self.global_button_action = stops.addWidget(self.global_button)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, stops)
+        self.emergency_toolbar = stops
         self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         accounts = QToolBar("Accounts", self)
         accounts.setObjectName("accountsToolbar")

@@ -88,6 +88,15 @@ class ConnectorSpec(Generic[S]):
     fields: tuple[SettingField, ...] = ()
     legacy_keys: frozenset[str] = frozenset()
     """Keys of the old flat profile layout that belong to this venue's sub-table."""
+    check: Callable[[Profile, S], None] | None = None
+    """What only the whole profile can tell (Binance spot needs the profile's symbols):
+    raises `ConfigError`. Run when a profile is added and again when it is connected, so
+    a profile that cannot work is refused when it is written, not at its first run."""
+    scope: Callable[[S], Mapping[str, str]] | None = None
+    """The part of an account a profile's settings reconcile (Binance's market, Bybit's
+    category and settle coin, Deribit's currency), as name -> text: two profiles of one
+    account with different scopes must not share a ledger book (console.book_marker).
+    None: the market the settings select is the whole scope."""
 
     def parse_settings(self, table: Mapping[str, object]) -> S:
         settings = self.parse(table)
@@ -108,6 +117,19 @@ class ConnectorSpec(Generic[S]):
             raise ConfigError(f"profile {profile.name!r}: its settings are not "
                               f"{self.settings_type.__name__}")
         return profile.settings
+
+    def book_scope(self, profile: Profile) -> tuple[tuple[str, str], ...]:
+        """The profile's scope (`scope`), sorted: part of what its ledger book is of."""
+        settings = self.settings_of(profile)
+        if self.scope is not None:
+            return tuple(sorted(self.scope(settings).items()))
+        market = self.market(settings)
+        return () if market is None else (("market", market.value),)
+
+    def check_profile(self, profile: Profile) -> None:
+        """`check` on `profile` and its settings (nothing when the venue has none)."""
+        if self.check is not None:
+            self.check(profile, self.settings_of(profile))
 
     def endpoints(self, profile: Profile) -> Endpoints:
         """The profile's URLs: its own on the custom network, else the built-in ones."""

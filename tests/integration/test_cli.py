@@ -167,4 +167,4 @@ def test_sim_serves_the_front_end_registry() -> None:
     out = recon("sim", "--help")
     assert out.returncode == 0 and "bybit" in out.stdout
     bad = recon("sim", "--venue", "kraken")
-    assert bad.returncode == 2 and "invalid choice: 'kraken'" in bad.stderr
+    assert bad.returncode == 1 and "invalid choice: 'kraken'" in bad.stderr  # usage: 1

@@ -207,7 +207,8 @@ def test_daemon_notifies_ready_stops_cleanly_on_sigterm_and_logs_for_journald(
     assert "startup" in out and "ok" in out
     lines = err.splitlines()
     assert lines and all(line[:3] in {"<3>", "<4>", "<6>", "<7>"} for line in lines), err
-    assert f"<4>console: metrics on http://127.0.0.1:{port}/metrics, health on /healthz" \
+    # routine, so at info priority (6): a warning (4) is for what needs attention
+    assert f"<6>console: metrics on http://127.0.0.1:{port}/metrics, health on /healthz" \
         in lines
 
 

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Final
 
 from console.domain import Category
 from console.errors import ConfigError
-from console.profiles import FieldParser, Network, ProfileValueError, as_str, parse_fields
+from console.profiles import (
+    FieldParser,
+    Network,
+    Profile,
+    ProfileValueError,
+    as_str,
+    parse_fields,
+)
 from console.venues.spec import Connection, ConnectorSpec, Endpoints, SettingField
 
 if TYPE_CHECKING:
@@ -100,13 +107,19 @@ def parse(table: Mapping[str, object]) -> BinanceSettings:
     return BinanceSettings(**parse_fields(table, _KEYS))
 
 
+def _check(profile: Profile, settings: BinanceSettings) -> None:
+    """Spot has no account-wide trade list: without symbols a reconciliation cannot ask
+    for fills, so such a profile is refused when added (and when connected)."""
+    if settings.market is Category.SPOT and not profile.symbols:
+        raise ConfigError(f"profile {profile.name!r}: Binance spot lists trades per symbol; "
+                          "give the profile its symbols (--symbols)")
+
+
 def _connect(connection: Connection[BinanceSettings]) -> BinanceVenue:
     from console.venues.binance import BinanceConfig, BinanceVenue
 
     profile, settings, urls = connection.profile, connection.settings, connection.endpoints
-    if settings.market is Category.SPOT and not profile.symbols:
-        raise ConfigError(f"profile {profile.name!r}: Binance spot lists trades per symbol; "
-                          "give the profile its symbols (--symbols)")
+    _check(profile, settings)
     retry = profile.policy.retry
     config = BinanceConfig(
         account=profile.account, market=settings.market, rest_url=urls.rest,
@@ -121,6 +134,11 @@ def _market(settings: BinanceSettings) -> Category:
     return settings.market
 
 
+def _scope(settings: BinanceSettings) -> Mapping[str, str]:
+    """Spot and USD-M are separate books of one account (separate APIs and positions)."""
+    return {"market": MARKET_NAME[settings.market]}
+
+
 SPEC: Final = ConnectorSpec(
     name="binance",
     title="Binance (spot, USD-M futures)",
@@ -130,11 +148,13 @@ SPEC: Final = ConnectorSpec(
     parse=parse,
     market=_market,
     connect=_connect,
+    check=_check,
+    scope=_scope,
     fields=(
         SettingField("market", "Market", "the Binance market this profile trades: usdm "
                      "(USD-M futures) or spot", default="usdm", choices=("usdm", "spot")),
-        SettingField("dead_man_s", "Dead-man's switch (s)", "USD-M: cancel every order of "
-                     "the traded symbols when the console goes silent this long; 0 = off",
-                     default="0"),
+        SettingField("dead_man_s", "Dead-man's switch (s)", "cancel every order of the "
+                     "traded symbols when the console goes silent this long (USD-M futures "
+                     "only); 0 = off", default="0"),
     ),
 )

@@ -112,6 +112,14 @@ def _market(settings: BybitSettings) -> Category:
     return settings.category
 
 
+def _scope(settings: BybitSettings) -> Mapping[str, str]:
+    """A profile reconciles one category, and for derivatives the symbols settled in one
+    coin (spot has no settle coin)."""
+    if settings.category is Category.SPOT:
+        return {"category": settings.category.value}
+    return {"category": settings.category.value, "settle_coin": settings.settle_coin}
+
+
 SPEC: Final = ConnectorSpec(
     name="bybit",
     title="Bybit (v5 unified account)",
@@ -121,6 +129,7 @@ SPEC: Final = ConnectorSpec(
     parse=parse,
     market=_market,
     connect=_connect,
+    scope=_scope,
     fields=(
         SettingField("category", "Category", "the v5 category this profile trades",
                      default=Category.LINEAR.value, choices=tuple(c.value for c in Category)),

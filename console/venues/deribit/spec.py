@@ -103,6 +103,12 @@ def _market(settings: DeribitSettings) -> Category:
     return settings.market
 
 
+def _scope(settings: DeribitSettings) -> Mapping[str, str]:
+    """A profile reconciles one settlement currency's instruments (BTC and ETH are both
+    inverse: the market alone would not tell them apart)."""
+    return {"currency": settings.currency}
+
+
 SPEC: Final = ConnectorSpec(
     name="deribit",
     title="Deribit (BTC/ETH inverse, USDC linear futures)",
@@ -112,6 +118,7 @@ SPEC: Final = ConnectorSpec(
     parse=parse,
     market=_market,
     connect=_connect,
+    scope=_scope,
     fields=(
         SettingField("currency", "Currency", "the settlement currency this profile trades: "
                      "BTC or ETH (inverse futures of that coin) or USDC (linear USDC "
