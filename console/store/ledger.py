@@ -504,7 +504,8 @@ class Ledger:
                                 | ((o.c.updated_at == at) & (o.c.ident < ident)))
         query = query.order_by(o.c.updated_at.desc(), o.c.ident.desc()).limit(max(1, limit))
         with self._tx("read a page of orders", write=False) as conn:
-            return [codec.order_from_row(r) for r in conn.execute(query).mappings()]
+            result = conn.execute(query)  # rows by position, no mapping each (codec)
+            return codec.orders_from_result(result, list(result.keys()))
 
     def get_order(self, venue: str, account: str, ident: str) -> Order | None:
         """One order by its ledger identity (`Order.ident`)."""

@@ -461,6 +461,13 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self._schedule()
 
     def _schedule(self) -> None:
+        if len(self._staged) >= self.chunk_rows:
+            # a page of a load, not a trickle of updates: nothing to gather by waiting,
+            # it goes in at the next turn of the loop (bench/ui_load.py: the last page of
+            # 100k orders waited up to a whole `flush_ms` to be shown)
+            if self._timer.remainingTime() != 0:
+                self._timer.start(0)
+            return
         if not self._timer.isActive():
             self._timer.start(self.flush_ms)
 
