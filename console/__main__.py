@@ -453,6 +453,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from console.bootstrap import alert_engine, open_profile_ledger
 
+    if args.via_ledger:
+        if args.action != "ack" or not args.ref:
+            raise UserFacingError("--via-ledger goes with `alerts ack ID`: the alert's id or "
+                                  "key (rule:subject)")
+        return _via_ledger(args, "acknowledge", {"ref": args.ref})
     profile, ledger = open_profile_ledger(args.profile, config_path=args.config, db_url=args.db)
     try:
         if args.action == "ack":
@@ -802,10 +807,10 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def _credential_store() -> Any:
+def _credential_store(config: str | None = None) -> Any:
     from console.credentials import CredentialStore, insecure_allowed_by_env
 
-    return CredentialStore(allow_insecure=insecure_allowed_by_env())
+    return CredentialStore(allow_insecure=insecure_allowed_by_env(), config=config)
 
 
 def _read_secret(prompt: str) -> str:
@@ -827,7 +832,7 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     from console.bootstrap import load_profile
     from console.credentials import ApiCredentials
 
-    store = _credential_store()
+    store = _credential_store(args.config)
     if args.action == "set":
         load_profile(args.profile, args.config)  # the profile must exist first
         key = _read_secret(f"API key for profile {args.profile}: ")
@@ -1091,6 +1096,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--config", metavar="PATH", help="profiles file")
     alerts.add_argument("--db", metavar="URL", type=_db_url, help=db_help)
     alerts.add_argument("--json", action="store_true")
+    via_ledger(alerts)
     alerts.set_defaults(func=cmd_alerts)
 
     def scoped(command: argparse.ArgumentParser, *, venue: str | None = "sim",

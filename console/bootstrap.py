@@ -224,6 +224,10 @@ def build_profile_session(name: str, *, config_path: str | None = None,
                           lease_ttl_s: float | None = None) -> ProfileSession:
     """The named profile from the profiles file, wired by `build_session` (`lease_ttl_s`
     None: the profile's own)."""
+    if credentials is None and secrets is None and config_path is not None:
+        # a missing key's hint names this profiles file (`credentials set ... --config`)
+        credentials = CredentialStore(allow_insecure=insecure_allowed_by_env(),
+                                      config=config_path)
     return build_session(load_profile(name, config_path), db_url=db_url,
                          credentials=credentials, secrets=secrets, worker_id=worker_id,
                          pending_grace_ms=pending_grace_ms, lease_ttl_s=lease_ttl_s)

@@ -150,8 +150,10 @@ class ProfileFile:
             return []
 
     def save(self, draft: ProfileDraft) -> str:
-        """Validate the draft exactly as the file reader would (`parse_profile`), refuse a
-        venue without a connector and an existing name, then write it."""
+        """Validate the draft exactly as the file reader would (`parse_profile`) and as
+        `profiles add` does (the connector spec's `check_profile`: a Binance spot profile
+        without symbols), refuse a venue without a connector and an existing name, then
+        write it."""
         profiles = load_profiles(self.path, venues=VENUES)
         if draft.name in profiles:
             raise UserFacingError(f"a profile named {draft.name!r} exists already")
@@ -163,6 +165,9 @@ class ProfileFile:
         if draft.venue in VENUES:  # always written: the file shows where they belong
             table[draft.venue] = {key: text for key, text in draft.settings if text}
         profile = parse_profile(draft.name, table, venues=VENUES)
+        spec = VENUES.get(profile.venue)
+        if spec is not None:
+            spec.check_profile(profile)  # what only the whole profile can tell, as the CLI
         return str(save_profile(profile, self.path, venues=VENUES))
 
 

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -75,8 +76,14 @@ def insecure_allowed_by_env(environ: dict[str, str] | None = None) -> bool:
     return value.strip().lower() in {"1", "true", "yes"}
 
 
-def fix_command(profile: str) -> str:
-    return f"recon-console credentials set {profile}"
+def fix_command(profile: str, config: str | os.PathLike[str] | None = None) -> str:
+    """The command that stores the profile's credentials. `config` is the profiles file
+    in use when it is not the default one: `credentials set` reads the profile from it
+    (the profile must exist), so without `--config PATH` the hint failed as given."""
+    command = f"recon-console credentials set {shlex.quote(profile)}"
+    if config is not None and str(config):
+        command += f" --config {shlex.quote(os.fspath(config))}"
+    return command
 
 
 def _key_hint(api_key: str) -> str:
@@ -202,10 +209,14 @@ class CredentialStore:
     """Per-profile API credentials in the OS keyring (see the module docstring)."""
 
     def __init__(self, service: str = DEFAULT_SERVICE, *, allow_insecure: bool = False,
-                 platform: str = sys.platform) -> None:
+                 platform: str = sys.platform,
+                 config: str | os.PathLike[str] | None = None) -> None:
+        """`config`: the profiles file in use when it is not the default one (`--config
+        PATH`), named in the hints that say how to store missing credentials."""
         if not service or not service.strip():
             raise CredentialsError("the keyring service name must not be empty")
         self.service = service
+        self.config = config
         self.allow_insecure = allow_insecure
         self._platform = platform
 
@@ -234,7 +245,7 @@ class CredentialStore:
             raise MissingCredentialsError(
                 f"No API credentials for profile {profile!r} in the keyring "
                 f"({backend_id(backend)}, service {self.service!r}). "
-                f"Store them with: {fix_command(profile)}")
+                f"Store them with: {fix_command(profile, self.config)}")
         return self._decode(profile, payload)
 
     def has(self, profile: str) -> bool:
@@ -301,7 +312,8 @@ class CredentialStore:
     def _decode(self, profile: str, payload: str) -> ApiCredentials:
         bad = CredentialsError(
             f"The keyring entry for profile {profile!r} (service {self.service!r}) is not in "
-            f"the format recon-console writes. Replace it with: {fix_command(profile)}")
+            f"the format recon-console writes. Replace it with: "
+            f"{fix_command(profile, self.config)}")
         try:
             data = json.loads(payload)
         except ValueError:

@@ -31,6 +31,9 @@ class CommandKind(StrEnum):
     """Halt, cancel everything, optionally flatten (arguments: flatten "yes"/"no", reason)."""
     RECONCILE_NOW = "reconcile_now"
     """Run one reconciliation now."""
+    ACKNOWLEDGE = "acknowledge"
+    """Acknowledge an alert of the account (arguments: ref, its ledger id or its key
+    "rule:subject"): through the holder's alert engine, which may hold it in memory too."""
 
 
 class CommandState(StrEnum):

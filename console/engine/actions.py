@@ -43,6 +43,7 @@ from console.domain.reconciliation import (
 )
 from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
+from console.engine.readback import ReadBack, record_outcome, symbol_positions
 from console.errors import UserFacingError, VenueError
 from console.reconcile import apply_actions
 from console.reconcile.config import DAY_MS
@@ -88,6 +89,26 @@ class HeldRejection:
     def ref(self) -> str:
         """"run_id:index", as the CLI prints and takes it."""
         return f"{self.run_id}:{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """How carrying out one action went, and what of it to read back from the venue
+    (None: no request reached the venue)."""
+
+    state: ActionState
+    error: str
+    details: tuple[tuple[str, str], ...]
+    sent: ReadBack | None = None
+
+
+def _after_cancel(order: Order, seen: Order | None) -> ReadBack:
+    """What a cancel moved: the margin its order held (the balances, always read back)
+    and, when the venue shows fills the ledger did not know (a fill raced the cancel),
+    those fills and the positions of its instrument."""
+    if seen is None or seen.filled_qty <= order.filled_qty:
+        return ReadBack()
+    return ReadBack((seen,), symbol_positions(seen))
 
 
 def _text(value: object) -> str:
@@ -307,12 +328,43 @@ class ActionExecutor:
 
     # -- execution -----------------------------------------------------------------------
 
-    async def execute(self, run_id: str, index: int, action: Action, *, by: str) -> ActionState:
+    async def execute(self, run_id: str, index: int, action: Action, *, by: str,
+                      read_back: bool = True) -> ActionState:
+        """Carry out `action` (action `index` of run `run_id`), record its state and audit
+        it under `by`. A request that reached the venue is then read back
+        (`console.engine.readback`: the balances it moved, the fills and positions of the
+        orders it sent), so the next reconciliation does not find our own action as a
+        discrepancy when no stream runs to record it. `read_back=False` leaves that to the
+        caller (`execute_all`: one read-back for a run's actions)."""
+        state, outcome = await self._execute(run_id, index, action, by=by)
+        if read_back and outcome is not None:
+            await self._record_outcome(outcome)
+        return state
+
+    async def execute_all(self, run_id: str, items: Sequence[tuple[int, Action]], *,
+                          by: str) -> list[ActionState]:
+        """`execute` each of `items` (index, action) of run `run_id` in turn, then read back
+        once what they all did."""
+        states: list[ActionState] = []
+        outcome: ReadBack | None = None
+        for index, action in items:
+            state, done = await self._execute(run_id, index, action, by=by)
+            states.append(state)
+            if done is not None:
+                outcome = done if outcome is None else outcome.merge(done)
+        if outcome is not None:
+            await self._record_outcome(outcome)
+        return states
+
+    async def _execute(self, run_id: str, index: int, action: Action, *,
+                       by: str) -> tuple[ActionState, ReadBack | None]:
+        outcome: ReadBack | None = None
         try:
             if self.read_only and action.kind.changes_venue:
                 raise ActionError(f"{action.kind.value}: this profile is read-only; "
                                   "venue-changing actions are disabled")
-            state, error, details = await self._carry_out(action)
+            done = await self._carry_out(action)
+            state, error, details, outcome = done.state, done.error, done.details, done.sent
         except ActionError as exc:
             state, error, details = ActionState.FAILED, str(exc), ()
         now = self.clock_ms()
@@ -320,24 +372,28 @@ class ActionExecutor:
                                 at=now, error=error)
         await self._audit(run_id, action, by, state.value,
                           (*details, *evidence(error=error or None)))
-        return state
+        return state, outcome
 
-    async def _carry_out(
-        self, action: Action,
-    ) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
+    async def _record_outcome(self, outcome: ReadBack) -> None:
+        await record_outcome(self.venue, self.ledger, outcome, clock_ms=self.clock_ms,
+                             what=f"{self.venue.venue}/{self.venue.account}: an action")
+
+    async def _carry_out(self, action: Action) -> _Done:
         if action.kind is ActionKind.CANCEL_ORDER:
             if action.order is None:
                 raise ActionError("cancel_order without an order")
             seen, error = await self.orders.cancel(action.order)
+            sent = _after_cancel(action.order, seen)
             if error:
-                return ActionState.FAILED, error, evidence(
+                return _Done(ActionState.FAILED, error, evidence(
                     status=seen.status.value if seen else None,
-                    filled_qty=seen.filled_qty if seen else None)
-            return ActionState.APPLIED, "", evidence(status=seen.status.value if seen else None)
+                    filled_qty=seen.filled_qty if seen else None), sent)
+            return _Done(ActionState.APPLIED, "",
+                         evidence(status=seen.status.value if seen else None), sent)
         if action.kind is ActionKind.PLACE_PROTECTION:
             if action.order is None:
                 raise ActionError("place_protection without an order")
-            return await self.place(action.order)
+            return await self._place(action.order)
         if action.kind is ActionKind.FLATTEN_POSITION:
             position = action.position
             if position is None or position.side is None:
@@ -350,9 +406,10 @@ class ActionExecutor:
                 qty=abs(position.size), status=OrderStatus.PENDING_NEW,
                 client_order_id=client_id, reduce_only=True,
                 time_in_force=TimeInForce.IOC, created_at=now, updated_at=now)
-            return await self.place(order)
+            return await self._place(order, positions=frozenset({position.key}))
         if action.kind.changes_ledger:
-            return await self._apply_to_ledger(action)
+            state, error, details = await self._apply_to_ledger(action)
+            return _Done(state, error, details)
         raise ActionError(f"{action.kind.value} cannot be carried out by an operator")
 
     async def _apply_to_ledger(
@@ -372,16 +429,27 @@ class ActionExecutor:
             changed="yes" if not changes.is_empty else "already so")
 
     async def place(self, order: Order) -> tuple[ActionState, str, tuple[tuple[str, str], ...]]:
+        """Place `order` (the ledger records it first) and say how it went; nothing is read
+        back (`execute` does that for an action)."""
+        done = await self._place(order)
+        return done.state, done.error, done.details
+
+    async def _place(self, order: Order, *, positions: frozenset[str] = frozenset()) -> _Done:
+        """Place `order`; a request the venue may have acted on is read back afterwards:
+        the balances, the order's fills and `positions` (those it may move)."""
         try:
             placed = await self.orders.place(order)
         except VenueError as exc:
-            return ActionState.FAILED, f"place failed: {exc}", ()
+            # it may have landed all the same (the order manager resolves it): read back
+            return _Done(ActionState.FAILED, f"place failed: {exc}", (),
+                         ReadBack((order,), positions))
         if placed.status is OrderStatus.REJECTED:
-            return ActionState.FAILED, "the venue did not accept the order", evidence(
-                client_order_id=placed.client_order_id)
-        return ActionState.APPLIED, "", evidence(venue_order_id=placed.venue_order_id,
-                                                 client_order_id=placed.client_order_id,
-                                                 status=placed.status.value)
+            return _Done(ActionState.FAILED, "the venue did not accept the order", evidence(
+                client_order_id=placed.client_order_id))
+        return _Done(ActionState.APPLIED, "", evidence(venue_order_id=placed.venue_order_id,
+                                                       client_order_id=placed.client_order_id,
+                                                       status=placed.status.value),
+                     ReadBack((placed,), positions))
 
     async def _audit(self, run_id: str, action: Action, actor: str, outcome: str,
                      details: tuple[tuple[str, str], ...]) -> None:

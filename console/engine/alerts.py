@@ -410,4 +410,6 @@ def attach_alerts(session: EngineSession, config: AlertConfig | None = None) -> 
                          clock_ms=reconciler.clock_ms, config=config,
                          failures=lambda: reconciler.consecutive_failures)
     reconciler.on_run(engine.on_run)
+    if session.commands is not None:
+        session.commands.alerts = engine  # acknowledgements by ledger command go through it
     return engine

@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from console.domain.commands import CommandKind, CommandState, OperatorCommand
 from console.domain.reconciliation import AuditEntry, RunTrigger, evidence
+from console.domain.text import plural
 from console.engine.actions import ActionError
 from console.engine.emergency import HALT_ACTION, headline
 from console.errors import LeaseLostError, LedgerError, UserFacingError
 
 if TYPE_CHECKING:
+    from console.engine.alerts import AlertEngine
     from console.engine.session import EngineSession
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,9 @@ class CommandRunner:
         """How many commands this runner carried out (any outcome)."""
         self._busy = asyncio.Lock()
         self._cleaned_epoch: int | None = None
+        self.alerts: AlertEngine | None = None
+        """The session's alert engine (`attach_alerts` sets it): an acknowledgement goes
+        through it, so that what it holds in memory and its listeners hear of it too."""
 
     def _holder(self) -> tuple[str, int] | None:
         """(engine id, epoch) while this engine holds the lease; None otherwise."""
@@ -271,8 +276,33 @@ async def _reconcile_now(session: EngineSession, command: OperatorCommand) -> Ou
     outcome = await session.reconciler.run_once(RunTrigger.MANUAL)
     run = outcome.run
     return Outcome(CommandState.DONE if run.status.value == "ok" else CommandState.FAILED,
-                   f"run {run.run_id} {run.status.value}: {len(run.discrepancies)} "
-                   f"discrepancies, {len(run.actions)} actions")
+                   f"run {run.run_id} {run.status.value}: "
+                   f"{plural(len(run.discrepancies), 'discrepancy')}, "
+                   f"{plural(len(run.actions), 'action')}")
+
+
+async def _acknowledge(session: EngineSession, command: OperatorCommand) -> Outcome:
+    """Acknowledge one alert of the account by its ledger id or key, through the alert
+    engine's own path (the ledger row, the audit entry "acknowledge_alert" under
+    operator:<name>, its memory and listeners)."""
+    text = command.argument("ref").strip()
+    if not text:
+        raise ActionError(f"command {command.ref}: needs ref (an alert id or rule:subject)")
+    ref: int | str = int(text) if text.isdigit() else text
+    alert = await _alert_engine(session).acknowledge(ref, command.operator)
+    return Outcome(CommandState.DONE, f"acknowledged alert {alert.alert_id} ({alert.key})")
+
+
+def _alert_engine(session: EngineSession) -> AlertEngine:
+    """The session's own alert engine, or (a session run without one) one over its ledger
+    for the acknowledgement alone, as `recon-console alerts ack` uses."""
+    runner = session.commands
+    if runner is not None and runner.alerts is not None:
+        return runner.alerts
+    from console.engine.alerts import AlertEngine  # it imports the session: not at the top
+
+    return AlertEngine(session.ledger, session.venue.venue, session.venue.account,
+                       clock_ms=session.clock_ms)
 
 
 _Handler = Callable[["EngineSession", OperatorCommand], Awaitable[Outcome]]
@@ -284,4 +314,5 @@ _HANDLERS: Mapping[CommandKind, _Handler] = {
     CommandKind.RESUME: _resume,
     CommandKind.EMERGENCY_STOP: _emergency_stop,
     CommandKind.RECONCILE_NOW: _reconcile_now,
+    CommandKind.ACKNOWLEDGE: _acknowledge,
 }

@@ -39,7 +39,6 @@ from typing import Any, Final
 
 from console.domain import (
     Category,
-    LedgerChanges,
     Order,
     OrderRole,
     OrderStatus,
@@ -52,6 +51,7 @@ from console.domain.reconciliation import AuditEntry, Severity, TradingMode, evi
 from console.domain.text import iso_utc
 from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
+from console.engine.readback import ReadBack, record_outcome
 from console.engine.reconcile_service import RunOutcome
 from console.engine.risk import RiskState
 from console.engine.strategy import StrategyRegistry, StrategyStop
@@ -64,9 +64,6 @@ RESUME_HALT_ACTION: Final = "resume_halted"
 """An operator closed the circuit breaker (actor "operator:<who>")."""
 RESUME_PAUSE_ACTION: Final = "resume_trading"
 """A desync pause was lifted: by the reconciler (actor "auto") or an operator."""
-FLATTEN_FILLS_SLACK_MS: Final = 60_000
-"""The flatten's fills are read from this long before its orders were minted (the
-venue's clock may be behind ours)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,37 +563,14 @@ class EmergencyStop:
         a missing fill, a position "missing on the venue" and a balance mismatch, and
         paused. A read that fails is logged: the reconciliation then reports what it
         finds, as before."""
-        sent = [f.order for f in flattened if f.order is not None
-                and f.order.status is not OrderStatus.REJECTED]
+        sent = tuple(f.order for f in flattened if f.order is not None
+                     and f.order.status is not OrderStatus.REJECTED)
         if not sent:
             return
-        ids = {i for o in sent for i in (o.venue_order_id, o.client_order_id) if i}
-        since = min(o.created_at for o in sent) - FLATTEN_FILLS_SLACK_MS
-        try:
-            fills, positions, balances = await asyncio.gather(
-                self.venue.fetch_fills(since, self.clock_ms()), self.venue.fetch_positions(),
-                self.venue.fetch_balances())
-        except (VenueError, OSError, TimeoutError) as exc:
-            log.warning("emergency stop: the flatten's outcome could not be read back (%s); "
-                        "the reconciliation records it", _describe(exc))
-            return
-        keys = {f.position.key for f in flattened if f.order is not None}
-        now = {p.key: p for p in positions if p.key in keys}
-        changes = LedgerChanges(
-            fills=tuple(f for f in fills
-                        if f.venue_order_id in ids or f.client_order_id in ids),
-            positions=tuple(p for p in now.values() if not p.is_flat),
-            removed_positions=tuple(sorted(k for k in keys
-                                           if k not in now or now[k].is_flat)),
-            balances=tuple(balances))
-        try:
-            await asyncio.to_thread(self.ledger.apply_changes, self.venue.venue,
-                                    self.venue.account, changes)
-        except UserFacingError as exc:
-            log.warning("emergency stop: the flatten's outcome could not be written (%s); "
-                        "the reconciliation records it", _describe(exc))
-            return
-        run.mark("flatten_recorded")
+        keys = frozenset(f.position.key for f in flattened if f.order is not None)
+        if await record_outcome(self.venue, self.ledger, ReadBack(sent, keys),
+                                clock_ms=self.clock_ms, what="emergency stop: the flatten"):
+            run.mark("flatten_recorded")
 
     async def _stop_strategies(self, run: _Run) -> list[StrategyStop]:
         if not self.strategies.strategies:

@@ -219,15 +219,14 @@ class ReconcileService:
                       if p.decision is Decision.AUTO and p.action.kind.changes_venue]
         if auto_venue:
             progress("applying venue actions")
-            for index in auto_venue:
-                state = await self.executor.execute(run_id, index, actions[index].action,
-                                                    by="auto")
-                actions = (*actions[:index], replace(actions[index], state=state),
-                           *actions[index + 1:])
+            # one read-back of the venue for them all (console.engine.readback)
+            states = dict(zip(auto_venue, await self.executor.execute_all(
+                run_id, [(i, actions[i].action) for i in auto_venue], by="auto"), strict=True))
+            actions = tuple(replace(p, state=states[i]) if i in states else p
+                            for i, p in enumerate(actions))
             run = replace(run, actions=actions, finished_at=self.clock_ms())
         progress("done")
-        return RunOutcome(run, (time.perf_counter() - t0) * 1000,
-                          assessed.venue.open_orders if assessed.venue is not None else None)
+        return RunOutcome(run, (time.perf_counter() - t0) * 1000, venue_open)
 
     # -- fetch, diff and plan: shared by a run and a preview ------------------------------
 

@@ -339,6 +339,10 @@ class AllAccountsView(QObject):
         return next((c.alerts for c in self.accounts if c.alerts is not None), None)
 
     @property
+    def can_acknowledge(self) -> bool:
+        return any(c.can_acknowledge for c in self.accounts)
+
+    @property
     def read_only(self) -> bool:
         """True only when every account is read-only (each action still checks its own)."""
         return bool(self.accounts) and all(c.read_only for c in self.accounts)

@@ -1076,21 +1076,32 @@ class ConsoleController(QObject):
 
     # -- alerts ------------------------------------------------------------------------------
 
+    @property
+    def can_acknowledge(self) -> bool:
+        """Alerts can be acknowledged: by the alert engine here, or by a remote account's
+        lease holder on command."""
+        return self.alerts is not None or self.remote is not None
+
     async def acknowledge(self, alerts: Sequence[Alert]) -> int:
-        if self.remote is not None:
-            raise UserFacingError("Acknowledge: not yet available on a remote account (its "
-                                  "engine's alert engine owns the alerts; there is no "
-                                  "command for it).")
-        if self.alerts is None:
+        """Acknowledge the active, unacknowledged `alerts`: through the alert engine here,
+        or on a remote account as one command each to its lease holder (whose alert
+        engine may hold them in memory too), counted only when the holder says done."""
+        if self.alerts is None and self.remote is None:
             return 0
         done = 0
         for alert in alerts:
             if alert.is_acknowledged or not alert.is_active:
                 continue
             ref: int | str = alert.alert_id if alert.alert_id is not None else alert.key
+            if self.remote is not None:
+                outcome = await self._command(CommandKind.ACKNOWLEDGE, ref=str(ref))
+                done += outcome.done
+                self.say(f"Acknowledge {alert.key}: {outcome.text}")
+                continue
+            assert self.alerts is not None  # checked above
             await self.alerts.acknowledge(ref, self.operator())
             done += 1
-        self.say(f"Acknowledged {done} alert{'s' if done != 1 else ''}.")
+        self.say(f"Acknowledged {plural(done, 'alert')}.")
         await self.refresh("alerts", "audit")
         return done
 

@@ -67,8 +67,13 @@ class ScopeView(Protocol):
 
     @property
     def alerts(self) -> AlertEngine | None:
-        """An alert engine when the scope has one (the panel disables acknowledging
-        otherwise)."""
+        """An alert engine when the scope has one."""
+        ...
+
+    @property
+    def can_acknowledge(self) -> bool:
+        """Alerts can be acknowledged (an alert engine here, or a remote account's lease
+        holder on command); the panel disables acknowledging otherwise."""
         ...
 
     @property

@@ -39,3 +39,27 @@ def test_a_narrow_window_keeps_the_emergency_stop_in_view(make_console: Any,
     assert button.isVisible(), "the EMERGENCY STOP went into an overflow menu"
     where = QRect(button.mapTo(window, button.rect().topLeft()), button.size())
     assert window.rect().contains(where), (where, window.size())
+
+
+def test_the_window_reaches_1024_wide_with_the_emergency_stop_in_view(
+        make_console: Any, qapp: QApplication) -> None:
+    """A 1024×768 screen (700 px left under a task bar): the inbox's run history and the
+    status bar, the widest parts of the window, give way instead of holding it wider."""
+    window = make_console("crashed-session").window
+    runs = window.inbox.runs_view
+    window.resize(QSize(1024, 700))
+    qapp.processEvents()
+    assert window.width() == 1024, window.minimumSizeHint()
+    button = window.emergency_button
+    assert button.isVisible(), "the EMERGENCY STOP went into an overflow menu"
+    where = QRect(button.mapTo(window, button.rect().topLeft()), button.size())
+    assert QRect(0, 0, 1024, 700).contains(where), (where, window.size())
+    risk = window.status.risk  # the trading state stays whole; other labels give way
+    assert "PAUSED" in risk.text() and risk.width() >= risk.sizeHint().width()
+    inbox = window.inbox
+    assert inbox.isVisible() and inbox.width() <= 1024
+    assert runs.width() > 0 and runs.horizontalScrollBar().maximum() > 0  # scrolls
+
+    window.resize(QSize(1680, 1050))  # room again: every column of the history shows
+    qapp.processEvents()
+    assert runs.horizontalScrollBar().maximum() == 0

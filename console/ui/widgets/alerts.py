@@ -50,6 +50,6 @@ class AlertsPanel(QWidget):
         layout.addWidget(self.table)
         keep_rows(self.table)
         fit_headers(self.table.view)
-        if controller.alerts is None:
+        if not controller.can_acknowledge:
             self.ack_button.setEnabled(False)
             self.table.filter.setPlaceholderText("Alerts are not available in this session")

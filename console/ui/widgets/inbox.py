@@ -19,7 +19,7 @@ from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -160,8 +160,11 @@ class InboxPanel(QWidget):
         runs_width = fit_headers(self.runs_view) + (
             self.runs_view.verticalScrollBar().sizeHint().width()
             + 2 * self.runs_view.frameWidth() + 4)
+        # Every column of the run history, uncut, whenever the panel has room for it
+        # (`_fit_runs`); a narrow window squeezes it and its table scrolls, rather than the
+        # history's width holding the whole window wider than a 1024 px screen.
+        self._runs_width = runs_width
         left = QWidget(self)
-        left.setMinimumWidth(runs_width)  # every column of the run history, uncut
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.pending_button)
@@ -205,6 +208,7 @@ class InboxPanel(QWidget):
         splitter.setStretchFactor(2, 3)
         splitter.setSizes([max(330, runs_width), 760, 420])
         self.splitter = splitter
+        self._middle = middle
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -215,6 +219,27 @@ class InboxPanel(QWidget):
         controller.inbox_changed.connect(self.reload)
         controller.inbox.modelReset.connect(self._selection_changed)
         self.reload()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_runs()
+
+    def _fit_runs(self) -> None:
+        """Widen the run history to show every column when the panel has room beside the
+        actions' and the evidence's minimum widths; the room is taken from those two in
+        their current proportion. Never narrows anything."""
+        sizes = self.splitter.sizes()
+        if len(sizes) != 3 or sizes[0] >= self._runs_width:
+            return
+        total = sum(sizes)
+        others = (self._middle.minimumSizeHint().width()
+                  + self.evidence.minimumSizeHint().width())
+        left = min(self._runs_width, total - others)
+        if left <= sizes[0]:
+            return
+        rest = total - left
+        middle = rest * sizes[1] // max(1, sizes[1] + sizes[2])
+        self.splitter.setSizes([left, middle, rest - middle])
 
     # -- content -----------------------------------------------------------------------------
 

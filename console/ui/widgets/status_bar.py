@@ -48,6 +48,10 @@ from console.ui.widgets.coverage import coverage_tooltip
 log = logging.getLogger(__name__)
 
 
+SQUEEZED_WIDTH = 48
+"""How narrow a label of the bar that gives way in a narrow window may get."""
+
+
 class StatusPanel(QObject):
     """Fills a QStatusBar with permanent widgets and keeps them current. A child of the
     bar: the models' signals it listens to stop reaching it when the window goes."""
@@ -93,6 +97,11 @@ class StatusPanel(QObject):
         self.coverage: CoverageReport | None = None
         self.working_text = ""
         """What a preview or rehearsal is doing ("" when none runs)."""
+        # A narrow window (1024 px) squeezes these, cut at the right, before the badge,
+        # the trading state and Resume: each shows whole whenever the bar has room.
+        for label in (self.identity, self.alert, self.stage, self.rest, self.ws,
+                      self.last_ok):
+            label.setMinimumWidth(SQUEEZED_WIDTH)
         bar.addPermanentWidget(self.badge)
         bar.addPermanentWidget(self.identity)
         bar.addPermanentWidget(self.message, 1)
