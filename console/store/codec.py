@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, NoReturn, TypeVar
 
@@ -58,8 +59,23 @@ def _dec(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, str):
-        return Decimal(value)
+        return stored_money(value)
     raise TypeError(f"stored money {value!r} is neither a Decimal nor its text")
+
+
+@lru_cache(maxsize=16_384)
+def stored_money(text: str) -> Decimal:
+    """The Decimal of a money column's stored text, one object per distinct text (a
+    Decimal is immutable): a read of 100k orders shares their few quantities and prices
+    instead of holding a 104-byte copy of each (bench/ui_load.py: together with `_shared`,
+    1 KB an order becomes 0.46 KB). Anything but text is refused (`TypeError`: never a
+    float), text that is not a number too (`ValueError`); neither is cached."""
+    if type(text) is not str:
+        raise TypeError(f"stored money {text!r} is not text")
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation, under the default context
+        raise ValueError(f"a money value that is not a number: {text!r}") from None
 
 
 def _text(value: object) -> NoReturn:
@@ -129,6 +145,11 @@ _DIRECTION.update(_members(TriggerDirection))
 _order_values = itemgetter(*ORDER_FIELDS)
 """A row's (or a payload's) values in `Order`'s field order, in one call."""
 
+ORDER_ROW_COLUMNS: tuple[str, ...] = (*ORDER_FIELDS[2:], "ident")
+"""The orders table's columns a read of one account's orders selects, in this order
+(`orders_from_rows`): the order's fields but its venue and account, which the read
+names, then the ledger's ident, which names a row that cannot be read."""
+
 
 def order_from_row(r: Mapping[Any, Any]) -> Order:
     """An order from a row of the orders table (a mapping), or from an action's payload
@@ -138,52 +159,47 @@ def order_from_row(r: Mapping[Any, Any]) -> Order:
     except KeyError as exc:
         raise LedgerError(f"the ledger's order {_row_ident(r)} cannot be read: no field "
                           f"{exc}") from None
-    return _order_from_values(values, r)
+    return _order_from_values(values[0], values[1], (*values[2:], None), r)
 
 
-def orders_from_result(result: Iterable[SqlRow[Any]], columns: Sequence[str]) -> list[Order]:
-    """Every row of a query over all the orders table's columns (`columns`: the result's
-    keys, in order), decoded as `order_from_row` does: each value taken by its position,
-    in one call per row, without a mapping per row (a 100k-order read, bench/ui_load.py)."""
-    at = {name: i for i, name in enumerate(columns)}
-    missing = [name for name in ORDER_FIELDS if name not in at]
-    if missing:
-        raise LedgerError(f"the ledger's orders have no column {', '.join(missing)}")
-    take = itemgetter(*(at[name] for name in ORDER_FIELDS))
+def orders_from_rows(venue: str, account: str,
+                     rows: Iterable[Sequence[Any]]) -> list[Order]:
+    """The orders of one account from the database driver's own rows of the columns
+    `ORDER_ROW_COLUMNS` (text, integers, money as its stored text), decoded as
+    `order_from_row` does: no SQLAlchemy row or type processing per row, and the venue
+    and account not read back (a 100k-order read, bench/ui_load.py)."""
+    venue, account = sys.intern(venue), sys.intern(account)
+    return [_order_from_values(venue, account, row, row) for row in rows]
+
+
+def _order_from_values(venue: Any, account: Any, values: Sequence[Any],
+                       source: object) -> Order:
+    """An order from a stored row: its venue and account, then the values of
+    `ORDER_ROW_COLUMNS` (the ident last, only to name a bad row; None from a mapping).
+    The rows are the ledger's own writes of validated orders, so this reads them at bulk
+    speed: a dict lookup per enum, one Decimal per distinct money text (`stored_money`),
+    one string object per repeated value (`_shared`; not the ids, each its own: interning
+    100k of them only grew the interpreter's table by ~7 MB) and `Order.from_values`,
+    whose checks are the constructor's (bench/ui_load.py: ~11 us a row before, ~3 after).
+    A row that is not an order, or a malformed one (a database edited by hand), raises
+    `LedgerError` naming the row."""
+    intern, money = sys.intern, stored_money
     try:
-        return [_order_from_values(take(row), row) for row in result]
-    except ArithmeticError:  # the Money column's own parse, as a row is fetched
-        raise LedgerError("the ledger's orders hold a money value that is not a number "
-                          "(was the database changed by hand?)") from None
-
-
-def _order_from_values(values: tuple[Any, ...], source: object) -> Order:
-    """An order from a stored row's values in `Order`'s field order. The rows are the
-    ledger's own writes of validated orders, so this reads them at bulk speed: a dict
-    lookup per enum, the Money column's Decimals as they come (text, from a payload, is
-    parsed), one string object per repeated value (`_shared`; not the ids, each its own:
-    interning 100k of them only grew the interpreter's table by ~7 MB) and
-    `Order.from_values`, whose checks are the constructor's (bench/ui_load.py: ~11 us a
-    row before, ~3 after). A row that is not an order, or a malformed one (a database
-    edited by hand), raises `LedgerError` naming the row."""
-    intern = sys.intern
-    try:
-        (venue, account, category, symbol, side, kind, qty, status, client_order_id,
-         venue_order_id, price, trigger_price, direction, reduce_only, time_in_force,
-         filled_qty, avg_price, strategy_id, worker_id, role, origin, label, created_at,
-         updated_at) = values
+        (category, symbol, side, kind, qty, status, client_order_id, venue_order_id, price,
+         trigger_price, direction, reduce_only, time_in_force, filled_qty, avg_price,
+         strategy_id, worker_id, role, origin, label, created_at, updated_at, _) = values
         return Order.from_values((
             intern(venue), intern(account), _CATEGORY[category], intern(symbol), _SIDE[side],
-            _ORDER_TYPE[kind], qty if type(qty) is Decimal else _dec(qty),
+            _ORDER_TYPE[kind], qty if type(qty) is Decimal else money(qty),
             _ORDER_STATUS[status],
             client_order_id if type(client_order_id) is str else _text(client_order_id),
             venue_order_id if type(venue_order_id) is str else _text(venue_order_id),
-            price if price is None or type(price) is Decimal else _dec(price),
+            price if price is None or type(price) is Decimal else money(price),
             trigger_price if trigger_price is None or type(trigger_price) is Decimal
-            else _dec(trigger_price),
+            else money(trigger_price),
             _DIRECTION[direction], bool(reduce_only), _TIME_IN_FORCE[time_in_force],
-            filled_qty if type(filled_qty) is Decimal else _dec(filled_qty),
-            avg_price if avg_price is None or type(avg_price) is Decimal else _dec(avg_price),
+            filled_qty if type(filled_qty) is Decimal else money(filled_qty),
+            avg_price if avg_price is None or type(avg_price) is Decimal else money(avg_price),
             intern(strategy_id), intern(worker_id), _ROLE[role], _ORIGIN[origin],
             intern(label),
             created_at if type(created_at) is int else int(created_at),
@@ -198,7 +214,9 @@ def _row_ident(source: object) -> str:
     """The order a bad row names, for the message (its ident, or its ids)."""
     r = source._mapping if isinstance(source, SqlRow) else source
     ident = None
-    if isinstance(r, Mapping):
+    if isinstance(r, tuple) and r:  # a driver's row of `ORDER_ROW_COLUMNS`: ident last
+        ident = r[-1]
+    elif isinstance(r, Mapping):
         ident = r.get("ident") or r.get("client_order_id") or r.get("venue_order_id")
     return repr(ident) if ident else "(without an id)"
 

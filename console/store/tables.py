@@ -7,7 +7,6 @@ a test checks that the migrated schema and these tables agree.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +26,8 @@ from sqlalchemy import (
     TypeDecorator,
     text,
 )
+
+from console.store.codec import stored_money
 
 
 class Money(TypeDecorator[Decimal]):
@@ -49,16 +50,7 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return _stored_decimal(value)
-
-
-@lru_cache(maxsize=16_384)
-def _stored_decimal(text: str) -> Decimal:
-    """One Decimal per distinct stored text (a Decimal is immutable): a read of 100k
-    orders shares their few quantities and prices instead of holding a 104-byte copy of
-    each (bench/ui_load.py: together with `codec.order_from_row` sharing the repeated
-    strings, 1 KB an order becomes 0.46 KB)."""
-    return Decimal(text)
+        return stored_money(value)  # one Decimal per distinct text
 
 
 # SQLite only auto-assigns INTEGER PRIMARY KEY, not BIGINT.
@@ -98,7 +90,9 @@ orders = Table(
     PrimaryKeyConstraint("venue", "account", "ident", name="pk_orders"),
     Index("ix_orders_venue_order_id", "venue", "account", "venue_order_id"),
     Index("ix_orders_status", "venue", "account", "status"),
-    Index("ix_orders_updated_at", "venue", "account", "updated_at"),
+    # newest first by (updated_at, ident): the keyset pages of `Ledger.orders_page`, in
+    # index order without a sort (migration 0007)
+    Index("ix_orders_updated_at_ident", "venue", "account", "updated_at", "ident"),
 )
 
 fills = Table(

@@ -1,4 +1,4 @@
-"""The ledger reads its orders table at bulk speed (`codec.orders_from_result`, a dict
+"""The ledger reads its orders table at bulk speed (`codec.orders_from_rows`, a dict
 lookup per enum, `Order.from_values`) and still never hands out garbage: every column
 round-trips on SQLite and PostgreSQL, and a row changed by hand into something that is
 not an order raises `LedgerError` naming the order, from every read of orders."""
@@ -72,6 +72,7 @@ def test_a_corrupt_row_raises_a_ledger_error_naming_the_order(
         lambda: ledger.orders_page(V, A, False, limit=10),
         lambda: ledger.get_order(V, A, "bad"),
         lambda: ledger.find_orders(V, A, ["v-bad"], []),
+        lambda: ledger.orders(V, A),
     ]
     for read in reads:
         with pytest.raises(LedgerError) as caught:
