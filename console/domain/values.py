@@ -37,6 +37,10 @@ MAX_EPOCH_MS: Final = 253_402_300_799_999
 """9999-12-31T23:59:59.999Z."""
 
 _NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,10})?")
+_PLAIN: Final = re.compile(r"[+-]?[0-9]{1,20}(?:\.[0-9]{1,30})?")
+"""The common well-formed number: at most 20 integer and 30 fraction digits, so within
+every bound above by construction (|value| < 10**20, non-zero ones >= 10**-30, at most
+50 digits); such a string is taken without the checks that name a fault."""
 _INTEGER: Final = re.compile(r"[0-9]{1,19}")
 _SPECIAL: Final = frozenset({"nan", "snan", "inf", "infinity"})
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -56,6 +60,8 @@ def to_decimal(raw: object, field: str, *, allow_empty: bool = False) -> Decimal
     elif isinstance(raw, int):
         value = Decimal(raw)
     elif isinstance(raw, str):
+        if _PLAIN.fullmatch(raw) is not None:
+            return Decimal(raw)
         if raw == "":
             if allow_empty:
                 return None
@@ -87,8 +93,11 @@ def check_bounds(value: Decimal, field: str) -> Decimal:
             MIN_MAGNITUDE_EXP <= value.adjusted() < MAX_MAGNITUDE_EXP):
         raise DomainValueError(f"{field}: {_clip(str(value))} is out of range "
                                f"(10^{MIN_MAGNITUDE_EXP} to 10^{MAX_MAGNITUDE_EXP})")
+    digits = value.as_tuple().digits
+    if len(digits) <= MAX_DIGITS:  # the common case: no digit to count
+        return value
     # counted on the digits themselves: normalize() would round to the context first
-    significant = "".join(map(str, value.as_tuple().digits)).strip("0")
+    significant = "".join(map(str, digits)).strip("0")
     if len(significant) > MAX_DIGITS:
         raise DomainValueError(f"{field}: {_clip(str(value))} has more than {MAX_DIGITS} "
                                "significant digits")
@@ -166,6 +175,8 @@ def to_epoch_ms(raw: object, field: str) -> int:
 def check_text(raw: str, field: str, *, max_len: int = 1000) -> str:
     """Venue text fit for the ledger and the log: valid Unicode, no control characters,
     bounded length."""
+    if len(raw) <= max_len and raw.isascii() and raw.isprintable():
+        return raw  # the common case: ASCII has no surrogate, printable no control
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:

@@ -109,6 +109,8 @@ from console.sim.events import EventCallback, EventFeed, EventKind, Payload, Sim
 from console.sim.instruments import DEFAULT_INSTRUMENTS, Instrument, InstrumentKey
 from console.sim.matching import Matcher
 from console.sim.state import (
+    OrderRef,
+    OrderTerms,
     PositionFigures,
     PositionKey,
     PositionMode,
@@ -168,6 +170,7 @@ class SimExchange:
         self._rng = random.Random(seed)
         self._clock = clock_ms or wall_clock_ms
         self._instruments: dict[InstrumentKey, Instrument] = {}
+        self._instruments_version = 0
         self._marks: dict[InstrumentKey, Decimal] = {}
         self._accounts: dict[str, SimAccount] = {}
         self._matcher = Matcher(venue=venue, rng=self._rng, maker_fee=maker_fee,
@@ -300,6 +303,7 @@ class SimExchange:
         if instrument.key in self._instruments and not replace_existing:
             raise ValueError(f"instrument {instrument.label} is already listed")
         self._instruments[instrument.key] = instrument
+        self._instruments_version += 1
         self._matcher.active.setdefault(instrument.key, {})
 
     def instrument(self, category: Category, symbol: str) -> Instrument:
@@ -307,6 +311,12 @@ class SimExchange:
 
     def instruments(self, category: Category | None = None) -> list[Instrument]:
         return [i for i in self._instruments.values() if category is None or i.category is category]
+
+    @property
+    def instruments_version(self) -> int:
+        """Moves with every listing or change of an instrument: what a front-end derives
+        from the instrument table (the symbols of a settle coin) is valid while it holds."""
+        return self._instruments_version
 
     def configure_book(self, category: Category, symbol: str, *,
                        half_spread_ticks: int | None = None, level_ticks: int | None = None,
@@ -322,6 +332,7 @@ class SimExchange:
             level_qty=instr.level_qty if level_qty is None else level_qty,
             book_levels=instr.book_levels if book_levels is None else book_levels)
         self._instruments[instr.key] = updated
+        self._instruments_version += 1
         return updated
 
     def mark_price(self, category: Category, symbol: str) -> Decimal | None:
@@ -815,6 +826,16 @@ class SimExchange:
                 if (category is None or o.category is category)
                 and (symbol is None or o.symbol == symbol)]
 
+    def order_refs(self, account: str, category: Category | None = None, *,
+                   active: bool = True) -> list[OrderRef]:
+        """The active orders (oldest first), or with `active` False the terminal ones
+        (oldest first), as `OrderRef`s: what a venue listing sorts and filters by, at a
+        fraction of the cost of `open_orders` (no `Order` is built)."""
+        acct = self._account(account)
+        orders = acct.open_orders.values() if active else (
+            o for o in acct.orders.values() if o.status.is_terminal)
+        return [o.ref() for o in orders if category is None or o.category is category]
+
     def page_open_orders(self, account: str, *, cursor: str = "", limit: int = 50,
                          category: Category | None = None,
                          symbol: str | None = None) -> Page[Order]:
@@ -853,6 +874,11 @@ class SimExchange:
         acct = self._account(account)
         order = acct.orders.get(venue_order_id)
         return None if order is None else order.snapshot(self.venue, acct.name)
+
+    def order_terms(self, account: str, venue_order_id: str) -> OrderTerms | None:
+        """`order_by_venue_id` reduced to what an execution record shows of its order."""
+        order = self._account(account).orders.get(venue_order_id)
+        return None if order is None else order.terms()
 
     def order_by_client_id(self, account: str, client_order_id: str) -> Order | None:
         acct = self._account(account)
@@ -915,6 +941,15 @@ class SimExchange:
                 for key, pos in sorted(acct.positions.items(), key=lambda kv: kv[0])
                 if (include_flat or pos.size != 0)
                 and (category is None or key[0] is category)]
+
+    def open_position_keys(self, account: str,
+                           category: Category) -> list[tuple[str, PositionSide]]:
+        """(symbol, position side) of the open positions of `category`, in the order of
+        `positions`: what a listing pages over, without building the positions."""
+        acct = self._account(account)
+        return [(key[1], key[2]) for key, pos in sorted(acct.positions.items(),
+                                                         key=lambda kv: kv[0])
+                if pos.size != 0 and key[0] is category]
 
     def _sim_position(self, account: str, category: Category, symbol: str,
                       position_side: PositionSide) -> tuple[SimAccount, PositionKey,

@@ -21,6 +21,7 @@ import bisect
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from console.domain.enums import (
     Category,
@@ -57,6 +58,28 @@ def closing_side(position_side: PositionSide) -> Side | None:
     if position_side is PositionSide.SHORT:
         return Side.BUY
     return None
+
+
+class OrderRef(NamedTuple):
+    """What a listing sorts and filters an order by, without building the `Order`: a page
+    of a 10k-order listing then snapshots its own 50 orders, not the 10k."""
+
+    venue_order_id: str
+    created_at: int
+    symbol: str
+    conditional: bool
+
+
+class OrderTerms(NamedTuple):
+    """What an execution record shows of its order: its type, quantities, prices and
+    status. Cheaper than an `Order` (a page of 100 executions reads 100 orders)."""
+
+    type: OrderType
+    qty: Decimal
+    price: Decimal | None
+    trigger_price: Decimal | None
+    filled_qty: Decimal
+    status: OrderStatus
 
 
 @dataclass(slots=True, eq=False)
@@ -122,6 +145,14 @@ class SimOrder:
         if self.category is Category.INVERSE:
             return self.avg_fill
         return quantize_price(self.filled_value / self.filled_qty)
+
+    def terms(self) -> OrderTerms:
+        return OrderTerms(self.type, self.qty, self.price, self.trigger_price,
+                          self.filled_qty, self.status)
+
+    def ref(self) -> OrderRef:
+        return OrderRef(self.venue_order_id, self.created_at, self.symbol,
+                        self.trigger_price is not None)
 
     def snapshot(self, venue: str, account: str) -> Order:
         return Order(

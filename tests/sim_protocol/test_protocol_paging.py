@@ -67,3 +67,28 @@ def test_the_cache_rebuilds_only_when_the_account_moved() -> None:
     cache.get("s", 1, build)  # evicts "q" (least recently used)
     cache.get("q", 6, build)
     assert len(builds) == 5
+
+
+def test_equal_keys_resume_right_after_the_cursor_item() -> None:
+    items = listing([("f", 50), ("e", 40), ("d", 40), ("c", 40), ("b", 40), ("a", 10)])
+    cursor = paginate(items, "", 3).next_cursor  # after "d", inside the run of 40s
+    assert [i[0] for i in paginate(items, cursor, 10).items] == ["c", "b", "a"]
+
+
+def test_a_vanished_item_among_equal_keys_resumes_at_the_first_of_its_key() -> None:
+    before = listing([("d", 40), ("c", 30), ("b", 30), ("a", 10)])
+    cursor = paginate(before, "", 3).next_cursor  # after "b"
+    after = listing([("d", 40), ("c", 30), ("a", 10)])  # "b" left
+    assert [i[0] for i in paginate(after, cursor, 5).items] == ["c", "a"]
+
+
+def test_an_item_listed_under_another_key_is_still_found_by_its_id() -> None:
+    items = listing([("c", 30), ("b", 20), ("a", 10)])
+    cursor = encode_cursor("c", 5)  # the id is listed; the key says otherwise
+    assert [i[0] for i in paginate(items, cursor, 5).items] == ["b", "a"]
+
+
+def test_a_cursor_older_than_every_item_ends_the_listing() -> None:
+    items = listing([("b", 20), ("a", 10)])
+    page = paginate(items, encode_cursor("gone", 5), 5)
+    assert page.items == () and page.next_cursor == ""

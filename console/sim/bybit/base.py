@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 from console.domain.enums import Category
 from console.domain.model import Order
@@ -46,6 +46,8 @@ class Scope:
     views: BybitViews
     categories: frozenset[Category]
     cache: ListingCache
+    symbols: dict[tuple[Category, str, str], tuple[int, frozenset[str]]] = field(
+        default_factory=dict)
 
     def instrument(self, category: Category, symbol: str) -> Instrument:
         if category not in self.categories:
@@ -59,6 +61,21 @@ class Scope:
         if category not in self.categories:
             return []
         return self.exchange.instruments(category)
+
+    def coin_symbols(self, category: Category, which: Literal["base", "settle"],
+                     coin: str) -> frozenset[str]:
+        """The symbols of `category` whose base (or settle) coin is `coin`. Every page of
+        a listing asks (2,000 instruments at ten times the bench's book), so the answer is
+        kept while the instrument table stays as it is."""
+        version = self.exchange.instruments_version
+        key = (category, which, coin)
+        cached = self.symbols.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        found = frozenset(i.symbol for i in self.instruments(category)
+                          if (i.base if which == "base" else i.settle_coin) == coin)
+        self.symbols[key] = (version, found)
+        return found
 
     def find_order(self, account: str, category: Category, params: Params,
                    *, symbol: str = "") -> Order | None:
@@ -86,13 +103,12 @@ def symbol_filter(scope: Scope, category: Category, params: Params) -> frozenset
         return frozenset({symbol})
     base = text(params, "baseCoin")
     if base:
-        return frozenset(i.symbol for i in scope.instruments(category) if i.base == base)
+        return scope.coin_symbols(category, "base", base)
     settle = text(params, "settleCoin")
     if settle:
         if category is Category.SPOT:
             raise params_error("settleCoin is not supported for spot")
-        return frozenset(i.symbol for i in scope.instruments(category)
-                         if i.settle_coin == settle)
+        return scope.coin_symbols(category, "settle", settle)
     return None
 
 

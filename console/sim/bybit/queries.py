@@ -30,6 +30,7 @@ from console.sim.instruments import Instrument
 from console.sim.protocol.paging import Listing, decode_cursor, encode_cursor, paginate
 from console.sim.protocol.pipeline import Request
 from console.sim.protocol.wire import JsonObj, Params
+from console.sim.state import OrderRef
 
 CLOSED_KEPT: Final = 500
 _DERIVATIVES: Final = frozenset({Category.LINEAR, Category.INVERSE, Category.OPTION})
@@ -51,6 +52,13 @@ def _order_filter(raw: str) -> Callable[[Order], bool]:
     if raw == "StopOrder":
         return lambda o: o.trigger_price is not None
     raise params_error(f"orderFilter {raw!r} is not supported")
+
+
+def _ref_kept(ref: OrderRef, kind: str) -> bool:
+    """`_order_filter` on an `OrderRef` (`kind` already checked there)."""
+    if kind == "Order":
+        return not ref.conditional
+    return ref.conditional if kind == "StopOrder" else True
 
 
 def _window(req: Request) -> tuple[int, int]:
@@ -127,19 +135,17 @@ class Queries:
                         limit: int) -> tuple[list[Position], str]:
         """One page of the open positions, by symbol after the cursor's. Which positions
         are open changes only with the account (the listing is cached by its sequence
-        number); their marks and PnL move with the market, so the page's own positions
-        are read now, and only they: a large book is not read whole for every page."""
+        number, and holds only their keys); their marks and PnL move with the market, so
+        the page's own positions are read now, and only they: a large book is not read
+        whole for any page."""
         scope, ex = self.scope, self.scope.exchange
         wanted = symbol_filter(scope, category, prm)
-        read_now: dict[tuple[str, PositionSide], Position] = {}
 
         def build() -> Listing[tuple[str, PositionSide]]:
-            held = [x for x in ex.positions(account, category=category)
-                    if wanted is None or x.symbol in wanted]
-            held.sort(key=lambda x: x.symbol)
-            read_now.update(((x.symbol, x.position_side), x) for x in held)
-            return Listing.build([(x.symbol, x.position_side) for x in held],
-                                 lambda held: held[0], lambda _held: 0)
+            held = [x for x in ex.open_position_keys(account, category)
+                    if wanted is None or x[0] in wanted]
+            held.sort(key=lambda x: x[0])
+            return Listing.build(held, lambda held: held[0], lambda _held: 0)
 
         listing = scope.cache.get(("positions", account, category, wanted),
                                   ex.last_seq(account), build)
@@ -150,8 +156,7 @@ class Queries:
             start = bisect_right(listing.ids, last)
         keys = listing.items[start:start + limit]
         page = [pos for symbol, side in keys
-                if (pos := read_now.get((symbol, side))
-                    or ex.position(account, category, symbol, side)) is not None]
+                if (pos := ex.position(account, category, symbol, side)) is not None]
         more = start + limit < len(listing.items)
         return page, encode_cursor(keys[-1][0], 0) if more else ""
 
@@ -178,23 +183,27 @@ class Queries:
         if open_only not in (0, 1, 2):
             raise params_error(f"openOnly {open_only} must be 0, 1 or 2")
         kind = p.text(prm, "orderFilter")
-        keep = _order_filter(kind)
+        _order_filter(kind)  # refuses an unknown orderFilter
         wanted = symbol_filter(scope, category, prm)
         ex, account = scope.exchange, req.account
 
-        def build() -> Listing[Order]:
-            if open_only == 0:
-                orders = ex.open_orders(account, category)
-            else:
-                orders = [o for o in ex.order_history(account, category)
-                          if o.status.is_terminal][-CLOSED_KEPT:]
-            return _orders_listing([o for o in orders
-                                    if keep(o) and (wanted is None or o.symbol in wanted)])
+        def build() -> Listing[OrderRef]:
+            """Newest first by createdTime, equal times newest-created first; over
+            `OrderRef`s, so only the page's own orders are built (below)."""
+            refs = ex.order_refs(account, category, active=open_only == 0)
+            if open_only != 0:
+                refs = refs[-CLOSED_KEPT:]
+            kept = [r for r in refs if _ref_kept(r, kind)
+                    and (wanted is None or r.symbol in wanted)]
+            ordered = sorted(reversed(kept), key=lambda r: r.created_at, reverse=True)
+            return Listing.build(ordered, lambda r: r.venue_order_id, lambda r: r.created_at)
 
         key = ("realtime", account, category, wanted, open_only, kind)
         listing = scope.cache.get(key, ex.last_seq(account), build)
         page = paginate(listing, p.text(prm, "cursor"), limit)
-        return Result({"category": CATEGORY[category], "list": scope.views.orders(page.items),
+        orders = [o for r in page.items
+                  if (o := ex.order_by_venue_id(account, r.venue_order_id)) is not None]
+        return Result({"category": CATEGORY[category], "list": scope.views.orders(orders),
                        "nextPageCursor": page.next_cursor})
 
     def order_history(self, req: Request) -> Result:

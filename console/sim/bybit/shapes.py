@@ -38,6 +38,7 @@ from console.domain.model import Balance, Fill, Order, Position
 from console.domain.values import ZERO
 from console.sim.accounting import inverse_value, quantize_price
 from console.sim.protocol.wire import JsonObj
+from console.sim.state import OrderTerms
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -320,7 +321,7 @@ class FillFigures:
     """What an execution record needs beyond the fill: the order's state, the fee rate,
     the mark, the position size it closed, its PnL and the account sequence number."""
 
-    order: Order | None
+    order: OrderTerms | None
     fee_rate: Decimal
     mark: Decimal | None
     closed_size: Decimal | None = None

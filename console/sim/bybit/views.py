@@ -21,6 +21,7 @@ from console.sim.bybit import shapes
 from console.sim.core import SimExchange
 from console.sim.errors import SimRejectedError
 from console.sim.protocol.wire import JsonObj
+from console.sim.state import OrderTerms
 
 _USD_COINS: Final = frozenset({"USDT", "USDC", "USD"})
 _LIVE: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED})
@@ -110,7 +111,7 @@ class BybitViews:
         self._ledgers: dict[str, tuple[int, _Ledger]] = {}
         self._quote_qty: dict[str, Decimal] = {}
         self._last_price: dict[str, Decimal | None] = {}
-        self._finished: dict[tuple[str, str], Order] = {}
+        self._finished: dict[tuple[str, str], OrderTerms] = {}
         """Orders seen terminal, by (account, venue id): they never change again, and a
         page of executions would otherwise build each one anew (a third of its cost)."""
 
@@ -174,16 +175,16 @@ class BybitViews:
     def orders(self, orders: Iterable[Order], *, history: bool = False) -> list[JsonObj]:
         return [self.order(o, history=history) for o in orders]
 
-    def _order_of(self, fill: Fill) -> Order | None:
+    def _order_of(self, fill: Fill) -> OrderTerms | None:
         if not fill.venue_order_id:
             return None
         key = (fill.account, fill.venue_order_id)
-        order = self._finished.get(key)
-        if order is None:
-            order = self.exchange.order_by_venue_id(fill.account, fill.venue_order_id)
-            if order is not None and order.status.is_terminal:
-                self._finished[key] = order
-        return order
+        terms = self._finished.get(key)
+        if terms is None:
+            terms = self.exchange.order_terms(fill.account, fill.venue_order_id)
+            if terms is not None and terms.status.is_terminal:
+                self._finished[key] = terms
+        return terms
 
     def execution(self, fill: Fill, *, stream: bool = False) -> JsonObj:
         ex = self.exchange

@@ -16,8 +16,9 @@ Params = Mapping[str, Any]
 
 
 def dumps(body: object) -> str:
-    """`json.dumps` with Decimals written as plain digits (no exponent)."""
-    return json.dumps(body, default=_json_default)
+    """`json.dumps` with Decimals written as plain digits (no exponent), compact as
+    Bybit writes its answers (no blank after "," or ":")."""
+    return json.dumps(body, default=_json_default, separators=(",", ":"))
 
 
 def _json_default(value: object) -> str:
