@@ -176,10 +176,12 @@ def child() -> int:
     from console.bootstrap import build_profile_session
     from console.credentials import ApiCredentials
     from console.domain.reconciliation import RunTrigger
+    from console.service.gc_policy import freeze_program
 
     secrets = ApiCredentials(os.environ["RECON_BENCH_KEY"], os.environ["RECON_BENCH_SECRET"])
     session = build_profile_session(PROFILE, config_path=os.environ["RECON_BENCH_CONFIG"],
                                     db_url=os.environ["RECON_BENCH_DB"], secrets=secrets)
+    freeze_program()  # as `reconcile --once` does (console.service.gc_policy)
     built = time.time()
     marks: dict[str, float] = {}
 

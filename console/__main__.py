@@ -193,8 +193,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def _on_profile(args: argparse.Namespace, use: Callable[[Any], Awaitable[_T]]) -> tuple[Any, _T]:
     """Open the profile's session, run `use(session)` on a fresh loop, always close it."""
     from console.bootstrap import build_profile_session
+    from console.service.gc_policy import freeze_program
 
     session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
+    freeze_program()  # before the first request (console.service.gc_policy)
 
     async def run() -> _T:
         try:
@@ -225,9 +227,11 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return ServiceExit.USAGE
     from console.bootstrap import build_profile_session
+    from console.service.gc_policy import freeze_program
 
     try:
         session = build_profile_session(args.profile, config_path=args.config, db_url=args.db)
+        freeze_program()  # before the first request (console.service.gc_policy)
         return asyncio.run(_daemon(session))
     except UserFacingError as exc:
         print(f"recon-console: {exc}", file=sys.stderr)
