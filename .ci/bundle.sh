@@ -131,6 +131,7 @@ import difflib, json, re, sys
 work, rc_frozen, rc_dev, rc_again = sys.argv[1], *map(int, sys.argv[2:])
 VOLATILE = ("run_id", "started_at", "finished_at", "duration_ms", "fills_window")
 EPOCH_MS = re.compile(r"\b1\d{12}\b")                       # wall-clock timestamps
+ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")  # the same, as text
 CLIENT_ID = re.compile(r"\b(rc-[A-Za-z0-9]+-[a-z]+-)[0-9a-z]{6,}(-\d+)\b")  # time-based ids
 
 def norm(value):
@@ -139,7 +140,7 @@ def norm(value):
     if isinstance(value, list):
         return [norm(v) for v in value]
     if isinstance(value, str):
-        return CLIENT_ID.sub(r"\1<t>\2", EPOCH_MS.sub("<ms>", value))
+        return CLIENT_ID.sub(r"\1<t>\2", ISO_TIME.sub("<time>", EPOCH_MS.sub("<ms>", value)))
     if isinstance(value, int) and not isinstance(value, bool) and 10**12 <= value < 10**13:
         return "<ms>"
     return value
