@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 
 from console.errors import LedgerError
@@ -38,8 +39,7 @@ def test_a_ledger_behind_head_is_still_refused_or_migrated(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     Ledger.open(url).close()
     with Ledger.open(url) as ledger, ledger.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
-        conn.execute(text("DROP TABLE commands"))
+        command.downgrade(db.alembic_config(conn), "0005")  # a ledger of an older release
     with pytest.raises(LedgerError, match=r"not migrated .*0005"):
         Ledger.open(url, migrate=False)
     with Ledger.open(url) as ledger, ledger.engine.connect() as conn:
