@@ -47,7 +47,7 @@ from console.domain import (
     Side,
     TimeInForce,
 )
-from console.domain.reconciliation import AuditEntry, Severity, TradingMode, evidence
+from console.domain.reconciliation import AuditEntry, RunRecord, Severity, TradingMode, evidence
 from console.domain.text import iso_utc
 from console.engine.order_manager import OrderManager
 from console.engine.ports import LedgerPort, VenuePort
@@ -281,6 +281,28 @@ class _Run:
         self.timings[stage] = (time.perf_counter() - self.t0) * 1000
 
 
+def halt_in_force(entries: Sequence[AuditEntry]) -> AuditEntry | None:
+    """The halt an account's audit entries (newest first) leave in force: the newest
+    halt-or-resume entry when it is a halt. One rule for an engine restoring its state
+    (`EmergencyStop.restore`) and a console reading another engine's (console.ui.remote)."""
+    for entry in entries:
+        if entry.action == RESUME_HALT_ACTION:
+            return None
+        if entry.action == HALT_ACTION:
+            return entry
+    return None
+
+
+def halt_reason(entry: AuditEntry) -> str:
+    return dict(entry.details).get("reason", "") or "emergency stop"
+
+
+def pause_lifted(entries: Sequence[AuditEntry], last_run: RunRecord) -> bool:
+    """An operator lifted the desync pause of `last_run` (a resume after it finished)."""
+    return any(e.action == RESUME_PAUSE_ACTION and e.actor.startswith("operator:")
+               and e.at >= last_run.finished_at for e in entries)
+
+
 class EmergencyStop:
     """One (venue, account). `reconcile` runs one reconciliation (the session's)."""
 
@@ -418,14 +440,8 @@ class EmergencyStop:
         entries = self._mine(self.ledger.audit_log(AUDIT_SCAN))
         self._adopt_halt(entries, "still halted")
         runs = self.ledger.list_runs(venue, account, 1)
-        if runs and runs[0].mode is TradingMode.PAUSED:
-            last = runs[0]
-            for entry in entries:
-                if entry.at < last.finished_at:
-                    break
-                if entry.action == RESUME_PAUSE_ACTION and entry.actor.startswith("operator:"):
-                    self.risk.arm_lifted(last.pause_reason)
-                    break
+        if runs and runs[0].mode is TradingMode.PAUSED and pause_lifted(entries, runs[0]):
+            self.risk.arm_lifted(runs[0].pause_reason)
 
     async def follow_other_processes(self, _outcome: RunOutcome | None = None) -> None:
         """Reconcile-run listener: adopt a halt that another process sharing this ledger
@@ -447,16 +463,12 @@ class EmergencyStop:
 
     def _adopt_halt(self, entries: Sequence[AuditEntry], why: str) -> None:
         """Halt when the newest halt-or-resume entry (entries newest first) is a halt."""
-        for entry in entries:
-            if entry.action == RESUME_HALT_ACTION:
-                return
-            if entry.action == HALT_ACTION:
-                reason = dict(entry.details).get("reason", "emergency stop")
-                self.risk.halt(reason, by=entry.actor, at=entry.at)
-                log.warning("%s/%s: %s: emergency stop of %s at %s; an operator must resume",
-                            self.venue.venue, self.venue.account, why, entry.actor,
-                            iso_utc(entry.at))
-                return
+        entry = halt_in_force(entries)
+        if entry is None:
+            return
+        self.risk.halt(halt_reason(entry), by=entry.actor, at=entry.at)
+        log.warning("%s/%s: %s: emergency stop of %s at %s; an operator must resume",
+                    self.venue.venue, self.venue.account, why, entry.actor, iso_utc(entry.at))
 
     # -- steps -----------------------------------------------------------------------------
 

@@ -27,7 +27,14 @@ from typing import Final, Protocol
 from console.domain.commands import CommandKind, CommandState, OperatorCommand
 from console.domain.lease import Lease
 from console.domain.reconciliation import AuditEntry, RunRecord, TradingMode
-from console.engine.emergency import HALT_ACTION, RESUME_HALT_ACTION, RESUME_PAUSE_ACTION
+from console.engine.emergency import (
+    HALT_ACTION,
+    RESUME_HALT_ACTION,
+    RESUME_PAUSE_ACTION,
+    halt_in_force,
+    halt_reason,
+    pause_lifted,
+)
 from console.engine.ports import LedgerPort
 from console.engine.reconcile_service import wall_clock_ms
 
@@ -88,20 +95,14 @@ class LedgerRisk:
 def ledger_risk(entries: Sequence[AuditEntry], last_run: RunRecord | None) -> LedgerRisk:
     """`entries`: the account's halt and resume entries, newest first (as
     `EmergencyStop.restore` reads them when an engine starts)."""
-    halted, halt_reason, halted_by = False, "", ""
-    for entry in entries:
-        if entry.action == RESUME_HALT_ACTION:
-            break
-        if entry.action == HALT_ACTION:
-            halted, halted_by = True, entry.actor
-            halt_reason = dict(entry.details).get("reason", "") or "emergency stop"
-            break
+    halt = halt_in_force(entries)
     paused, reason = False, ""
-    if last_run is not None and last_run.mode is TradingMode.PAUSED:
-        lifted = any(e.action == RESUME_PAUSE_ACTION and e.at >= last_run.finished_at
-                     for e in entries)
-        paused, reason = not lifted, "" if lifted else last_run.pause_reason
-    return LedgerRisk(halted, halt_reason, halted_by, paused, reason)
+    if last_run is not None and last_run.mode is TradingMode.PAUSED \
+            and not pause_lifted(entries, last_run):
+        paused, reason = True, last_run.pause_reason
+    if halt is None:
+        return LedgerRisk(False, "", "", paused, reason)
+    return LedgerRisk(True, halt_reason(halt), halt.actor, paused, reason)
 
 
 @dataclass(frozen=True, slots=True)
