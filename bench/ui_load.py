@@ -532,15 +532,13 @@ class Ticker:
                 self.sampler.stalled(phase, started, lag)
 
 
-class RssWatch:
-    """Samples the resident set every 20 ms in a thread: the peak of each phase, so that a
-    peak can be put down to the sim's set-up, the start-up or the updates."""
+class Sampling:
+    """A daemon thread that calls `sample` every `period_s` between `start` and `stop`."""
 
-    def __init__(self) -> None:
-        self.phase = "build"
-        self.peaks: dict[str, float] = {}
+    def __init__(self, name: str, period_s: float) -> None:
+        self._period_s = period_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-watch", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -550,12 +548,28 @@ class RssWatch:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            rss = current_rss_mb()
-            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), rss)
+        while not self._stop.wait(self._period_s):
+            self.sample()
+
+    def sample(self) -> None:
+        raise NotImplementedError
 
 
-class StallSampler:
+class RssWatch(Sampling):
+    """Samples the resident set every 20 ms in a thread: the peak of each phase, so that a
+    peak can be put down to the sim's set-up, the start-up or the updates."""
+
+    def __init__(self) -> None:
+        super().__init__("rss-watch", 0.02)
+        self.phase = "build"
+        self.peaks: dict[str, float] = {}
+
+    def sample(self) -> None:
+        rss = current_rss_mb()
+        self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), rss)
+
+
+class StallSampler(Sampling):
     """`--stall-stacks`: samples the GUI thread's stack every 5 ms from a thread; a stall
     (a tick later than `min_ms`) is then put down to the code the samples inside it show.
     The samples are taken only when the GUI thread lets go of the GIL (every 5 ms in
@@ -563,25 +577,16 @@ class StallSampler:
     which `gc_*` accounts for."""
 
     def __init__(self, min_ms: float) -> None:
+        super().__init__("stall-sampler", 0.005)
         self.min_ms = min_ms
         self.main = threading.get_ident()
         self.samples: list[tuple[float, str]] = []
         self.stalls: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            frame = sys._current_frames().get(self.main)
-            if frame is not None:
-                self.samples.append((time.perf_counter(), self._where(frame)))
+    def sample(self) -> None:
+        frame = sys._current_frames().get(self.main)
+        if frame is not None:
+            self.samples.append((time.perf_counter(), self._where(frame)))
 
     @staticmethod
     def _where(frame: Any) -> str:
