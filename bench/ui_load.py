@@ -32,15 +32,16 @@ Figures (acceptance "Scale" of issue 14), each with its `target_met` entry:
   ledgers opened; with `--in-process-sim` the sims and their writes too), and the window
   with its engines, from the window shown to the peak);
 - `time_to_rows_s`: window shown -> the first flush after which every order is a row of
-  its account's orders model (1 s); `time_to_first_rows_s`: -> the first rows.
+  its account's orders model, and of the all-accounts table while that is shown (with
+  several accounts it is, at start) (1 s); `time_to_first_rows_s`: -> the first rows.
 `startup_loop_lag_ms` and `gc_startup` show the same for the start-up (window shown until
 the window settled, startup reconciliation included); a tick belongs to the phase it
 started in.
 
 The bench drives the window as `console.ui.app.run_console` does: window built, the
 start-up's garbage-collector step (`freeze_startup`), collections moved to the GUI
-thread (`GuiThreadCollector`: none in the ledger's worker threads), window shown,
-engine started.
+thread (`GuiThreadCollector`: none in the ledger's worker threads), the tables' first
+ledger reads started (`Workspace.prefetch`), window shown, engine started.
 
 `--ui-only` leaves the engine's stream consumer out (no ledger writes): the window takes
 the private events straight from the venue stream. The difference between the two runs is
@@ -714,6 +715,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     ticker = Ticker(loop, sampler)
     watch = GcWatch(ticker)
     gc.callbacks.append(watch)
+    workspace.prefetch()  # as app.run_console does: the tables' first reads as it shows
     window.show()
     if args.sort:
         title, _, way = args.sort.partition(":")
@@ -727,15 +729,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rows_at: list[float] = []
     first_rows_at: list[float] = []
 
+    merged = workspace.all_view.orders
+
     def rows_in() -> None:
         # window shown -> the first flush after which every order of every account is a
-        # row of its account's orders model
+        # row of its account's orders model, and of the all-accounts table while that is
+        # the one shown (several accounts open)
         if not first_rows_at and any(m.rowCount() for m in models):
             first_rows_at.append(time.perf_counter() - t_shown)
-        if not rows_at and all(m.rowCount() >= args.orders for m in models):
+        if not rows_at and all(m.rowCount() >= args.orders for m in models) and (
+                not workspace.all_view.active
+                or merged.rowCount() >= args.orders * args.accounts):
             rows_at.append(time.perf_counter() - t_shown)
 
-    for model in models:
+    for model in (*models, merged):
         for signal in (model.rowsInserted, model.modelReset, model.layoutChanged):
             signal.connect(rows_in)
     tick = asyncio.ensure_future(ticker.run())

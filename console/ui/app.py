@@ -137,6 +137,7 @@ async def run_console(console: Console) -> int:
     freeze_startup()  # the program's own objects, before any read (models.base)
     collector = GuiThreadCollector()  # no collection in a worker thread (gc_policy)
     collector.start()
+    workspace.prefetch()  # the tables' first reads, while the window paints
     window.show()
     window.run(workspace.start_all(), "start")
     try:

@@ -69,6 +69,7 @@ from console.engine.session import EngineSession
 from console.errors import UserFacingError
 from console.ui import row_actions
 from console.ui.dialogs.confirm import Confirmer
+from console.ui.first_load import FirstLoad
 from console.ui.format import plural
 from console.ui.models.alerts import AlertsModel, alert_ref
 from console.ui.models.audit import AuditModel, audit_rows
@@ -88,6 +89,7 @@ from console.ui.models.positions import PositionsModel, position_line
 from console.ui.models.runs import RunsModel
 from console.ui.notifications import Notifier
 from console.ui.ports import LOCAL_ACCOUNT, REMOTE_ACCOUNT, Capabilities, Identity
+from console.ui.read_lane import in_read_lane
 from console.ui.remote import CommandOutcome, FleetHealth, LedgerRisk, RemoteOps
 from console.ui.row_actions import amend_order, lift_rejections
 from console.ui.theme import ThemeState
@@ -247,6 +249,8 @@ class ConsoleController(QObject):
         self._reads: set[asyncio.Future[Any]] = set()
         self._wanted: set[str] = set()
         self._refreshing = False
+        self._first: asyncio.Future[list[Order]] | None = None
+        """The table's first load, started before the window shows (`prefetch`)."""
         self._attached = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -352,6 +356,10 @@ class ConsoleController(QObject):
         self._periodic.stop()
         self._remote_poll.stop()
         self._debounce.stop()
+        first, self._first = self._first, None
+        if first is not None:  # a first load never awaited (closed before `start`)
+            first.cancel()
+            await asyncio.gather(first, return_exceptions=True)
         if self.demo is not None:
             await self.demo.stop()
         if self.alerts is not None:
@@ -549,42 +557,38 @@ class ConsoleController(QObject):
 
     async def _refresh_orders(self, now: int) -> None:
         """Read the account's active orders page by page, newest first (the pages grow,
-        `ORDERS_PAGE`), each page in a worker thread (`LedgerPort.orders_page`). Into an
-        empty table (the window's first load) each page goes as it arrives, the first
-        shown at once; then the whole read is merged with what the table holds in a
-        worker thread (`_merge_orders`) and staged as one `replace_all`, so that no step
-        walks every row on the GUI thread. A re-read keeps the table's record of each
-        order that did not change (`_read_orders_page`): one copy of the book at a time."""
+        `ORDERS_PAGE`), in the window's bulk-read thread (`console.ui.read_lane`). Into
+        an empty table (the window's first load) each page goes as it arrives, the first
+        shown at once (`_first_load`); then the whole read is merged with what the table
+        holds in that thread (`_merge_orders`) and staged as one `replace_all`, so that
+        no step walks every row on the GUI thread. A re-read keeps the table's record of
+        each order that did not change (`_read_orders_page`): one copy of the book at a
+        time."""
         model = self.orders
-        first_load = model.rowCount() == 0 and not model.pending
-        shown = {} if first_load else model.latest_records()
-        listed: list[Order] = []
-        before: tuple[int, str] | None = None
-        limit = ORDERS_PAGE
-        while True:
-            page = await asyncio.to_thread(self._read_orders_page, shown, before, limit)
-            listed += page
-            if first_load and page:
-                self._show_page(page, first=len(listed) == len(page))
-            if len(page) < limit:
-                break
-            before = (page[-1].updated_at, page[-1].ident)
-            limit = min(limit * 4, MAX_ORDERS_PAGE)
+        first, self._first = self._first, None
+        if first is not None or (model.rowCount() == 0 and not model.pending):
+            listed = await (first if first is not None
+                            else self._first_load(self._first_loader()))
+            before = (listed[-1].updated_at, listed[-1].ident) \
+                if len(listed) >= ORDERS_PAGE else None
+        else:
+            listed, before = await self._read_pages(model.latest_records())
         if before is not None and listed:
             # an order updated while the pages were read moved above the first page,
             # where no later page looks: read the top again down to where it began
+            shown = {} if model.rowCount() == 0 else model.latest_records()
             top, before = listed[0].updated_at, None
             while True:
-                page = await asyncio.to_thread(self._read_orders_page, shown, before,
-                                               ORDERS_PAGE)
+                page = await in_read_lane(self._read_orders_page, shown, before,
+                                          ORDERS_PAGE)
                 listed += page  # later in the list wins (`_merge_orders`)
                 if len(page) < ORDERS_PAGE or page[-1].updated_at <= top:
                     break
                 before = (page[-1].updated_at, page[-1].ident)
         lookup = self.venue_orders.lookup_keys()
         mine = model.latest_records()
-        merged, read, known = await asyncio.to_thread(self._merge_orders, listed, mine,
-                                                      lookup, now)
+        merged, read, known = await in_read_lane(self._merge_orders, listed, mine,
+                                                 lookup, now)
         for unlisted in self.venue_orders.unlisted(known):
             key = unlisted.ident
             if key in read:
@@ -593,6 +597,47 @@ class ConsoleController(QObject):
             merged[key] = held if held is not None and not in_ledger(held) \
                 and held.updated_at > unlisted.updated_at else unlisted
         model.replace_all(merged)
+
+    async def _read_pages(self, shown: dict[str, Order]
+                          ) -> tuple[list[Order], tuple[int, str] | None]:
+        """A re-read: every page, one lane call each (other accounts' reads take turns
+        between them); the pages and the bound of the last one (None: one page)."""
+        listed: list[Order] = []
+        before: tuple[int, str] | None = None
+        limit = ORDERS_PAGE
+        while True:
+            page = await in_read_lane(self._read_orders_page, shown, before, limit)
+            listed += page
+            if len(page) < limit:
+                return listed, before
+            before = (page[-1].updated_at, page[-1].ident)
+            limit = min(limit * 4, MAX_ORDERS_PAGE)
+
+    def prefetch(self) -> None:
+        """Start the table's first load now (the window about to show, the loop running):
+        its first page is queued in the bulk-read thread at once, so it is read while the
+        window paints, and the pages are shown as they come, before the rest of `start`
+        runs (`console.ui.first_load`)."""
+        if self.remote is None and self._first is None and self.orders.rowCount() == 0 \
+                and not self.orders.pending:
+            loader = self._first_loader()
+            loader.start()
+            self._first = asyncio.ensure_future(self._first_load(loader))
+
+    def _first_loader(self) -> FirstLoad:
+        return FirstLoad(
+            lambda before, limit: self.book.orders_page(
+                self.venue, self.account, True, before=before, limit=limit),
+            first=ORDERS_PAGE, largest=MAX_ORDERS_PAGE)
+
+    async def _first_load(self, loader: FirstLoad) -> list[Order]:
+        """The first load of the table (`console.ui.first_load`): each page shown as it
+        comes, the first at once. Returns every order read."""
+        listed: list[Order] = []
+        async for page in loader.pages():
+            self._show_page(page, first=not listed, loaded=len(listed))
+            listed += page
+        return listed
 
     def _read_orders_page(self, shown: dict[str, Order], before: tuple[int, str] | None,
                           limit: int) -> list[Order]:
@@ -609,15 +654,20 @@ class ConsoleController(QObject):
             out.append(held if held is not None and held == order else order)
         return out
 
-    def _show_page(self, page: list[Order], *, first: bool) -> None:
+    def _show_page(self, page: list[Order], *, first: bool, loaded: int = 0) -> None:
         """One page of the first load into the table (a row the stream brought since,
-        newer, stays); the first page at once."""
+        newer, stays); the first page at once. `loaded`: the orders of this load shown
+        before; while the table holds no other key (nothing came from the stream), the
+        page goes in without a look-up per order."""
         model = self.orders
-        rows = []
-        for order in page:
-            held = model.latest(order.ident)
-            rows.append(held if held is not None and in_ledger(held)
-                        and held.updated_at > order.updated_at else order)
+        if model.key_count() == loaded:
+            rows = page
+        else:
+            rows = []
+            for order in page:
+                held = model.latest(order.ident)
+                rows.append(held if held is not None and in_ledger(held)
+                            and held.updated_at > order.updated_at else order)
         model.upsert(rows)
         if first:
             model.flush()

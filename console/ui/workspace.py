@@ -175,6 +175,12 @@ class Workspace(QObject):
     async def start_all(self) -> None:
         await asyncio.gather(*(self.start(c) for c in self.controllers()))
 
+    def prefetch(self) -> None:
+        """Start every account's first read of its orders table (from the loop, before
+        the window shows: the reads overlap its first paint; `console.ui.first_load`)."""
+        for controller in self.controllers():
+            controller.prefetch()
+
     def openable(self, names: Sequence[str]) -> list[str]:
         """Of the profiles `names`, those that could be opened now (not open, not being
         opened), when this window can open profiles at all."""

@@ -188,3 +188,20 @@ def test_row_count_label_follows_removals(qapp: object) -> None:
     model.flush()
     panel.filter.setText("eth")
     assert panel.count.text() == "1 of 2 rows"
+
+
+def test_key_count_is_the_keys_held_once_what_is_staged_is_applied(qapp: object) -> None:
+    model = OrdersModel(ThemeState("dark"), flush_ms=10_000)
+    assert model.key_count() == 0
+    model.upsert([_order(i) for i in range(5)])
+    assert model.key_count() == 5  # staged, not yet rows
+    model.flush()
+    model.upsert([_order(2, price="101"), _order(7)])  # one changed, one new
+    model.remove(["rc-t-o-00000", "rc-t-o-00099"])  # one held, one never was
+    assert model.key_count() == 5
+    model.flush()
+    assert model.key_count() == model.rowCount() == 5
+    model.replace_all([_order(1)])
+    assert model.key_count() is None  # a bulk load going in: not counted
+    model.flush()
+    assert model.key_count() == 1

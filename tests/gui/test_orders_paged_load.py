@@ -4,6 +4,7 @@ read ends as one merge with what the table holds (a newer record from the stream
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal as D
 from typing import Any
 
@@ -37,6 +38,12 @@ def test_the_first_page_shows_before_the_rest_is_read(make_console: MakeConsole,
     read_page = ledger.orders_page
 
     def spy(venue: str, account: str, active_only: bool = False, **kw: Any) -> list[Order]:
+        if kw.get("before") is not None:
+            # a later page (in the bulk-read thread): the loop shows the first meanwhile,
+            # without waiting for this read
+            deadline = time.monotonic() + 10
+            while c.orders.rowCount() < 3 and time.monotonic() < deadline:
+                time.sleep(0.005)
         calls.append((kw.get("before"), kw["limit"], c.orders.rowCount()))
         return read_page(venue, account, active_only, **kw)
 
@@ -101,3 +108,34 @@ def test_an_order_updated_while_the_pages_are_read_is_not_lost(
     c.orders.flush()
     assert c.orders.get(moved.ident) == moved
     assert {o.ident for o in old} <= set(c.orders.row_keys())
+
+
+def test_a_window_closed_before_its_start_ends_the_first_load_it_began(
+        make_console: MakeConsole) -> None:
+    h = make_console("clean", start=False)
+    c = h.controller
+    c.session.ledger.upsert_orders([_order(c.venue, c.account, n) for n in range(5)])
+
+    async def prefetch_then_close() -> None:
+        c.prefetch()  # as `run_console` does before the window shows
+        first = c._first
+        assert first is not None
+        await c.aclose()
+        assert first.done()
+
+    h.run(prefetch_then_close())
+
+
+def test_the_prefetched_first_load_is_the_one_start_shows(make_console: MakeConsole) -> None:
+    h = make_console("clean", start=False)
+    c = h.controller
+    c.session.ledger.upsert_orders([_order(c.venue, c.account, n) for n in range(5)])
+
+    async def prefetch_then_refresh() -> None:
+        c.prefetch()
+        await c.refresh("orders")
+        assert c._first is None  # taken by the refresh, not read a second time
+
+    h.run(prefetch_then_refresh())
+    c.orders.flush()
+    assert {f"paged-{n:03d}" for n in range(5)} <= set(c.orders.row_keys())

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import linecache
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -344,6 +345,20 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         record = self._latest(key)
         present = self.present
         return record if present is None or record is None else present(key, record)
+
+    def key_count(self) -> int | None:
+        """How many keys the table will hold once everything staged is applied (None
+        while a bulk load, `replace_all`, is going in)."""
+        if self._bulk is not None:
+            return None
+        held = self._record
+        count = len(held)
+        for key, staged in self._staged.items():
+            if staged is None:
+                count -= key in held
+            elif key not in held:
+                count += 1
+        return count
 
     def _latest(self, key: str) -> R | None:
         if key in self._staged:
@@ -870,10 +885,22 @@ def freeze_startup() -> None:
     full collection otherwise walks them again; with a large table loading that is
     several full collections (bench/ui_load.py: with 100k orders, the start-up's
     collections went from ~1.2 s to ~0.5 s and the rows came ~0.7 s sooner). Why freezing
-    is sound, and what it costs: `freeze_long_lived`."""
+    is sound, and what it costs: `freeze_long_lived`. The source lines PySide6's import
+    hook cached go first (`drop_import_sources`)."""
+    drop_import_sources()
     gc.collect()
     gc.freeze()
     _watch_full_collections()
+
+
+def drop_import_sources() -> None:
+    """Empty `linecache`, which PySide6 fills with the source of every module imported
+    after it: its import hook (shibokensupport's `feature_imported`) reads each one with
+    `inspect.getsource` to see whether it names PySide6, and `linecache` keeps the lines.
+    For the console that is ~750 files, ~200k strings, ~20 MB of the window's memory
+    (bench/ui_load.py, tracemalloc at the start-up's peak) that nothing reads again: a
+    traceback re-reads the lines it shows from its file."""
+    linecache.clearcache()
 
 
 FREEZE_MIN_ROWS = 10_000
@@ -910,6 +937,7 @@ def freeze_long_lived(rows: int) -> bool:
     """
     if rows < FREEZE_MIN_ROWS:
         return False
+    drop_import_sources()  # the modules imported since the start-up's
     gc.collect(1)
     gc.freeze()
     gc.collect()  # walks nothing frozen: quick; the next full collections count from here

@@ -1,0 +1,104 @@
+"""The first load of an account's orders table: every page of the ledger's active
+orders, read back to back in the window's bulk-read thread (`console.ui.read_lane`) and
+handed to the event loop as each is read.
+
+Why not one lane call per page: the thread would wait for the GUI to take each page and
+ask for the next (a round trip per page, ~0.1 s of a 100k-order load, bench/ui_load.py).
+Why two lane jobs, the first page and then the rest: with several accounts, every
+account's first page goes before any account's rest, so each table shows its newest
+orders at once. A load may start before the window is shown (`start`, from
+`Workspace.prefetch`): the read then overlaps the window's first paint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable
+
+from console.domain import Order
+from console.ui.read_lane import submit
+
+PageReader = Callable[[tuple[int, str] | None, int], list[Order]]
+"""(the keyset bound of the last page read or None, the page's size) -> the page."""
+
+
+class FirstLoad:
+    """Reads every page with `read_page` (in the lane), growing the pages from `first`
+    by four times up to `largest`; `pages()` yields them on the loop, in order."""
+
+    def __init__(self, read_page: PageReader, *, first: int, largest: int) -> None:
+        self._read_page = read_page
+        self._first = first
+        self._largest = largest
+        self._queue: asyncio.Queue[list[Order] | BaseException | None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = threading.Event()
+
+    @property
+    def started(self) -> bool:
+        return self._queue is not None
+
+    def start(self) -> None:
+        """Queue the first page's read in the lane (from the loop's thread, loop running)."""
+        if self._queue is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        submit(self._read_first)
+
+    def cancel(self) -> None:
+        """No more pages are read (a page being read is still handed over)."""
+        self._stop.set()
+
+    async def pages(self) -> AsyncIterator[list[Order]]:
+        """The pages as they are read; a read's failure raises here."""
+        self.start()
+        queue = self._queue
+        assert queue is not None
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+
+    def _hand(self, item: list[Order] | BaseException | None) -> None:
+        loop, queue = self._loop, self._queue
+        assert loop is not None and queue is not None
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def _read_first(self) -> None:
+        try:
+            page = self._read_page(None, self._first)
+        except Exception as exc:  # noqa: BLE001 - handed to the loop, raised by `pages`
+            self._hand(exc)
+            self._hand(None)
+            return
+        self._hand(page)
+        if len(page) < self._first or self._stop.is_set():
+            self._hand(None)
+            return
+        bound = (page[-1].updated_at, page[-1].ident)
+        try:
+            submit(self._read_rest, bound)  # after every first page already queued
+        except RuntimeError:  # the lane is shut down: the program is ending
+            self._hand(None)
+
+    def _read_rest(self, before: tuple[int, str]) -> None:
+        limit = min(self._first * 4, self._largest)
+        try:
+            while not self._stop.is_set():
+                page = self._read_page(before, limit)
+                self._hand(page)
+                if len(page) < limit:
+                    break
+                before = (page[-1].updated_at, page[-1].ident)
+                limit = min(limit * 4, self._largest)
+        except Exception as exc:  # noqa: BLE001 - handed to the loop, raised by `pages`
+            self._hand(exc)
+        finally:
+            self._hand(None)
