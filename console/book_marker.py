@@ -18,7 +18,9 @@ know"). Two kinds of session can meet that way, and each is marked in the audit 
   e.g. Binance's market), and a later session with another identity is refused with
   `BookMismatchError` before it touches anything (give the profile its own account name
   or its own `--db`). A book written before bindings existed is bound on first use, with
-  an INFO log. Changing a profile's symbols or read_only does not change its book.
+  an INFO log. Of two sessions binding a fresh book at the same moment one writes the
+  binding (`Ledger.append_audit_once`) and the other is held to it. Changing a
+  profile's symbols or read_only does not change its book.
 
 Composition-root helpers over the store's public methods (`Ledger.append_audit`,
 `Ledger.audit_log` filtered by venue, account and action); nothing here runs in the
@@ -143,9 +145,13 @@ def _binding_details(identity: BookIdentity, profile: str) -> tuple[tuple[str, s
 def record_binding(ledger: Ledger, account: str, identity: BookIdentity, *, at: int,
                    profile: str = "") -> None:
     """Bind the ledger's (identity.venue, account) book to `identity` (`profile`: the
-    profile that did, named to whoever is refused later)."""
-    _mark(ledger, identity.venue, account, actor=BINDING_ACTOR, action=BOOK_BOUND,
-          details=_binding_details(identity, profile), at=at)
+    profile that did, named to whoever is refused later), unless it is bound already:
+    two sessions binding a fresh book at the same moment write one binding
+    (`Ledger.append_audit_once`), and `bind_book` refuses the one that lost."""
+    venue = identity.venue
+    ledger.append_audit_once(AuditEntry(
+        at=at, actor=BINDING_ACTOR, action=BOOK_BOUND, subject=f"{venue}/{account}",
+        venue=venue, account=account, details=_binding_details(identity, profile)))
 
 
 def book_binding(ledger: Ledger, venue: str, account: str) -> tuple[BookIdentity, str] | None:
@@ -195,3 +201,6 @@ def bind_book(ledger: Ledger, account: str, identity: BookIdentity, *, at: int,
                  "refused from now on", identity.venue, account, ledger.url,
                  identity.describe(), profile)
     record_binding(ledger, account, identity, at=at, profile=profile)
+    # another session may have bound it since `check_book` read it unbound: the binding
+    # in force is the first, and this one is refused if it is another identity's
+    check_book(ledger, account, identity, profile=profile)

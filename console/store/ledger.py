@@ -901,6 +901,31 @@ class Ledger:
         with self._tx("append to the audit log", write=True, fence=scope) as conn:
             conn.execute(t.audit_log.insert().values(codec.audit_to_row(entry)))
 
+    def append_audit_once(self, entry: AuditEntry) -> AuditEntry:
+        """Append `entry` unless its (venue, account) has an entry of its action already;
+        the first such entry, the one in force (`entry` itself when it was appended).
+
+        For a mark that must be written once per book (`console.book_marker`): of two
+        sessions marking a fresh book at the same moment, exactly one writes and both
+        read its mark. Concurrent callers serialise on SQLite's write lock or on a
+        PostgreSQL transaction lock keyed by the action and the account (a read of the
+        first mark then a write could otherwise both find none)."""
+        log = t.audit_log
+        scope = [] if is_operator_actor(entry.actor) or not (entry.venue and entry.account) \
+            else [(entry.venue, entry.account)]
+        with self._tx("append to the audit log", write=True, fence=scope) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(
+                    literal(f"{entry.action}\x1f{entry.venue}\x1f{entry.account}")))))
+            first = conn.execute(
+                select(log).where(log.c.venue == entry.venue, log.c.account == entry.account,
+                                  log.c.action == entry.action)
+                .order_by(log.c.id).limit(1)).mappings().first()
+            if first is not None:
+                return codec.audit_from_row(first)
+            conn.execute(log.insert().values(codec.audit_to_row(entry)))
+        return entry
+
     def audit_log(self, limit: int = 200, *, venue: str | None = None,
                   account: str | None = None,
                   actions: Collection[str] | None = None) -> list[AuditEntry]:

@@ -11,18 +11,27 @@ import asyncio
 import logging
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from console.book_marker import BOOK_BOUND, BookMismatchError, book_binding, record_binding
+from console.book_marker import (
+    BOOK_BOUND,
+    BookMismatchError,
+    bind_book,
+    book_binding,
+    check_book,
+    record_binding,
+)
 from console.bootstrap import build_session, open_profile_ledger
 from console.credentials import ApiCredentials
 from console.domain import Balance, LedgerChanges
 from console.errors import ConfigError
 from console.profiles import (
+    BookIdentity,
     Network,
     Profile,
     book_identity,
@@ -179,3 +188,38 @@ def test_adding_a_profile_that_shares_a_book_warns(
     assert "profile 'bnspot' (binance testnet, market=spot)" in warned[0]
     assert "its own --account (e.g. main-spot) or its own --db" in warned[0]
     assert set(load_profiles(config, venues=VENUES)) == {"bn", "bn-ro", "bnspot"}  # saved
+
+
+def test_two_identities_binding_a_fresh_book_at_once_one_wins(ledger_url: str) -> None:
+    """Both sessions read the book unbound, then both bind it: one binding is written
+    (on SQLite's write lock or PostgreSQL's transaction lock) and the other session is
+    refused, whichever order their transactions take."""
+    identities = [BookIdentity(venue="binance", network=network, endpoint="",
+                               scope=(("market", "usdm"),))
+                  for network in ("testnet", "mainnet")]
+    read_unbound = threading.Barrier(2, timeout=10)
+    outcome: dict[str, str] = {}
+
+    def session(identity: BookIdentity) -> None:
+        with Ledger.open(ledger_url) as ledger:
+            assert not check_book(ledger, "main", identity, profile=identity.network)
+            read_unbound.wait()  # both past the check before either binds
+            try:
+                bind_book(ledger, "main", identity, at=1, profile=identity.network)
+            except BookMismatchError:
+                outcome[identity.network] = "refused"
+            else:
+                outcome[identity.network] = "bound"
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in identities]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcome.values()) == ["bound", "refused"]
+    with Ledger.open(ledger_url) as ledger:
+        assert len(ledger.audit_log(10, actions=(BOOK_BOUND,))) == 1
+        found = book_binding(ledger, "binance", "main")
+        assert found is not None
+        winner = next(n for n, o in outcome.items() if o == "bound")
+        assert found[0].network == winner
