@@ -249,7 +249,12 @@ def test_audit_log_is_append_only_and_ordered(ledger):
     assert ledger.audit_log() == entries[::-1]
     assert ledger.audit_log(limit=2) == [entries[4], entries[3]]
     audit_api = {name for name in dir(Ledger) if "audit" in name and not name.startswith("_")}
-    assert audit_api == {"append_audit", "audit_log"}
+    assert audit_api == {"append_audit", "append_audit_once", "audit_log"}  # no update
+    # the once-per-book mark appends only when the book has none of its action yet
+    mark = replace(entries[0], action="book_mark", venue="bybit", account="main")
+    assert ledger.append_audit_once(mark) == mark
+    assert ledger.append_audit_once(replace(mark, at=99, details=(("x", "y"),))) == mark
+    assert ledger.audit_log(10, actions=("book_mark",)) == [mark]
 
 
 def test_runner_state_is_isolated_per_worker(ledger, build):
