@@ -145,6 +145,11 @@ class Mirror(Generic[R]):
     def _stage(self, rows: range) -> None:
         source = self.source
         count = source.rowCount()
+        if self.prefix is not None and source.present is None:
+            prefix = self.prefix
+            keys, records = source.stored_rows(max(rows.start, 0), min(rows.stop, count))
+            self.target.upsert_keyed(zip([prefix + k for k in keys], records, strict=True))
+            return
         if self.prefix is not None:
             prefix = self.prefix
             self.target.upsert_keyed([(prefix + source.key_at(r), source.record(r))

@@ -328,6 +328,12 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     def key_at(self, row: int) -> str:
         return self._keys[row]
 
+    def stored_rows(self, first: int, stop: int) -> tuple[list[str], list[R]]:
+        """The keys and the stored records (`present` not applied) of rows `first` to
+        `stop` - 1, as slices: what a mirror copies of each flush, without two method
+        calls per row (`console.ui.all_accounts`)."""
+        return self._keys[first:stop], self._rows[first:stop]
+
     def row_keys(self) -> list[str]:
         return list(self._keys)
 
