@@ -7,7 +7,7 @@ Venue ports are async and return domain objects. The ledger port is synchronous
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -157,6 +157,13 @@ class LedgerPort(Protocol):
 
     def book_version(self, venue: str, account: str) -> int:
         """A number that moves with every committed write to what a snapshot reads."""
+        ...
+
+    def share_orders(self, venue: str, account: str,
+                     held: Callable[[], Mapping[str, Order]] | None) -> None:
+        """Snapshot reads of (venue, account) hand out the orders `held()` holds (ident ->
+        order) in place of equal ones they read, so that a window's table and the
+        engine's reconciliation hold one copy of each; None stops it."""
         ...
 
     def last_exec_time(self, venue: str, account: str) -> int | None:

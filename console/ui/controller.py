@@ -314,6 +314,8 @@ class ConsoleController(QObject):
         self.session.stream.on_event(self._on_event)
         if self.alerts is not None:
             self.alerts.on_alert(self._on_alert)
+        # the engine's snapshots take the table's records of unchanged orders: one copy
+        self.session.ledger.share_orders(self.venue, self.account, self.orders.held_records)
 
     async def start(self, *, engine: bool = True, stream: bool = True) -> RunOutcome | None:
         """Load what the ledger holds, then start the engine (stream, startup
@@ -368,6 +370,7 @@ class ConsoleController(QObject):
             await self.alerts.stop()
         if self._session is not None:
             await self._session.stop()
+            self._session.ledger.share_orders(self.venue, self.account, None)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

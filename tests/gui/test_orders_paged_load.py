@@ -139,3 +139,24 @@ def test_the_prefetched_first_load_is_the_one_start_shows(make_console: MakeCons
     h.run(prefetch_then_refresh())
     c.orders.flush()
     assert {f"paged-{n:03d}" for n in range(5)} <= set(c.orders.row_keys())
+
+
+def test_the_engine_snapshots_share_the_table_records(make_console: MakeConsole) -> None:
+    """The window lends its table's records to the engine's snapshots (one copy of each
+    unchanged order in memory), until the account closes."""
+    h = make_console("clean")
+    c = h.controller
+    c.session.ledger.upsert_orders([_order(c.venue, c.account, n) for n in range(5)])
+    h.run(c.refresh("orders"))
+    h.idle()
+    held = c.orders.held_records()
+    assert "paged-003" in held
+
+    def snapshot() -> dict[str, Order]:
+        snap, _ = c.session.ledger.versioned_snapshot(
+            c.venue, c.account, now=10_000, retention_ms=60_000, fills_from=0)
+        return {o.ident: o for o in snap.orders}
+
+    assert snapshot()["paged-003"] is held["paged-003"]
+    h.run(c.aclose())
+    assert snapshot()["paged-003"] is not held["paged-003"]

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 
-from console.domain import LedgerChanges, OrderStatus, PositionSide
+from console.domain import LedgerChanges, Order, OrderStatus, PositionSide
 from console.domain.reconciliation import AuditEntry
 from console.errors import LedgerError
 from console.store import Ledger, default_ledger_path, tables
@@ -294,3 +294,25 @@ def test_a_closed_ledger_refuses_work(tmp_path: Path):
     ledger.close()
     with pytest.raises(LedgerError, match="closed"):
         ledger.orders(V, A)
+
+
+def test_snapshots_hand_out_the_shared_records_of_unchanged_orders(ledger, build):
+    """`share_orders`: a window's table lends its records; a snapshot returns them for the
+    orders that did not change (one copy in memory), its own for those that did, and
+    stops once the sharing is withdrawn."""
+    ledger.upsert_orders([build.order("c1"), build.order("c2"), build.order("c3")])
+    held = {o.ident: o for o in ledger.orders(V, A)}
+    ledger.upsert_orders([build.order("c2", updated_at=2_000, filled_qty=Decimal("0.003"))])
+    ledger.share_orders(V, A, lambda: held)
+
+    def snapshot_orders() -> dict[str, Order]:
+        snap, _ = ledger.versioned_snapshot(V, A, now=5_000, retention_ms=10_000,
+                                            fills_from=0)
+        return {o.ident: o for o in snap.orders}
+
+    orders = snapshot_orders()
+    assert orders["c1"] is held["c1"] and orders["c3"] is held["c3"]
+    assert orders["c2"] is not held["c2"] and orders["c2"].filled_qty == Decimal("0.003")
+    assert orders == {o.ident: o for o in ledger.orders(V, A)}  # the same values
+    ledger.share_orders(V, A, None)
+    assert snapshot_orders()["c1"] is not held["c1"]

@@ -37,6 +37,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
@@ -327,6 +328,12 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     def key_at(self, row: int) -> str:
         return self._keys[row]
+
+    def held_records(self) -> Mapping[str, R]:
+        """The stored records by key, as a live read-only view (what is staged not
+        applied): its `get` is safe in a worker thread while the GUI thread flushes, for
+        a reader that only looks records up (`LedgerPort.share_orders`)."""
+        return MappingProxyType(self._record)
 
     def stored_rows(self, first: int, stop: int) -> tuple[list[str], list[R]]:
         """The keys and the stored records (`present` not applied) of rows `first` to
