@@ -49,8 +49,8 @@ BINDING_ACTOR: Final = "console"
 _SCOPE: Final = "scope."
 """Detail keys of the scope's pairs ("scope.market" = "usdm")."""
 _BINDINGS_READ: Final = 100
-"""How many bindings of a book are read to find its first (normally there is one; two
-engines of one profile starting together on a fresh shared ledger may write two)."""
+"""How many bindings of a book are read to find its first (there is one; a ledger bound
+before bindings were written once, `Ledger.append_audit_once`, may hold two)."""
 
 
 class ScenarioMismatchError(ConfigError):
@@ -195,12 +195,13 @@ def bind_book(ledger: Ledger, account: str, identity: BookIdentity, *, at: int,
               profile: str = "") -> None:
     """Bind a book `check_book` found unbound to `identity`; a used one (written before
     bindings existed) with an INFO log."""
-    if not book_is_new(ledger, identity.venue, account):
-        log.info("the ledger book %s/%s at %s predates book bindings: bound now to %s "
-                 "(profile %r); a profile of another network or scope on this book is "
-                 "refused from now on", identity.venue, account, ledger.url,
-                 identity.describe(), profile)
+    used = not book_is_new(ledger, identity.venue, account)
     record_binding(ledger, account, identity, at=at, profile=profile)
     # another session may have bound it since `check_book` read it unbound: the binding
     # in force is the first, and this one is refused if it is another identity's
     check_book(ledger, account, identity, profile=profile)
+    if used:
+        log.info("the ledger book %s/%s at %s predates book bindings: bound now to %s "
+                 "(profile %r); a profile of another network or scope on this book is "
+                 "refused from now on", identity.venue, account, ledger.url,
+                 identity.describe(), profile)

@@ -140,14 +140,19 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
+def transaction(engine: Engine, *, write: bool,
+                read_committed: bool = False) -> Iterator[Connection]:
     """One transaction. Writes take SQLite's write lock first; PostgreSQL reads see one
-    snapshot across all their statements (REPEATABLE READ)."""
+    snapshot across all their statements (REPEATABLE READ). `read_committed`: a
+    PostgreSQL write whose statements must each see what was committed before it ran
+    (after waiting for a lock), whatever the server's default isolation."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE" if write else "DEFERRED"})
         elif not write:
             conn.execution_options(isolation_level="REPEATABLE READ")
+        elif read_committed:
+            conn.execution_options(isolation_level="READ COMMITTED")
         with conn.begin():
             yield conn
 
@@ -213,8 +218,10 @@ def _at_head(current: str | None) -> bool:
 def run_migrations(engine: Engine) -> None:
     """Upgrade to head in one transaction. Concurrent openers serialise on SQLite's write
     lock or a PostgreSQL advisory lock, so the second one finds the work done. Alembic
-    is loaded only when there is something to check or migrate (`shipped_head`)."""
-    with transaction(engine, write=True) as conn:
+    is loaded only when there is something to check or migrate (`shipped_head`). READ
+    COMMITTED whatever the server's default: the second opener's read after the lock
+    must see the first one's committed upgrade."""
+    with transaction(engine, write=True, read_committed=True) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
         current = current_revision(conn)

@@ -157,14 +157,16 @@ class Ledger:
         return self._engine.dialect.name
 
     @contextmanager
-    def _tx(self, doing: str, *, write: bool,
-            fence: Iterable[tuple[str, str]] = ()) -> Iterator[Connection]:
+    def _tx(self, doing: str, *, write: bool, fence: Iterable[tuple[str, str]] = (),
+            read_committed: bool = False) -> Iterator[Connection]:
         """One transaction; a write for a (venue, account) in `fence` whose lease an engine
-        of this process holds first checks that it still does (`LeaseLostError`)."""
+        of this process holds first checks that it still does (`LeaseLostError`);
+        `read_committed` as `db.transaction`."""
         if self._closed:
             raise LedgerError(f"ledger {self.url}: could not {doing}: the ledger is closed")
         try:
-            with db.transaction(self._engine, write=write) as conn:
+            with db.transaction(self._engine, write=write,
+                                read_committed=read_committed) as conn:
                 self._check_fences(conn, fence, doing)
                 yield conn
         except DBAPIError as exc:
@@ -931,7 +933,9 @@ class Ledger:
         log = t.audit_log
         scope = [] if is_operator_actor(entry.actor) or not (entry.venue and entry.account) \
             else [(entry.venue, entry.account)]
-        with self._tx("append to the audit log", write=True, fence=scope) as conn:
+        # READ COMMITTED: the read after the lock sees a mark committed while it waited
+        with self._tx("append to the audit log", write=True, fence=scope,
+                      read_committed=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(
                     literal(f"{entry.action}\x1f{entry.venue}\x1f{entry.account}")))))

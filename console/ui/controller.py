@@ -10,13 +10,15 @@ need the venue connection itself refuse on a remote account, and the window disa
 
 Threading: everything runs on the GUI thread's asyncio loop (qasync). The engine's
 listeners (run finished, private-stream event, alert) only stage model updates or ask
-for a debounced refresh; ledger reads go through `asyncio.to_thread`; each model applies
+for a debounced refresh; ledger reads go through `asyncio.to_thread`, the orders table's
+through the window's bulk-read thread (`console.ui.read_lane`); each model applies
 its staged updates once per flush tick (see `models.base`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -252,6 +254,7 @@ class ConsoleController(QObject):
         self._wanted: set[str] = set()
         self._refreshing = False
         self._first: asyncio.Future[list[Order]] | None = None
+        self._loader: FirstLoad | None = None
         """The table's first load, started before the window shows (`prefetch`)."""
         self._attached = False
         self._debounce = QTimer(self)
@@ -364,6 +367,9 @@ class ConsoleController(QObject):
         if first is not None:  # a first load never awaited (closed before `start`)
             first.cancel()
             await asyncio.gather(first, return_exceptions=True)
+        loader, self._loader = self._loader, None
+        if loader is not None:  # the ledger closes after this: never under a page read
+            await loader.stopped()
         if self.demo is not None:
             await self.demo.stop()
         if self.alerts is not None:
@@ -630,18 +636,21 @@ class ConsoleController(QObject):
             self._first = asyncio.ensure_future(self._first_load(loader))
 
     def _first_loader(self) -> FirstLoad:
-        return FirstLoad(
+        """A first load of the table, kept until `aclose` has waited for its reading."""
+        self._loader = FirstLoad(
             lambda before, limit: self.book.orders_page(
                 self.venue, self.account, True, before=before, limit=limit),
             first=ORDERS_PAGE, largest=MAX_ORDERS_PAGE)
+        return self._loader
 
     async def _first_load(self, loader: FirstLoad) -> list[Order]:
         """The first load of the table (`console.ui.first_load`): each page shown as it
         comes, the first at once. Returns every order read."""
         listed: list[Order] = []
-        async for page in loader.pages():
-            self._show_page(page, first=not listed, loaded=len(listed))
-            listed += page
+        async with contextlib.aclosing(loader.pages()) as pages:
+            async for page in pages:
+                self._show_page(page, first=not listed, loaded=len(listed))
+                listed += page
         return listed
 
     def _read_orders_page(self, shown: dict[str, Order], before: tuple[int, str] | None,

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import Future
 
 from console.domain import Order
 from console.ui.read_lane import submit
@@ -35,10 +36,9 @@ class FirstLoad:
         self._queue: asyncio.Queue[list[Order] | BaseException | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
-
-    @property
-    def started(self) -> bool:
-        return self._queue is not None
+        self.finished: Future[None] = Future()
+        """Done once the lane has stopped reading for this load: whoever closes the
+        ledger next waits for it (a thread still reading a closed ledger may crash)."""
 
     def start(self) -> None:
         """Queue the first page's read in the lane (from the loop's thread, loop running)."""
@@ -46,14 +46,25 @@ class FirstLoad:
             return
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        submit(self._read_first)
+        try:
+            submit(self._read_first)
+        except RuntimeError:  # the lane is shut down: the program is ending
+            self._finish()
 
     def cancel(self) -> None:
         """No more pages are read (a page being read is still handed over)."""
         self._stop.set()
 
-    async def pages(self) -> AsyncIterator[list[Order]]:
-        """The pages as they are read; a read's failure raises here."""
+    async def stopped(self) -> None:
+        """`cancel`, then wait until the lane no longer reads for this load."""
+        self.cancel()
+        if self._queue is not None:
+            await asyncio.wrap_future(self.finished)
+
+    async def pages(self) -> AsyncGenerator[list[Order], None]:
+        """The pages as they are read; a read's failure raises here. Leaving early (a
+        failure of the consumer, a cancellation) stops the reading: close the iterator
+        (`contextlib.aclosing`) rather than leaving it to the garbage collector."""
         self.start()
         queue = self._queue
         assert queue is not None
@@ -65,28 +76,41 @@ class FirstLoad:
         finally:
             self._stop.set()
 
-    def _hand(self, item: list[Order] | BaseException | None) -> None:
+    def _hand(self, item: list[Order] | BaseException) -> None:
         loop, queue = self._loop, self._queue
         assert loop is not None and queue is not None
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+        # a closed loop refuses (asyncio: RuntimeError) or drops it (qasync): nobody waits
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
+    def _finish(self) -> None:
+        """The end of the pages for the loop, and of the reading for `stopped`."""
+        loop, queue = self._loop, self._queue
+        if loop is not None and queue is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+        if not self.finished.done():
+            self.finished.set_result(None)
+
     def _read_first(self) -> None:
+        if self._stop.is_set():  # cancelled while queued
+            self._finish()
+            return
         try:
             page = self._read_page(None, self._first)
         except Exception as exc:  # noqa: BLE001 - handed to the loop, raised by `pages`
             self._hand(exc)
-            self._hand(None)
+            self._finish()
             return
         self._hand(page)
         if len(page) < self._first or self._stop.is_set():
-            self._hand(None)
+            self._finish()
             return
         bound = (page[-1].updated_at, page[-1].ident)
         try:
             submit(self._read_rest, bound)  # after every first page already queued
         except RuntimeError:  # the lane is shut down: the program is ending
-            self._hand(None)
+            self._finish()
 
     def _read_rest(self, before: tuple[int, str]) -> None:
         limit = min(self._first * 4, self._largest)
@@ -101,4 +125,4 @@ class FirstLoad:
         except Exception as exc:  # noqa: BLE001 - handed to the loop, raised by `pages`
             self._hand(exc)
         finally:
-            self._hand(None)
+            self._finish()

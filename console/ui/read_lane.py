@@ -5,8 +5,9 @@ Why one thread: turning ledger rows into records is Python, which holds the inte
 lock, so reads in parallel threads do not overlap; they take turns at every offer of the
 lock and each turn costs a switch. Three accounts loading 30k orders each in three
 threads took ~1.1 s, the same reads one after another ~0.7 s (bench/ui_load.py
-`--accounts 3`). Pages of the accounts still interleave (each account asks for its next
-page when its last one is in), so every account shows its first rows at once. Small reads
+`--accounts 3`). Every account's first page goes before any account's rest
+(`console.ui.first_load`), so every account shows its first rows at once; a re-read asks
+one page at a time, so the accounts' re-reads interleave. Small reads
 (an order, the inbox, the audit log) stay on the loop's default executor: they must not
 wait behind a long page.
 """

@@ -5,6 +5,7 @@ any account's rest, a failed read raised to the loop, a stop that ends the readi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import linecache
 import threading
 import time
@@ -128,3 +129,63 @@ def test_freeze_startup_drops_the_sources_pyside_import_hook_cached() -> None:
     assert __file__ in linecache.cache
     drop_import_sources()
     assert __file__ not in linecache.cache
+
+
+def test_stopped_returns_only_once_the_lane_no_longer_reads() -> None:
+    """What `ConsoleController.aclose` waits for before the ledger is closed."""
+    reading = threading.Event()
+    inside: list[bool] = []
+
+    def page(before: tuple[int, str] | None, limit: int) -> list[Order]:
+        inside.append(True)
+        reading.set()
+        time.sleep(0.05)  # a long page
+        inside.pop()
+        return [_order(n) for n in range(limit)]
+
+    async def run() -> None:
+        load = FirstLoad(page, first=2, largest=4)
+        load.start()
+        await asyncio.get_running_loop().run_in_executor(None, reading.wait, 5)
+        await load.stopped()
+        assert not inside and load.finished.done()
+
+    asyncio.run(run())
+
+
+def test_a_load_cancelled_while_queued_reads_nothing() -> None:
+    gate = threading.Event()
+    log: list[tuple[str, int]] = []
+    book = Book("a", 10, log)
+
+    async def run() -> None:
+        blocker = asyncio.ensure_future(in_read_lane(gate.wait, 5))  # the lane is busy
+        load = FirstLoad(book.page, first=2, largest=4)
+        load.start()
+        load.cancel()  # the window closes before the lane got to it
+        gate.set()
+        await blocker
+        await load.stopped()
+
+    asyncio.run(run())
+    assert log == []
+
+
+def test_a_consumer_that_fails_stops_the_reading() -> None:
+    log: list[tuple[str, int]] = []
+    book = Book("a", 1000, log)
+
+    def slow(before: tuple[int, str] | None, limit: int) -> list[Order]:
+        time.sleep(0.002)
+        return book.page(before, limit)
+
+    async def run() -> None:
+        load = FirstLoad(slow, first=2, largest=2)
+        with pytest.raises(ValueError, match="a page the table refused"):
+            async with contextlib.aclosing(load.pages()) as pages:
+                async for _ in pages:
+                    raise ValueError("a page the table refused")
+        await load.stopped()
+
+    asyncio.run(run())
+    assert len(log) < 100

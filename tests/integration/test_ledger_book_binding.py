@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from console.book_marker import (
     BOOK_BOUND,
@@ -190,10 +191,21 @@ def test_adding_a_profile_that_shares_a_book_warns(
     assert set(load_profiles(config, venues=VENUES)) == {"bn", "bn-ro", "bnspot"}  # saved
 
 
-def test_two_identities_binding_a_fresh_book_at_once_one_wins(ledger_url: str) -> None:
+@pytest.mark.parametrize("server_isolation", [None, "repeatable read"])
+def test_two_identities_binding_a_fresh_book_at_once_one_wins(
+        ledger_url: str, server_isolation: str | None) -> None:
     """Both sessions read the book unbound, then both bind it: one binding is written
     (on SQLite's write lock or PostgreSQL's transaction lock) and the other session is
-    refused, whichever order their transactions take."""
+    refused, whichever order their transactions take; also on a PostgreSQL server whose
+    default isolation is not READ COMMITTED."""
+    if server_isolation is not None:
+        if not ledger_url.startswith("postgresql"):
+            return  # SQLite has no such setting: the first case covers it
+        url = make_url(ledger_url)
+        setting = "-c default_transaction_isolation=" + server_isolation.replace(" ", "\\ ")
+        options = " ".join(filter(None, (url.query.get("options"), setting)))
+        ledger_url = url.update_query_dict({"options": options}).render_as_string(
+            hide_password=False)
     identities = [BookIdentity(venue="binance", network=network, endpoint="",
                                scope=(("market", "usdm"),))
                   for network in ("testnet", "mainnet")]
