@@ -59,6 +59,10 @@ from console.reconcile import (
     verified_fills,
 )
 
+LEDGER_FIXES = "ledger_fixes:applied"
+"""The audit action of a run's automatic ledger fixes (`ReconcileService`)."""
+FIXES_LISTED = 20
+"""Ledger fixes named one by one in that entry; the rest are counted."""
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], int]
@@ -214,6 +218,7 @@ class ReconcileService:
                              actions=tuple(replace(a, state=ActionState.FAILED,
                                                    error="not recorded") for a in actions))
             return RunOutcome(failed, (time.perf_counter() - t0) * 1000)
+        await self._audit_ledger_fixes(run)  # what the run did, then the mode it set
         await self._audit_mode_change(run)
         self.risk.set(run.mode, run.pause_reason)
         self.consecutive_failures = 0 if status is not RunStatus.FAILED else (
@@ -393,6 +398,29 @@ class ReconcileService:
             # changes take effect by being recorded.
             return replace(planned, state=ActionState.APPLIED, applied_by="auto", applied_at=now)
         return planned
+
+    async def _audit_ledger_fixes(self, run: RunRecord) -> None:
+        """One audit entry for the run's automatic ledger fixes (recorded with the run,
+        in its transaction): `recon-console audit` then shows what changed the book, not
+        only what an operator or a venue action did. One entry a run, not one a fix (a
+        back-fill can add thousands of fills): how many of each kind, and the first
+        `FIXES_LISTED` subjects."""
+        fixes = [p.action for p in run.actions
+                 if p.decision is Decision.AUTO and p.action.kind.changes_ledger
+                 and p.state is ActionState.APPLIED]
+        if not fixes:
+            return
+        counts = Counter(a.kind.value for a in fixes)
+        listed = tuple((f"fix {i}", f"{a.kind.value} {a.subject}")
+                       for i, a in enumerate(fixes[:FIXES_LISTED], 1))
+        more = (("more", str(len(fixes) - FIXES_LISTED)),) if len(fixes) > FIXES_LISTED \
+            else ()
+        entry = AuditEntry(at=run.finished_at, actor="auto", action=LEDGER_FIXES,
+                           subject=f"{run.venue}/{run.account}", venue=run.venue,
+                           account=run.account, run_id=run.run_id,
+                           details=(*sorted((k, str(n)) for k, n in counts.items()),
+                                    *listed, *more))
+        await asyncio.to_thread(self.ledger.append_audit, entry)
 
     async def _audit_mode_change(self, run: RunRecord) -> None:
         if run.mode is self.risk.mode:

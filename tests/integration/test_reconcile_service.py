@@ -19,7 +19,7 @@ from console.domain.reconciliation import (
     RunTrigger,
     TradingMode,
 )
-from console.engine.reconcile_service import RunOutcome
+from console.engine.reconcile_service import LEDGER_FIXES, RunOutcome
 from console.errors import TransientVenueError
 from console.sim.scenarios import SCENARIOS
 from console.sim.venue import MISSING
@@ -297,3 +297,27 @@ def test_an_order_the_ledger_holds_rejected_is_reopened_by_its_fill(
     again = run(session).run
     assert again.discrepancies == ()
 
+
+
+def test_a_run_s_automatic_ledger_fixes_are_one_audit_entry(open_session) -> None:
+    """`recon-console audit` shows what changed the book: the fixes a run applied on its
+    own are one entry (per kind how many, the first subjects named), after which the
+    mode change; a run that fixes nothing adds none."""
+    session = open_session("restart-with-position")
+    first = run(session, RunTrigger.STARTUP).run
+    fixes = [p.action for p in first.actions if p.decision is Decision.AUTO
+             and p.action.kind.changes_ledger]
+    assert fixes
+    entries = session.ledger.audit_log(10, actions=(LEDGER_FIXES,))
+    assert len(entries) == 1
+    entry = entries[0]
+    assert (entry.actor, entry.run_id, entry.venue, entry.account) == (
+        "auto", first.run_id, first.venue, first.account)
+    details = dict(entry.details)
+    kinds = {a.kind.value for a in fixes}
+    assert {k: int(details[k]) for k in kinds} == {
+        k: sum(1 for a in fixes if a.kind.value == k) for k in kinds}
+    assert details["fix 1"] == f"{fixes[0].kind.value} {fixes[0].subject}"
+    assert [e.action for e in session.ledger.audit_log(2)] == ["pause_trading", LEDGER_FIXES]
+    run(session)
+    assert len(session.ledger.audit_log(10, actions=(LEDGER_FIXES,))) == 1
