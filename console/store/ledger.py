@@ -916,9 +916,8 @@ class Ledger:
         """Append one entry. The log has no update or delete: it is the trail. An
         operator's command (`is_operator_actor`) is never fenced: it must reach the engine
         that holds the lease through the ledger, from whichever process it was given in."""
-        scope = [] if is_operator_actor(entry.actor) or not (entry.venue and entry.account) \
-            else [(entry.venue, entry.account)]
-        with self._tx("append to the audit log", write=True, fence=scope) as conn:
+        with self._tx("append to the audit log", write=True,
+                      fence=_audit_fence(entry)) as conn:
             conn.execute(t.audit_log.insert().values(codec.audit_to_row(entry)))
 
     def append_audit_once(self, entry: AuditEntry) -> AuditEntry:
@@ -931,10 +930,8 @@ class Ledger:
         PostgreSQL transaction lock keyed by the action and the account (a read of the
         first mark then a write could otherwise both find none)."""
         log = t.audit_log
-        scope = [] if is_operator_actor(entry.actor) or not (entry.venue and entry.account) \
-            else [(entry.venue, entry.account)]
         # READ COMMITTED: the read after the lock sees a mark committed while it waited
-        with self._tx("append to the audit log", write=True, fence=scope,
+        with self._tx("append to the audit log", write=True, fence=_audit_fence(entry),
                       read_committed=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(
@@ -1116,6 +1113,15 @@ def _ceding_rows(cursor: DBAPICursor) -> Iterator[Sequence[Any]]:
     while batch := cursor.fetchmany(_CEDE_EVERY):
         yield from batch
         time.sleep(0)
+
+
+def _audit_fence(entry: AuditEntry) -> list[tuple[str, str]]:
+    """The account an audit entry's write is fenced by: none for an operator's command,
+    which must reach the lease holder through the ledger from whichever process it was
+    given in, nor for an entry of no account."""
+    if is_operator_actor(entry.actor) or not (entry.venue and entry.account):
+        return []
+    return [(entry.venue, entry.account)]
 
 
 def _check_scope(venue: str, account: str, changes: LedgerChanges) -> None:

@@ -71,7 +71,7 @@ from console.engine.session import EngineSession
 from console.errors import UserFacingError
 from console.ui import row_actions
 from console.ui.dialogs.confirm import Confirmer
-from console.ui.first_load import FirstLoad
+from console.ui.first_load import FirstLoad, grown
 from console.ui.format import plural
 from console.ui.models.alerts import AlertsModel, alert_ref
 from console.ui.models.audit import AuditModel, audit_rows
@@ -580,11 +580,9 @@ class ConsoleController(QObject):
         if first is not None or (model.rowCount() == 0 and not model.pending):
             listed = await (first if first is not None
                             else self._first_load(self._first_loader()))
-            before = (listed[-1].updated_at, listed[-1].ident) \
-                if len(listed) >= ORDERS_PAGE else None
         else:
-            listed, before = await self._read_pages(model.latest_records())
-        if before is not None and listed:
+            listed = await self._read_pages(model.latest_records())
+        if len(listed) >= ORDERS_PAGE:  # a full first page: more than one page was read
             # an order updated while the pages were read moved above the first page,
             # where no later page looks: read the top again down to where it began
             shown = {} if model.rowCount() == 0 else model.latest_records()
@@ -609,10 +607,9 @@ class ConsoleController(QObject):
                 and held.updated_at > unlisted.updated_at else unlisted
         model.replace_all(merged)
 
-    async def _read_pages(self, shown: dict[str, Order]
-                          ) -> tuple[list[Order], tuple[int, str] | None]:
+    async def _read_pages(self, shown: dict[str, Order]) -> list[Order]:
         """A re-read: every page, one lane call each (other accounts' reads take turns
-        between them); the pages and the bound of the last one (None: one page)."""
+        between them)."""
         listed: list[Order] = []
         before: tuple[int, str] | None = None
         limit = ORDERS_PAGE
@@ -620,9 +617,9 @@ class ConsoleController(QObject):
             page = await in_read_lane(self._read_orders_page, shown, before, limit)
             listed += page
             if len(page) < limit:
-                return listed, before
+                return listed
             before = (page[-1].updated_at, page[-1].ident)
-            limit = min(limit * 4, MAX_ORDERS_PAGE)
+            limit = grown(limit, MAX_ORDERS_PAGE)
 
     def prefetch(self) -> None:
         """Start the table's first load now (the window about to show, the loop running):

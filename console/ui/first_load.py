@@ -25,6 +25,11 @@ PageReader = Callable[[tuple[int, str] | None, int], list[Order]]
 """(the keyset bound of the last page read or None, the page's size) -> the page."""
 
 
+def grown(limit: int, largest: int) -> int:
+    """The next page's size: four times the last one, up to `largest`."""
+    return min(limit * 4, largest)
+
+
 class FirstLoad:
     """Reads every page with `read_page` (in the lane), growing the pages from `first`
     by four times up to `largest`; `pages()` yields them on the loop, in order."""
@@ -113,7 +118,7 @@ class FirstLoad:
             self._finish()
 
     def _read_rest(self, before: tuple[int, str]) -> None:
-        limit = min(self._first * 4, self._largest)
+        limit = grown(self._first, self._largest)
         try:
             while not self._stop.is_set():
                 page = self._read_page(before, limit)
@@ -121,7 +126,7 @@ class FirstLoad:
                 if len(page) < limit:
                     break
                 before = (page[-1].updated_at, page[-1].ident)
-                limit = min(limit * 4, self._largest)
+                limit = grown(limit, self._largest)
         except Exception as exc:  # noqa: BLE001 - handed to the loop, raised by `pages`
             self._hand(exc)
         finally:

@@ -41,5 +41,4 @@ def submit(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
 async def in_read_lane(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(*args, **kwargs)` in the bulk-read thread, as `asyncio.to_thread` runs it in
     the default executor (with the caller's context variables)."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_executor(), call)
+    return await asyncio.wrap_future(submit(fn, *args, **kwargs))
