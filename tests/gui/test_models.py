@@ -190,6 +190,43 @@ def test_row_count_label_follows_removals(qapp: object) -> None:
     assert panel.count.text() == "1 of 2 rows"
 
 
+def test_a_growing_row_count_does_not_lay_the_window_out_again(qapp: object) -> None:
+    """A label's new text asks its parent for a layout, and the request climbs to the
+    main window, which lays out and repaints the whole table area: the count label's size
+    is fixed, grown only for a text wider than any before."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+    class Requests(QObject):
+        seen = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.LayoutRequest:
+                self.seen += 1
+            return False
+
+    window = QWidget()
+    model = OrdersModel(flush_ms=10_000)
+    panel: TablePanel[Order] = TablePanel("orders", model)
+    QVBoxLayout(window).addWidget(panel)
+    window.show()
+    QApplication.processEvents()
+    requests = Requests()
+    window.installEventFilter(requests)
+    for count in (2, 20, 2_000, 20_000):
+        model.replace_all(_order(i) for i in range(count))
+        model.flush()
+        QApplication.processEvents()
+        assert panel.count.text() == f"{count} rows"
+        assert panel.count.width() >= panel.count.fontMetrics().horizontalAdvance(
+            panel.count.text())
+    assert requests.seen == 0
+    wide = "8" * 12
+    panel._fit_count(wide)
+    assert panel.count.width() >= panel.count.fontMetrics().horizontalAdvance(wide)
+    window.close()
+
+
 def test_key_count_is_the_keys_held_once_what_is_staged_is_applied(qapp: object) -> None:
     model = OrdersModel(ThemeState("dark"), flush_ms=10_000)
     assert model.key_count() == 0

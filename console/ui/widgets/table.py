@@ -39,6 +39,9 @@ ROW_HEIGHT = 22
 FILTER_PAUSE_MS = 250
 FILTER_AT_ONCE_ROWS = 20_000
 """Up to this many rows a filter applies as it is typed; above, after a pause."""
+COUNT_SAMPLE = "0000000 of 0000000 rows"
+"""The widest row count the label is sized for at first (`TablePanel._fit_count`)."""
+COUNT_MARGIN = 8
 
 
 def configure_view(view: QTableView) -> None:
@@ -117,6 +120,8 @@ class TablePanel(QWidget, Generic[R]):
         self._filter_pause.timeout.connect(self.apply_filter)
         self.filter.textChanged.connect(self._filter_typed)
         self.count = QLabel(self)
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._fit_count(COUNT_SAMPLE)
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.clicked.connect(self.ask_export)
         top = QHBoxLayout()
@@ -158,8 +163,25 @@ class TablePanel(QWidget, Generic[R]):
 
     def _count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count.setText(plural(shown, "row") if shown == total
-                           else f"{shown} of {plural(total, 'row')}")
+        text = plural(shown, "row") if shown == total else f"{shown} of {plural(total, 'row')}"
+        self._fit_count(text)  # also after a font change
+        if text != self.count.text():
+            self.count.setText(text)
+
+    def _fit_count(self, text: str) -> None:
+        """Give the count label a fixed size that fits `text`, grown only when a text is
+        wider than any before. A label whose size is not fixed asks its parent for a new
+        layout at every text change, and that request climbs every layout up to the main
+        window, which lays out and repaints the whole table area again: ~40 ms a time
+        at tens of thousands of rows, several times a second while a book loads
+        (bench/ui_load.py)."""
+        metrics = self.count.fontMetrics()
+        width = metrics.horizontalAdvance(text) + COUNT_MARGIN
+        height = metrics.height() + COUNT_MARGIN
+        label = self.count
+        if width > label.minimumWidth() or height > label.minimumHeight():
+            label.setFixedSize(max(width, label.minimumWidth()),
+                               max(height, label.minimumHeight()))
 
     def save_state(self) -> None:
         if self.settings is not None:
