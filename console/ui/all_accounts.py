@@ -147,8 +147,14 @@ class Mirror(Generic[R]):
         count = source.rowCount()
         if self.prefix is not None and source.present is None:
             prefix = self.prefix
-            keys, records = source.stored_rows(max(rows.start, 0), min(rows.stop, count))
-            self.target.upsert_keyed(zip([prefix + k for k in keys], records, strict=True))
+            first, stop = max(rows.start, 0), min(rows.stop, count)
+            keys, records = source.stored_rows(first, stop)
+            keys = [prefix + k for k in keys]
+            target = self.target
+            target.upsert_keyed(
+                list(zip(keys, records, strict=True)),
+                source.rekeyed_sort_keys(first, stop, keys) if target.sorted_as(source)
+                else None)
             return
         if self.prefix is not None:
             prefix = self.prefix

@@ -83,3 +83,89 @@ def test_updates_removals_and_a_closed_account_reach_the_all_view(qapp: object) 
     beta.flush()
     target.flush()
     assert sorted(o.client_order_id for o in target.records()) == ["y", "z"]
+
+
+def _priced(cid: str, price: int, updated: int) -> Order:
+    return Order("sim", "main", Category.LINEAR, "BTCUSDT", Side.BUY, OrderType.LIMIT, D(1),
+                 OrderStatus.NEW, client_order_id=cid, price=D(price), created_at=updated,
+                 updated_at=updated)
+
+
+def test_a_table_sorted_as_its_accounts_takes_their_sort_keys(qapp: object) -> None:
+    """Sorted as the accounts' tables, the all-accounts table takes each copied row's sort
+    key from its account's table (the value, tied by its own key) instead of computing
+    it again: the rows land in the order it would compute, with no call of its column's
+    sort per row. Sorted otherwise, it computes its own."""
+    from dataclasses import replace
+
+    from console.ui.models.base import MANY_MOVES
+
+    alpha, beta = OrdersModel(flush_ms=1), OrdersModel(flush_ms=1)
+    target = merged(OrdersModel(flush_ms=1))
+    price = [c.title for c in target.columns].index("Price")
+    calls = [0]
+    own_sort = target.columns[price].sort
+    assert own_sort is not None
+
+    def counted(order: Order) -> object:
+        calls[0] += 1
+        return own_sort(order)
+
+    target.columns = tuple(replace(c, sort=counted) if i == price else c
+                           for i, c in enumerate(target.columns))
+    for model in (alpha, beta, target):
+        model.sort(price, Qt.SortOrder.DescendingOrder)
+    mirrors = [Mirror("alpha", alpha, target), Mirror("beta", beta, target)]
+    for mirror in mirrors:
+        mirror.attach()
+    n = 3 * MANY_MOVES
+    alpha.upsert([_priced(f"a{i}", (i * 7) % 50, i) for i in range(n)])
+    beta.upsert([_priced(f"b{i}", (i * 11) % 50, i) for i in range(n)])
+    for model in (alpha, beta, target):
+        model.flush()
+    alpha.upsert([_priced("a1", 99, 10_000), _priced("a2", 0, 10_001)])  # moved rows
+    beta.remove(["b3"])
+    for model in (alpha, beta, target):
+        model.flush()
+    assert calls[0] == 0
+    reference = merged(OrdersModel(flush_ms=1))
+    reference.upsert_keyed(list(target.latest_records().items()))
+    reference.sort(price, Qt.SortOrder.DescendingOrder)
+    reference.flush()
+    assert [target.key_at(r) for r in range(target.rowCount())] == \
+        [reference.key_at(r) for r in range(reference.rowCount())]
+    assert target.rowCount() == 2 * n - 1
+    assert target.key_at(0) == f"alpha{KEY_SEPARATOR}a1"  # price 99, first
+    # sorted by another column than its accounts: its own keys
+    target.sort(0, Qt.SortOrder.AscendingOrder)
+    alpha.upsert([_priced("a5", 98, 10_002)])
+    for model in (alpha, target):
+        model.flush()
+    assert target.sorted_as(alpha) is False
+    assert target.latest_records()[f"alpha{KEY_SEPARATOR}a5"] == _priced("a5", 98, 10_002)
+    assert target.key_at(target.rowCount() - 1) == f"alpha{KEY_SEPARATOR}a5"  # newest
+
+
+def test_a_sort_key_given_with_a_row_goes_with_a_later_change_of_it(qapp: object) -> None:
+    """A sort key staged with a row (`upsert_keyed`) is dropped when the row is staged
+    again without one, or removed, or the table sorts anew: it would place the newer
+    record by the older one's value."""
+    target = OrdersModel(flush_ms=1)
+    price = [c.title for c in target.columns].index("Price")
+    target.sort(price, Qt.SortOrder.AscendingOrder)
+    low, high = _priced("x", 1, 1), _priced("y", 50, 2)
+    target.upsert([low, high])
+    target.flush()
+    wrong = (False, D(0), "y")  # as if y's price were 0: first
+    target.upsert_keyed([("y", _priced("y", 60, 3))], [wrong])
+    target.upsert_keyed([("y", _priced("y", 70, 4))])
+    target.flush()
+    assert [target.key_at(r) for r in range(2)] == ["x", "y"]
+    target.upsert_keyed([("y", _priced("y", 80, 5))], [wrong])
+    target.sort(price, Qt.SortOrder.AscendingOrder)
+    target.flush()
+    assert [target.key_at(r) for r in range(2)] == ["x", "y"]
+    target.upsert_keyed([("z", _priced("z", 90, 6))], [(False, D(0), "z")])
+    target.remove(["z"])
+    target.flush()
+    assert target.rowCount() == 2

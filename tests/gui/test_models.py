@@ -242,3 +242,33 @@ def test_key_count_is_the_keys_held_once_what_is_staged_is_applied(qapp: object)
     assert model.key_count() is None  # a bulk load going in: not counted
     model.flush()
     assert model.key_count() == 1
+
+
+def test_a_page_of_new_rows_goes_in_sorted_with_one_layout_change(qapp: object) -> None:
+    """Rows none of which the table holds (a page of a load) are appended and sorted
+    once: one insertion and at most one layout change, and none when the page belongs
+    after every row already there (the ledger's pages come newest first)."""
+    import random
+
+    from console.ui.models.base import MANY_MOVES
+
+    model = OrdersModel(flush_ms=10_000)
+    model.sort(0, Qt.SortOrder.DescendingOrder)  # Created, newest first
+    model.upsert([_order(i) for i in range(10_000, 10_000 + 2 * MANY_MOVES)])
+    model.flush()
+    before = model.layout_changes
+    page = [_order(i) for i in reversed(range(5_000, 5_000 + 2 * MANY_MOVES))]  # older
+    model.upsert(page)
+    model.flush()
+    assert model.layout_changes == before
+    mixed = [_order(i) for i in (*range(20_000, 20_000 + MANY_MOVES), *range(MANY_MOVES))]
+    random.Random(5).shuffle(mixed)
+    model.upsert(mixed)
+    model.flush()
+    assert model.layout_changes == before + 1
+    created = [model.record(r).created_at for r in range(model.rowCount())]
+    assert created == sorted(created, reverse=True) and len(created) == 6 * MANY_MOVES
+    unsorted = OrdersModel(flush_ms=10_000)
+    unsorted.upsert(mixed)
+    unsorted.flush()
+    assert [unsorted.record(r) for r in range(len(mixed))] == mixed

@@ -207,6 +207,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self._search: dict[str, str] = {}
         self._filters: dict[int, _FilterState] = {}
         self._staged: dict[str, R | None] = {}
+        self._hints: dict[str, Any] = {}
+        """Sort keys of staged rows given with them (`upsert_keyed`), by row key."""
         self._bulk: _Bulk[R] | None = None
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
@@ -278,6 +280,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         range (-1) stops sorting: rows stay where they are, new ones go last."""
         self._sort_column = column if 0 <= column < len(self.columns) else -1
         self._sort_order = order
+        self._hints.clear()  # given for the order before
         keys = self._keys
         if self._sort_column < 0:
             self._descending = False
@@ -340,6 +343,21 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         `stop` - 1, as slices: what a mirror copies of each flush, without two method
         calls per row (`console.ui.all_accounts`)."""
         return self._keys[first:stop], self._rows[first:stop]
+
+    def sorted_as(self, other: RecordTableModel[Any]) -> bool:
+        """Both tables sort by the same column (by number) the same way: the sort keys
+        of one's rows are the other's, with the row keys the other holds them under
+        (`rekeyed_sort_keys`)."""
+        return self._sort_column >= 0 and self._sort_column == other._sort_column \
+            and self._sort_order == other._sort_order
+
+    def rekeyed_sort_keys(self, first: int, stop: int, keys: Sequence[str]) -> list[SortKey]:
+        """The sort keys of rows `first` to `stop` - 1 of this sorted table, for a table
+        sorted as it is (`sorted_as`) that holds them under `keys` (one per row): the value
+        is the same, the tie-break is the other's key. An all-accounts table takes them
+        with the rows it copies instead of computing each again."""
+        return [(okey[0], okey[1], key)
+                for okey, key in zip(self._order[first:stop], keys, strict=True)]
 
     def row_keys(self) -> list[str]:
         return list(self._keys)
@@ -466,26 +484,41 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         else:
             self._bulk = _Bulk(list(records))
         self._staged = {}
+        self._hints = {}
         if not self._rows:
             self._timer.start(0)
         else:
             self._schedule()
 
     def upsert(self, records: Iterable[R]) -> None:
-        key = self.key
+        key, staged, hints = self.key, self._staged, self._hints
         for record in records:
-            self._staged[key(record)] = record
+            k = key(record)
+            staged[k] = record
+            if hints:
+                hints.pop(k, None)
         self._schedule()
 
-    def upsert_keyed(self, items: Iterable[tuple[str, R]]) -> None:
+    def upsert_keyed(self, items: Iterable[tuple[str, R]],
+                     sort_keys: Sequence[SortKey] | None = None) -> None:
         """`upsert` with the keys given (a record whose key is not `key(record)`: an
-        all-accounts table's rows are keyed by account and the record's own key)."""
-        self._staged.update(items)
+        all-accounts table's rows are keyed by account and the record's own key), and
+        optionally each row's sort key as this table would compute it under its current
+        sort (`rekeyed_sort_keys`, in the order of `items`)."""
+        pairs = items if isinstance(items, list) else list(items)
+        self._staged.update(pairs)
+        if sort_keys is not None:
+            self._hints.update(zip([k for k, _ in pairs], sort_keys, strict=True))
+        elif self._hints:
+            for key, _ in pairs:
+                self._hints.pop(key, None)
         self._schedule()
 
     def remove(self, keys: Iterable[str]) -> None:
+        hints = self._hints
         for key in keys:
             self._staged[key] = None
+            hints.pop(key, None)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -527,10 +560,11 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
                     self._sort_column, self._sort_order) else None)
         if self._staged:
             staged, self._staged = self._staged, {}
+            hints, self._hints = self._hints, {}
             if self._bulk is not None:
                 self._bulk.keep.update(staged)
                 self._bulk.overridden.update(staged)
-            self._apply(staged)
+            self._apply(staged, hints)
 
     def _take(self, bulk: _Bulk[R], limit: int | None) -> dict[str, R | None]:
         """The next chunk of a bulk load; with its last one, the rows it does not hold."""
@@ -579,6 +613,14 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         """Apply staged changes; `hints`: sort keys computed already, by row key."""
         records, okeys = self._record, self._okey
         sorting = self._sort_column >= 0
+        if len(wanted) >= MANY_MOVES and records.keys().isdisjoint(wanted) \
+                and not any(r is None for r in wanted.values()):
+            # rows of a load, none held yet: no look-up per row, one sort (C) of all
+            head = len(self._rows)
+            self._append(list(wanted), list(wanted.values()), hints)  # type: ignore[arg-type]
+            if sorting and not self._in_order(max(0, head - 1), len(self._rows)):
+                self._sort_all()
+            return
         gone: list[int] = []
         added: list[tuple[str, R]] = []
         dirty: list[str] = []
@@ -597,7 +639,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             dirty.append(key)
             self._search.pop(key, None)
             if sorting:
-                new = self._make_sort_key(key, record)
+                new = hints[key] if hints and key in hints else self._make_sort_key(key, record)
                 if new != okeys[key]:
                     moved.append((key, record, new))  # placed below, with one layout change
                     continue
@@ -637,22 +679,28 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     def _append_rows(self, added: list[tuple[str, R]],
                      hints: Mapping[str, Any] | None = None) -> None:
         """New rows go last (while a column sorts, `_place` moves them next)."""
+        self._append([k for k, _ in added], [r for _, r in added], hints)
+
+    def _append(self, keys: list[str], rows: list[R],
+                hints: Mapping[str, Any] | None = None) -> None:
+        """`_append_rows` of the keys and records as two lists."""
         start = len(self._rows)
         order: list[Any]
         if self._sort_column >= 0:
             make = self._make_sort_key
             if hints:
-                order = [hints[k] if k in hints else make(k, r) for k, r in added]
+                get = hints.get  # a sort key is a non-empty tuple: never false
+                order = [get(k) or make(k, r) for k, r in zip(keys, rows, strict=True)]
             else:
-                order = [make(k, r) for k, r in added]
+                order = [make(k, r) for k, r in zip(keys, rows, strict=True)]
         else:
-            order = list(itertools.islice(self._seq, len(added)))
-        self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
-        self._keys.extend(k for k, _ in added)
-        self._rows.extend(r for _, r in added)
-        self._order.extend(order)
-        self._record.update(added)
-        self._okey.update(zip(self._keys[start:], order, strict=True))
+            order = list(itertools.islice(self._seq, len(keys)))
+        self.beginInsertRows(QModelIndex(), start, start + len(keys) - 1)
+        self._keys += keys
+        self._rows += rows
+        self._order += order
+        self._record.update(zip(keys, rows, strict=True))
+        self._okey.update(zip(keys, order, strict=True))
         self.endInsertRows()
 
     def _locate(self, okey: Any, hi: int | None = None) -> int:
