@@ -111,7 +111,8 @@ MAX_FINISHED_LOOKUPS = 200
 ORDERS_PAGE = 2_000
 MAX_ORDERS_PAGE = 64_000
 """Orders in the first ledger read of the orders table (`LedgerPort.orders_page`), shown
-at once; each next page is four times as large, up to `MAX_ORDERS_PAGE`. Each page that
+at once; each next page is larger (`console.ui.first_load.grown`), up to
+`MAX_ORDERS_PAGE`. Each page that
 goes in is a flush of the table and a repaint of the growing table on the GUI thread,
 which the reading thread waits for (the interpreter lock): a 100k-order book showed its
 last row ~0.05 s sooner in pages up to 64k than up to 32k, ~0.1 s sooner than up to 16k

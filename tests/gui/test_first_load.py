@@ -15,7 +15,7 @@ import pytest
 
 from console.domain import Category, Order, OrderStatus, OrderType, Side
 from console.errors import LedgerError
-from console.ui.first_load import FirstLoad
+from console.ui.first_load import PAGE_GROWTH, FirstLoad
 from console.ui.models.base import drop_import_sources
 from console.ui.read_lane import in_read_lane
 
@@ -50,9 +50,11 @@ async def _all(load: FirstLoad) -> list[list[Order]]:
 
 def test_every_page_in_order_with_growing_sizes_in_the_lane_thread() -> None:
     log: list[tuple[str, int]] = []
-    book = Book("a", 50, log)
-    pages = asyncio.run(_all(FirstLoad(book.page, first=3, largest=20)))
-    assert [len(p) for p in pages] == [3, 12, 20, 15]
+    book = Book("a", 300, log)
+    pages = asyncio.run(_all(FirstLoad(book.page, first=3, largest=100)))
+    second = 3 * PAGE_GROWTH
+    assert second < 100
+    assert [len(p) for p in pages] == [3, second, 100, 100, 300 - 203 - second]
     assert [o for p in pages for o in p] == book.orders
     assert len(book.threads) == 1 and next(iter(book.threads)).startswith("ledger-bulk-read")
 

@@ -272,3 +272,41 @@ def test_a_page_of_new_rows_goes_in_sorted_with_one_layout_change(qapp: object) 
     unsorted.upsert(mixed)
     unsorted.flush()
     assert [unsorted.record(r) for r in range(len(mixed))] == mixed
+
+
+def test_a_cell_s_roles_in_one_call_are_what_data_answers(qapp: object) -> None:
+    """The item delegate asks a cell's roles in one `multiData` call: the table and the
+    filter proxy answer each role as `data` does (colours of finished orders, alignment,
+    roles no table answers), through the proxy's row mapping."""
+    from PySide6.QtCore import QModelRoleData
+
+    theme = ThemeState()
+    model = OrdersModel(theme, flush_ms=10_000)
+    model.upsert([_order(1, price="101.5"),
+                  _order(2, status=OrderStatus.FILLED, side=Side.SELL, symbol="ETHUSDT")])
+    model.flush()
+    proxy = FilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_text("eth")  # proxy row 0 is source row 1
+    roles = [Qt.ItemDataRole.FontRole, Qt.ItemDataRole.TextAlignmentRole,
+             Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.CheckStateRole,
+             Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.DisplayRole,
+             Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole]
+
+    def answered(source: object, index: QModelIndex) -> list[object]:
+        span = [QModelRoleData(int(role)) for role in roles]
+        for role_data in span:
+            role_data.setData("stale")  # a span handed over again is answered afresh
+        source.multiData(index, span)  # type: ignore[attr-defined]
+        return [role_data.data() for role_data in span]
+
+    assert proxy.rowCount() == 1
+    for column in range(model.columnCount()):
+        index = proxy.index(0, column)
+        expected = [model.data(proxy.mapToSource(index), role) for role in roles]
+        assert answered(proxy, index) == expected
+        assert answered(model, model.index(0, column)) == [
+            model.data(model.index(0, column), role) for role in roles]
+    muted = theme.color(Tone.MUTED)
+    assert answered(proxy, proxy.index(0, 1))[2] == muted  # a finished order, greyed
+    assert answered(model, model.index(0, 1))[2] != muted
