@@ -47,3 +47,23 @@ def test_a_page_after_the_last_order_is_empty_and_records_round_trip(ledger, bui
     assert ledger.orders_page(V, A, True, before=(2_000, "only"), limit=10) == []
     assert ledger.orders_page(V, A, True, before=(2_000, "zzz"), limit=10) == [order]
     assert ledger.orders_page(V, A, True, before=(2_001, ""), limit=10) == [order]
+
+
+def test_a_long_page_offers_the_interpreter_lock_only_where_the_driver_does_not(
+        ledger, build, monkeypatch) -> None:
+    """Rows are decoded in batches, and another thread (the window's) must get the
+    interpreter lock between them: Python's SQLite driver lets it go at every row it steps
+    to, so a SQLite read sleeps never; PostgreSQL's reads from its own buffer holding it,
+    so the read offers it (`time.sleep(0)`) after each batch."""
+    import console.store.ledger as ledger_module
+
+    orders = [build.order(f"o{i:04d}", updated_at=1_000 + i) for i in range(450)]
+    ledger.upsert_orders(orders)
+    sleeps: list[float] = []
+    real_sleep = ledger_module.time.sleep
+    monkeypatch.setattr(ledger_module.time, "sleep",
+                        lambda s: (sleeps.append(s), real_sleep(s))[1])
+    page = ledger.orders_page(V, A, True, limit=1_000)
+    assert [o.ident for o in page] == [o.ident for o in reversed(orders)]
+    sqlite = ledger.engine.dialect.name == "sqlite"
+    assert sleeps == ([] if sqlite else [0] * 3)

@@ -306,8 +306,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             self._seq = itertools.count(len(keys))
         else:
             self._descending = order is Qt.SortOrder.DescendingOrder
-            make = self._make_sort_key
-            self._order = [make(k, r) for k, r in zip(keys, self._rows, strict=True)]
+            self._order = self._sort_keys(keys, self._rows)
         self._okey = dict(zip(keys, self._order, strict=True))
         self._sort_all()
 
@@ -705,12 +704,10 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         start = len(self._rows)
         order: list[Any]
         if self._sort_column >= 0:
-            make = self._make_sort_key
-            if hints:
-                get = hints.get  # a sort key is a non-empty tuple: never false
-                order = [get(k) or make(k, r) for k, r in zip(keys, rows, strict=True)]
+            if hints and len(hints) >= len(keys) and all(k in hints for k in keys):
+                order = [hints[k] for k in keys]
             else:
-                order = [make(k, r) for k, r in zip(keys, rows, strict=True)]
+                order = self._sort_keys(keys, rows)
         else:
             order = list(itertools.islice(self._seq, len(keys)))
         self.beginInsertRows(QModelIndex(), start, start + len(keys) - 1)
@@ -726,6 +723,17 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         return _insertion_point(self._order, okey, self._descending, hi)
 
     # -- sorting -----------------------------------------------------------------------------
+
+    def _sort_keys(self, keys: Sequence[str], records: Sequence[R]) -> list[SortKey]:
+        """`_make_sort_key` of many rows at once (a page of a load: one call of the
+        column's function per row, none of this method)."""
+        column = self.columns[self._sort_column]
+        if column.key_text is not None:
+            values: list[SortValue] = [column.key_text(k) for k in keys]
+        else:
+            values = list(map(column.sort or column.text, records))
+        return [(False, v, k) if v is not None else (True, 0, k)
+                for v, k in zip(values, keys, strict=True)]
 
     def _make_sort_key(self, key: str, record: R) -> SortKey:
         column = self.columns[self._sort_column]
