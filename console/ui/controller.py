@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -166,6 +167,14 @@ AmendAsker = row_actions.AmendAsker
 """Asks the operator for an amend's new price and/or quantity (`console.ui.row_actions`)."""
 
 
+class BookLoad(enum.Enum):
+    """The orders table's first load (`ConsoleController.book_load`)."""
+
+    IDLE = "idle"
+    FIRST_PAGE = "first page"
+    REST = "rest"
+
+
 @dataclass(frozen=True, slots=True)
 class InboxSnapshot:
     runs: list[RunRecord]
@@ -190,6 +199,8 @@ class ConsoleController(QObject):
     work_progress = Signal(str)
     """What a preview or a rehearsal is doing now (for the status bar's progress)."""
     work_done = Signal()
+    book_loading = Signal()
+    """The first load of the orders table moved on (`book_load`)."""
 
     def __init__(self, session: EngineSession | None, book: LedgerPort, identity: Identity, *,
                  confirmer: Confirmer, notifier: Notifier, theme: ThemeState,
@@ -256,6 +267,9 @@ class ConsoleController(QObject):
         self._refreshing = False
         self._first: asyncio.Future[list[Order]] | None = None
         self._loader: FirstLoad | None = None
+        self.book_load = BookLoad.IDLE
+        """Where the orders table's first load is: its first page awaited, the rest of
+        the book being read, or no load under way."""
         """The table's first load, started before the window shows (`prefetch`)."""
         self._attached = False
         self._debounce = QTimer(self)
@@ -632,6 +646,7 @@ class ConsoleController(QObject):
             loader = self._first_loader()
             loader.start()
             self._first = asyncio.ensure_future(self._first_load(loader))
+            self._set_book_load(BookLoad.FIRST_PAGE)
 
     def _first_loader(self) -> FirstLoad:
         """A first load of the table, kept until `aclose` has waited for its reading."""
@@ -643,13 +658,25 @@ class ConsoleController(QObject):
 
     async def _first_load(self, loader: FirstLoad) -> list[Order]:
         """The first load of the table (`console.ui.first_load`): each page shown as it
-        comes, the first at once. Returns every order read."""
+        comes, the first at once. Returns every order read. Its progress is
+        `book_load`."""
         listed: list[Order] = []
-        async with contextlib.aclosing(loader.pages()) as pages:
-            async for page in pages:
-                self._show_page(page, first=not listed, loaded=len(listed))
-                listed += page
+        self._set_book_load(BookLoad.FIRST_PAGE)
+        try:
+            async with contextlib.aclosing(loader.pages()) as pages:
+                async for page in pages:
+                    self._show_page(page, first=not listed, loaded=len(listed))
+                    if not listed and len(page) >= ORDERS_PAGE:
+                        self._set_book_load(BookLoad.REST)
+                    listed += page
+        finally:
+            self._set_book_load(BookLoad.IDLE)
         return listed
+
+    def _set_book_load(self, state: BookLoad) -> None:
+        if state is not self.book_load:
+            self.book_load = state
+            self.book_loading.emit()
 
     def _read_orders_page(self, shown: dict[str, Order], before: tuple[int, str] | None,
                           limit: int) -> list[Order]:

@@ -210,6 +210,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self._hints: dict[str, Any] = {}
         """Sort keys of staged rows given with them (`upsert_keyed`), by row key."""
         self._bulk: _Bulk[R] | None = None
+        self._held = False
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._descending = False
@@ -502,6 +503,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             self._bulk = _Bulk(list(records))
         self._staged = {}
         self._hints = {}
+        if self._held:
+            return
         if not self._rows:
             self._timer.start(0)
         else:
@@ -538,7 +541,28 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             hints.pop(key, None)
         self._schedule()
 
+    def hold(self) -> None:
+        """Stage without applying until `release` (an explicit `flush` still applies
+        everything): for a table that would otherwise apply, re-sort and repaint many
+        rows several times in a row (`console.ui.all_accounts`, while the accounts'
+        tables load)."""
+        self._held = True
+        self._timer.stop()
+
+    def release(self) -> None:
+        """Apply what was staged while held, at the next turn of the loop."""
+        if self._held:
+            self._held = False
+            if self._staged or self._bulk is not None:
+                self._timer.start(0)
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
     def _schedule(self) -> None:
+        if self._held:
+            return
         if len(self._staged) >= self.chunk_rows:
             # a page of a load, not a trickle of updates: nothing to gather by waiting,
             # it goes in at the next turn of the loop (bench/ui_load.py: the last page of
@@ -556,6 +580,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self._flush(None)
 
     def _on_timer(self) -> None:
+        if self._held:
+            return
         deadline = time.perf_counter() + self.load_slice_ms / 1000
         self._flush(self.chunk_rows)
         while self._bulk is not None and time.perf_counter() < deadline:
