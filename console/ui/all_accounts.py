@@ -297,6 +297,8 @@ class AllAccountsView(QObject):
         self.orders.release()
 
     def _hold_spent(self) -> None:
+        """The loads lasted `HOLD_MAX_MS`: show what was staged, and hold no more until
+        every load has ended (`_hold_over`)."""
         self._hold_over = True
         self.orders.release()
 

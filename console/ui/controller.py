@@ -113,10 +113,10 @@ ORDERS_PAGE = 2_000
 MAX_ORDERS_PAGE = 64_000
 """Orders in the first ledger read of the orders table (`LedgerPort.orders_page`), shown
 at once; each next page is larger (`console.ui.first_load.grown`), up to
-`MAX_ORDERS_PAGE`. Each page that
-goes in is a flush of the table and a repaint of the growing table on the GUI thread,
-which the reading thread waits for (the interpreter lock): a 100k-order book showed its
-last row ~0.05 s sooner in pages up to 64k than up to 32k, ~0.1 s sooner than up to 16k
+`MAX_ORDERS_PAGE`, in the first load and in every re-read alike. Each page that goes in
+is a flush of the table and a repaint of the growing table on the GUI thread, which the
+reading thread waits for (the interpreter lock): a 100k-order book showed its last row
+~0.05 s sooner in pages up to 64k than up to 32k, ~0.1 s sooner than up to 16k
 (bench/ui_load.py)."""
 RUNS_SHOWN = 50
 AUDIT_SHOWN = 500
@@ -266,11 +266,14 @@ class ConsoleController(QObject):
         self._wanted: set[str] = set()
         self._refreshing = False
         self._first: asyncio.Future[list[Order]] | None = None
+        """The table's first load, started before the window shows (`prefetch`)."""
         self._loader: FirstLoad | None = None
         self.book_load = BookLoad.IDLE
         """Where the orders table's first load is: its first page awaited, the rest of
-        the book being read, or no load under way."""
-        """The table's first load, started before the window shows (`prefetch`)."""
+        the book being read, or no load under way (`book_loading` on each change). A
+        later read of a table still empty (a book with no active order, re-read at
+        each refresh) is not reported: it is no load the window waits for."""
+        self._book_loaded = False
         self._attached = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -382,6 +385,7 @@ class ConsoleController(QObject):
         if first is not None:  # a first load never awaited (closed before `start`)
             first.cancel()
             await asyncio.gather(first, return_exceptions=True)
+            self._set_book_load(BookLoad.IDLE)  # cancelled before it ran: no `finally`
         loader, self._loader = self._loader, None
         if loader is not None:  # the ledger closes after this: never under a page read
             await loader.stopped()
@@ -646,7 +650,8 @@ class ConsoleController(QObject):
             loader = self._first_loader()
             loader.start()
             self._first = asyncio.ensure_future(self._first_load(loader))
-            self._set_book_load(BookLoad.FIRST_PAGE)
+            if not self._book_loaded:
+                self._set_book_load(BookLoad.FIRST_PAGE)
 
     def _first_loader(self) -> FirstLoad:
         """A first load of the table, kept until `aclose` has waited for its reading."""
@@ -661,19 +666,23 @@ class ConsoleController(QObject):
         comes, the first at once. Returns every order read. Its progress is
         `book_load`."""
         listed: list[Order] = []
-        self._set_book_load(BookLoad.FIRST_PAGE)
+        report = not self._book_loaded  # the window's first load, not an empty re-read
+        if report:
+            self._set_book_load(BookLoad.FIRST_PAGE)
         try:
             async with contextlib.aclosing(loader.pages()) as pages:
                 async for page in pages:
                     self._show_page(page, first=not listed, loaded=len(listed))
-                    if not listed and len(page) >= ORDERS_PAGE:
+                    if report and not listed and len(page) >= ORDERS_PAGE:
                         self._set_book_load(BookLoad.REST)
                     listed += page
         finally:
+            self._book_loaded = True
             self._set_book_load(BookLoad.IDLE)
         return listed
 
     def _set_book_load(self, state: BookLoad) -> None:
+        """`book_load` becomes `state`; `book_loading` says so when it changed."""
         if state is not self.book_load:
             self.book_load = state
             self.book_loading.emit()

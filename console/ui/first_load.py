@@ -31,7 +31,8 @@ newest orders at once; after it, few large pages: each page that goes in is a fl
 the account's table, a re-sort of the all-accounts table (the accounts' rows interleave)
 and a repaint, which the reading thread waits for (the interpreter lock). 3 x 30k orders
 (bench/ui_load.py --accounts 3): pages of 2k, 32k showed the last row ~0.09 s sooner than
-2k, 8k, 20k; 100k orders in one account, as soon."""
+2k, 8k, 20k; 100k orders in one account, as soon. A re-read of the table
+(`ConsoleController._read_pages`) takes the same sizes, one lane call each."""
 
 
 def grown(limit: int, largest: int) -> int:

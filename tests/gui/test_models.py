@@ -221,6 +221,12 @@ def test_a_growing_row_count_does_not_lay_the_window_out_again(qapp: object) -> 
         assert panel.count.width() >= panel.count.fontMetrics().horizontalAdvance(
             panel.count.text())
     assert requests.seen == 0
+    font = panel.font()
+    font.setPointSizeF(font.pointSizeF() * 3)
+    panel.setFont(font)  # no new count: the label still fits its text
+    assert panel.count.height() >= panel.count.fontMetrics().height()
+    assert panel.count.width() >= panel.count.fontMetrics().horizontalAdvance(
+        panel.count.text())
     wide = "8" * 12
     panel._fit_count(wide)
     assert panel.count.width() >= panel.count.fontMetrics().horizontalAdvance(wide)

@@ -160,3 +160,29 @@ def test_the_engine_snapshots_share_the_table_records(make_console: MakeConsole)
     assert snapshot()["paged-003"] is held["paged-003"]
     h.run(c.aclose())
     assert snapshot()["paged-003"] is not held["paged-003"]
+
+
+def test_only_the_window_s_first_load_reports_its_progress(make_console: MakeConsole) -> None:
+    """`book_load` follows the window's first load of the orders table (the all-accounts
+    table holds the rest of the books by it); a later read of a table found empty (a book
+    with no active order, re-read at every refresh) reports nothing, and a load cancelled
+    before it ran leaves no state behind."""
+    from console.ui.controller import BookLoad
+
+    h = make_console("clean", start=False)
+    c = h.controller
+    seen: list[BookLoad] = []
+    c.book_loading.connect(lambda: seen.append(c.book_load))
+    h.run(c.refresh("orders"))
+    assert seen == [BookLoad.FIRST_PAGE, BookLoad.IDLE]  # one page: no rest to read
+    c.orders.replace_all([])
+    c.orders.flush()
+    seen.clear()
+    h.run(c.refresh("orders"))  # the table is empty again: read as a first load
+    assert seen == [] and c.book_load is BookLoad.IDLE
+
+    other = make_console("clean", start=False).controller
+    other.prefetch()
+    assert other.book_load is BookLoad.FIRST_PAGE
+    h.run(other.aclose())  # closed before the load's task ran
+    assert other.book_load is BookLoad.IDLE

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -74,7 +74,8 @@ _NO_DATA = frozenset(int(r) for r in (
     Qt.ItemDataRole.FontRole, Qt.ItemDataRole.CheckStateRole, Qt.ItemDataRole.DecorationRole,
     Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.SizeHintRole,
     Qt.ItemDataRole.StatusTipRole, Qt.ItemDataRole.WhatsThisRole))
-"""Roles no table here answers (asked for every cell at every repaint)."""
+"""Roles no table here answers (asked for every cell at every repaint). `multiData` does
+not ask `data` for them: a table that answers one must also override `multiData`."""
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _filter_roles = itertools.count(int(Qt.ItemDataRole.UserRole) + 100)
@@ -207,7 +208,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self._search: dict[str, str] = {}
         self._filters: dict[int, _FilterState] = {}
         self._staged: dict[str, R | None] = {}
-        self._hints: dict[str, Any] = {}
+        self._hints: dict[str, SortKey] = {}
         """Sort keys of staged rows given with them (`upsert_keyed`), by row key."""
         self._bulk: _Bulk[R] | None = None
         self._held = False
@@ -283,7 +284,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         a book loads; the repaint waits for the lock at each call. A repaint of the
         orders table (~250 cells) with another thread running Python took ~230 ms that
         way and ~70 ms this way, ~10 ms either way alone. The roles no table answers
-        cost nothing here; the others are `data`, called from Python."""
+        cost nothing here; the others are `data`, called from Python. (`roleDataSpan` is
+        a `QModelRoleDataSpan`, which iterates; PySide6's stubs do not say so.)"""
         data = self.data
         for role_data in roleDataSpan:
             role = role_data.role()
@@ -363,11 +365,13 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         return self._keys[first:stop], self._rows[first:stop]
 
     def sorted_as(self, other: RecordTableModel[Any]) -> bool:
-        """Both tables sort by the same column (by number) the same way: the sort keys
+        """Both tables sort by the same column the same way: the sort keys
         of one's rows are the other's, with the row keys the other holds them under
         (`rekeyed_sort_keys`)."""
-        return self._sort_column >= 0 and self._sort_column == other._sort_column \
-            and self._sort_order == other._sort_order
+        column = self._sort_column
+        return column >= 0 and column == other._sort_column \
+            and self._sort_order == other._sort_order \
+            and self.columns[column] is other.columns[column]
 
     def rekeyed_sort_keys(self, first: int, stop: int, keys: Sequence[str]) -> list[SortKey]:
         """The sort keys of rows `first` to `stop` - 1 of this sorted table, for a table
@@ -558,6 +562,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     @property
     def held(self) -> bool:
+        """Between `hold` and `release`."""
         return self._held
 
     def _schedule(self) -> None:
@@ -660,7 +665,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
                 and not any(r is None for r in wanted.values()):
             # rows of a load, none held yet: no look-up per row, one sort (C) of all
             head = len(self._rows)
-            self._append(list(wanted), list(wanted.values()), hints)  # type: ignore[arg-type]
+            self._append(list(wanted), cast(list[R], list(wanted.values())), hints)
             if sorting and not self._in_order(max(0, head - 1), len(self._rows)):
                 self._sort_all()
             return

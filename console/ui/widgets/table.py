@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -164,9 +164,16 @@ class TablePanel(QWidget, Generic[R]):
     def _count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         text = plural(shown, "row") if shown == total else f"{shown} of {plural(total, 'row')}"
-        self._fit_count(text)  # also after a font change
+        self._fit_count(text)
         if text != self.count.text():
             self.count.setText(text)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font or style: the count label's size follows at once."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange) \
+                and hasattr(self, "count"):  # not while the panel is being built
+            self._fit_count(self.count.text() or COUNT_SAMPLE)
 
     def _fit_count(self, text: str) -> None:
         """Give the count label a fixed size that fits `text`, grown only when a text is
