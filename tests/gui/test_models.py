@@ -316,3 +316,35 @@ def test_a_cell_s_roles_in_one_call_are_what_data_answers(qapp: object) -> None:
     muted = theme.color(Tone.MUTED)
     assert answered(proxy, proxy.index(0, 1))[2] == muted  # a finished order, greyed
     assert answered(model, model.index(0, 1))[2] != muted
+
+
+def test_a_held_table_applies_nothing_until_released_or_enough_is_staged(
+        qapp: object) -> None:
+    """`hold`: staged rows wait (an explicit `flush` still applies them); `release`
+    applies them at the next turn; a hold ends by itself once `most` rows wait, so what
+    goes in at once stays bounded."""
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    def turns() -> None:
+        for _ in range(3):
+            time.sleep(0.005)
+            QApplication.processEvents()
+
+    model = OrdersModel(flush_ms=1)
+    model.hold(most=5)
+    model.upsert([_order(i) for i in range(4)])
+    turns()
+    assert model.rowCount() == 0 and model.held
+    model.release()
+    turns()
+    assert model.rowCount() == 4 and not model.held
+    model.hold(most=5)
+    model.upsert([_order(i) for i in range(10, 14)])
+    model.flush()  # explicit: applies, the hold stays
+    assert model.rowCount() == 8 and model.held
+    model.upsert([_order(i) for i in range(20, 25)])  # five waiting: enough
+    assert not model.held
+    turns()
+    assert model.rowCount() == 13

@@ -96,6 +96,9 @@ the end and one removal takes them (each removal costs the proxy a pass over its
 MANY_MOVES = 64
 """Above this many rows to place in a sorted table, one merge of them with the rest
 (copied by slices) is cheaper than a binary search and a list insert each."""
+HOLD_MOST_ROWS = 100_000
+"""A held table applies what it holds once this many rows are staged (`hold`): ~0.1 s of
+the GUI thread for a sorted table (bench/ui_load.py --accounts 3 --orders 30000)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         """Sort keys of staged rows given with them (`upsert_keyed`), by row key."""
         self._bulk: _Bulk[R] | None = None
         self._held = False
+        self._hold_most = HOLD_MOST_ROWS
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._descending = False
@@ -545,12 +549,14 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             hints.pop(key, None)
         self._schedule()
 
-    def hold(self) -> None:
+    def hold(self, most: int = HOLD_MOST_ROWS) -> None:
         """Stage without applying until `release` (an explicit `flush` still applies
         everything): for a table that would otherwise apply, re-sort and repaint many
         rows several times in a row (`console.ui.all_accounts`, while the accounts'
-        tables load)."""
+        tables load). Once `most` rows are staged the hold ends by itself: what is
+        applied at once, and so the GUI thread's pause, stays bounded."""
         self._held = True
+        self._hold_most = most
         self._timer.stop()
 
     def release(self) -> None:
@@ -567,7 +573,9 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     def _schedule(self) -> None:
         if self._held:
-            return
+            if len(self._staged) < self._hold_most:
+                return
+            self._held = False  # enough for one flush (`hold`)
         if len(self._staged) >= self.chunk_rows:
             # a page of a load, not a trickle of updates: nothing to gather by waiting,
             # it goes in at the next turn of the loop (bench/ui_load.py: the last page of
