@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import pytest
 import qasync
+import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -85,11 +86,34 @@ def loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
         asyncio.events._set_running_loop(None)
         event_loop.close()
         asyncio.set_event_loop(None)
+        # qasync's close only marks its timer object stopped: the timers of handles still
+        # pending (a periodic run's call_later) stay registered with this thread's
+        # dispatcher. Garbage-collected later in a worker thread (a ledger read), the
+        # object could not unregister them there, and the next tick of one crashed the
+        # process in whatever test ran then. So its timers are killed here, on the GUI
+        # thread, and the object is kept for the session: a thread's late call_soon on
+        # the closed loop still finds it (its timer fires once, stopped, and is killed).
+        _retire_timer(event_loop)
         # Free the closed loop's Qt objects (its timer object, executor threads) and the
         # test's windows here, on the GUI thread. Left to a later garbage collection, they
         # may be freed in a worker thread (a ledger read), where deleting a QObject whose
         # timers the GUI thread still holds crashes the process at the next timer tick.
         gc.collect()
+
+
+_RETIRED_TIMERS: list[object] = []
+"""The closed loops' timer objects (see `loop`), never freed outside the GUI thread."""
+
+
+def _retire_timer(event_loop: qasync.QEventLoop) -> None:
+    timer = getattr(event_loop, "_timer", None)
+    if timer is None or not shiboken6.isValid(timer):
+        return
+    pending: dict[int, object] = getattr(timer, "_SimpleTimer__callbacks", {})
+    for timer_id in list(pending):
+        timer.killTimer(timer_id)
+    pending.clear()
+    _RETIRED_TIMERS.append(timer)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ within 2 s of the click, and each account's part of the report is its holder's o
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import secrets
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
 from console.bootstrap_gui import FleetLedgers
 from console.domain.commands import CommandState
@@ -246,3 +248,19 @@ def test_a_console_attached_to_two_engines_shows_both_approves_and_stops_them(
         window.close()
         drive(loop, window.tasks.cancel_all(), 30)
         drive(loop, workspace.aclose(), 30)
+        _destroy_now(window, workspace)
+
+
+def _destroy_now(*objects: QObject) -> None:
+    """Delete the window and the workspace on this (the GUI) thread before the test
+    ends. Signal connections hold their Python wrappers (a reference cycle through Qt
+    that Python's collector cannot see), so they outlived the test with their timers
+    running, until a garbage collection in a later test's worker thread freed part of
+    them there: Qt cannot stop a timer from another thread, and the next tick crashed
+    the process in whatever test ran then."""
+    for obj in objects:
+        for timer in obj.findChildren(QTimer):
+            timer.stop()
+        obj.deleteLater()
+    QCoreApplication.sendPostedEvents(None, int(QEvent.Type.DeferredDelete))
+    gc.collect()
