@@ -184,6 +184,14 @@ ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Order))
 _fill_order = _slot_filler(Order, ORDER_FIELDS)
 
 
+def held_if_equal(order: Order, held: Mapping[str, Order]) -> Order:
+    """`held`'s record of `order` (by ident) when the two are equal, else `order`: a
+    reader that holds the order already (a window's table) keeps one copy of it, and
+    finds it unchanged by identity."""
+    known = held.get(order.ident)
+    return known if known is not None and known == order else order
+
+
 def keep_ownership(venue_view: Order, ledger: Order) -> Order:
     """The venue's view of an order, carrying the ledger's ownership of it.
 

@@ -37,7 +37,7 @@ from console.domain import (
     TriggerDirection,
 )
 from console.domain.alerts import Alert
-from console.domain.model import ORDER_FIELDS
+from console.domain.model import ORDER_FIELDS, held_if_equal
 from console.domain.reconciliation import (
     Action,
     ActionKind,
@@ -172,12 +172,8 @@ def orders_from_rows(venue: str, account: str, rows: Iterable[Sequence[Any]],
     venue, account = sys.intern(venue), sys.intern(account)
     if not held:
         return [_order_from_values(venue, account, row, row) for row in rows]
-    out = []
-    for row in rows:
-        order = _order_from_values(venue, account, row, row)
-        known = held.get(order.ident)
-        out.append(known if known is not None and known == order else order)
-    return out
+    return [held_if_equal(_order_from_values(venue, account, row, row), held)
+            for row in rows]
 
 
 def _order_from_values(venue: Any, account: Any, values: Sequence[Any],

@@ -14,6 +14,8 @@ and inbox tables, keyed by unique ids and small, keep tagged copies.
 
 Following costs work for every update, so the mirrors run only while the all-accounts
 tables are shown (`activate`), and the merged models are emptied when they are not.
+The inbox is the exception: its panel builds its rows itself (`run_items`), from each
+account's reads, tagged here.
 
 While the accounts' first loads read the rest of their books (each account's first page
 shown), the all-accounts orders table holds what the mirrors stage and applies it when
@@ -22,8 +24,6 @@ rows interleave in time, so each account's page applied on its own re-sorts the 
 table and repaints it, while the reading thread waits for the interpreter lock: for
 3 x 30k orders the rows were all shown ~0.1 s sooner this way (bench/ui_load.py
 --accounts 3). Each account's newest orders still show at once.
-The inbox is the exception: its panel builds its rows itself (`run_items`), from each
-account's reads, tagged here.
 """
 
 from __future__ import annotations

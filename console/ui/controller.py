@@ -40,6 +40,7 @@ from console.domain.events import (
     PositionEvent,
     VenueEvent,
 )
+from console.domain.model import held_if_equal
 from console.domain.reconciliation import (
     ActionKind,
     ActionState,
@@ -696,11 +697,7 @@ class ConsoleController(QObject):
                                      limit=limit)
         if not shown:
             return page
-        out = []
-        for order in page:
-            held = shown.get(order.ident)
-            out.append(held if held is not None and held == order else order)
-        return out
+        return [held_if_equal(order, shown) for order in page]
 
     def _show_page(self, page: list[Order], *, first: bool, loaded: int = 0) -> None:
         """One page of the first load into the table (a row the stream brought since,

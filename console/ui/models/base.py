@@ -649,13 +649,15 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     def _presort(self, bulk: _Bulk[R], limit: int | None) -> bool:
         """Key up to `limit` more records of `bulk`; True once all are, and sorted."""
-        key, make, records = self.key, self._make_sort_key, bulk.records
+        records = bulk.records
         if bulk.keyed is None:
             bulk.keyed = []
             bulk.sorted_by = (self._sort_column, self._sort_order)
         keyed = bulk.keyed
         stop = len(records) if limit is None else min(len(records), len(keyed) + limit)
-        keyed.extend((make(k, r), k, r) for r in records[len(keyed):stop] for k in (key(r),))
+        chunk = records[len(keyed):stop]
+        keys = [self.key(r) for r in chunk]
+        keyed.extend(zip(self._sort_keys(keys, chunk), keys, chunk, strict=True))
         if len(keyed) < len(records):
             return False
         keyed.sort(key=_first, reverse=self._descending)  # often one run: the ledger's order
@@ -704,7 +706,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         if gone:
             self._remove_rows(gone)
         if added:
-            self._append_rows(added, hints)
+            self._append([k for k, _ in added], [r for _, r in added], hints)
         if moved or (added and sorting):
             self._place(moved, len(added))
         if dirty:
@@ -732,14 +734,10 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             del self._order[first:last + 1]
             self.endRemoveRows()
 
-    def _append_rows(self, added: list[tuple[str, R]],
-                     hints: Mapping[str, Any] | None = None) -> None:
-        """New rows go last (while a column sorts, `_place` moves them next)."""
-        self._append([k for k, _ in added], [r for _, r in added], hints)
-
     def _append(self, keys: list[str], rows: list[R],
                 hints: Mapping[str, Any] | None = None) -> None:
-        """`_append_rows` of the keys and records as two lists."""
+        """New rows go last (while a column sorts, `_place` moves them next); `hints`:
+        their sort keys, when given for every one."""
         start = len(self._rows)
         order: list[Any]
         if self._sort_column >= 0:
@@ -764,8 +762,9 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     # -- sorting -----------------------------------------------------------------------------
 
     def _sort_keys(self, keys: Sequence[str], records: Sequence[R]) -> list[SortKey]:
-        """`_make_sort_key` of many rows at once (a page of a load: one call of the
-        column's function per row, none of this method)."""
+        """The rows' sort keys (`SortKey`) under the column sorting now, in one pass (a
+        page of a load: one call of the column's function per row, none of this
+        method's); `_make_sort_key` is one row's."""
         column = self.columns[self._sort_column]
         if column.key_text is not None:
             values: list[SortValue] = [column.key_text(k) for k in keys]
@@ -775,12 +774,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
                 for v, k in zip(values, keys, strict=True)]
 
     def _make_sort_key(self, key: str, record: R) -> SortKey:
-        column = self.columns[self._sort_column]
-        if column.key_text is not None:
-            value: SortValue = column.key_text(key)
-        else:
-            value = column.sort(record) if column.sort is not None else column.text(record)
-        return (True, 0, key) if value is None else (False, value, key)
+        return self._sort_keys((key,), (record,))[0]
 
     def _sort_all(self) -> None:
         order = self._order
