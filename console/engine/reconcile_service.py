@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from console.domain import Balance, Fill, LedgerSnapshot, Order, Position, VenueSnapshot
@@ -436,10 +437,14 @@ class ReconcileService:
                                      or "clean reconciliation: desync pause lifted"), *halt))
         await asyncio.to_thread(self.ledger.append_audit, entry)
 
-    def _guard(self, errors: list[str]) -> Callable[[str, Awaitable[_T]], Awaitable[_T | _Failed]]:
-        async def guarded(name: str, call: Awaitable[_T]) -> _T | _Failed:
+    def _guard(self, errors: list[str]
+               ) -> Callable[[str, Callable[[], Awaitable[_T]]], Awaitable[_T | _Failed]]:
+        """A venue call (`call()`, made only when the guard runs: a run cancelled before
+        it leaves no request half-made, and no coroutine never awaited) whose failure is
+        FAILED, its text collected in `errors`."""
+        async def guarded(name: str, call: Callable[[], Awaitable[_T]]) -> _T | _Failed:
             try:
-                return await call
+                return await call()
             except (VenueError, OSError, TimeoutError) as exc:
                 errors.append(f"{name}: {_describe(exc)}")
                 log.warning("reconcile: %s failed: %s", name, _describe(exc))
@@ -453,10 +458,10 @@ class ReconcileService:
         errors: list[str] = []
         guarded = self._guard(errors)
         lists = await asyncio.gather(
-            guarded(OPEN_ORDERS, venue.fetch_open_orders()),
-            guarded(POSITIONS, venue.fetch_positions()),
-            guarded(BALANCES, venue.fetch_balances()),
-            guarded(FILLS, venue.fetch_fills(since, now)),
+            guarded(OPEN_ORDERS, venue.fetch_open_orders),
+            guarded(POSITIONS, venue.fetch_positions),
+            guarded(BALANCES, venue.fetch_balances),
+            guarded(FILLS, partial(venue.fetch_fills, since, now)),
         )
         return lists, errors
 
@@ -489,7 +494,7 @@ class ReconcileService:
             return lists, ledger, since
         older = await self._guard(errors)(f"fills from {start} (orders filled beyond their "
                                           "ledger fills)",
-                                          self.venue.fetch_fills(start, since - 1))
+                                          partial(self.venue.fetch_fills, start, since - 1))
         if isinstance(older, _Failed):
             return lists, ledger, since
         try:
@@ -521,7 +526,8 @@ class ReconcileService:
 
             async def ask(order: Order) -> None:
                 async with self._query_slots:
-                    answer = await guarded(f"order {order.ident}", venue.fetch_order(order))
+                    answer = await guarded(f"order {order.ident}",
+                                           partial(venue.fetch_order, order))
                 if answer is None:
                     not_found.add(order.ident)
                 elif not isinstance(answer, _Failed):
